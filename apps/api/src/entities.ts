@@ -1,0 +1,20 @@
+import { AuditEvent } from '@app/audit';
+import { OutboxMessage } from '@app/notifications';
+import { OtpChallenge, OtpSend } from '@app/otp';
+import { Link, PhoneUser, ThirdPartyUserRecord } from '@app/users';
+import { MIGRATIONS } from '@app/migrations';
+import type { SchemaParts } from '@app/database';
+
+/** Every entity and migration of the service: the app and the migration CLI share this list. */
+export const SCHEMA: SchemaParts = {
+  entities: [
+    PhoneUser,
+    ThirdPartyUserRecord,
+    Link,
+    OtpChallenge,
+    OtpSend,
+    OutboxMessage,
+    AuditEvent,
+  ],
+  migrations: MIGRATIONS,
+};

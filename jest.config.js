@@ -1,0 +1,30 @@
+// One `npm test` runs the unit specs and the e2e suite on the embedded database; when
+// TEST_DATABASE_URL (or DATABASE_URL) names a PostgreSQL server, the e2e suite runs there too.
+const postgresUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
+
+const base = {
+  testEnvironment: 'node',
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  transform: { '^.+\\.ts$': 'ts-jest' },
+  moduleNameMapper: {
+    '^@app/migrations$': '<rootDir>/migrations',
+    '^@app/([a-z-]+)$': '<rootDir>/libs/$1/src',
+  },
+};
+
+const e2e = (name, database) => ({
+  ...base,
+  displayName: name,
+  testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
+  globals: { E2E_DATABASE: database },
+  slowTestThreshold: 30,
+});
+
+module.exports = {
+  testTimeout: 30_000,
+  projects: [
+    { ...base, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
+    e2e('e2e:embedded', 'embedded'),
+    ...(postgresUrl ? [e2e('e2e:postgres', postgresUrl)] : []),
+  ],
+};

@@ -1,0 +1,11 @@
+/** The partner studio's user a request acts for, taken from a verified partner JWT (spec §2). */
+export interface ThirdPartyUser {
+  /** `third_party_client_id`, else `client_id`. */
+  clientId: string;
+  /** `user_id`, else `sub`. */
+  userId: string;
+  /** Always the canonical `${clientId}___${userId}`, whichever form the token carried. */
+  namespacedId: string;
+  walletAddress?: string;
+  clientName?: string;
+}

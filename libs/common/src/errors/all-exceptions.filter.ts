@@ -1,0 +1,28 @@
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { toErrorResponse } from './error-response';
+
+/** The single place where errors become HTTP responses (Nest side; Fastify's errors use the same mapping). */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    sendError(reply, toErrorResponse(error, String(request.id)), error, this.logger);
+  }
+}
+
+export function sendError(
+  reply: FastifyReply,
+  response: ReturnType<typeof toErrorResponse>,
+  error: unknown,
+  logger: Pick<Logger, 'error'>,
+): void {
+  if (response.unexpected) {
+    logger.error({ err: error, requestId: response.body.requestId }, 'unexpected error');
+  }
+  void reply.status(response.status).headers(response.headers).send(response.body);
+}

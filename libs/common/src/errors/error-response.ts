@@ -1,0 +1,90 @@
+import { HttpException } from '@nestjs/common';
+import { AppError } from './app-error';
+import { ERROR_MESSAGE, ERROR_STATUS, ErrorCode } from './error-code';
+import { isDatabaseUnavailable } from './database-errors';
+
+/** The one error body of the contract. */
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  [extra: string]: unknown;
+}
+
+export interface ErrorResponse {
+  status: number;
+  body: ErrorBody;
+  headers: Record<string, string>;
+  /** Unexpected: log it with its stack; never show it to the caller. */
+  unexpected: boolean;
+}
+
+/** Fastify's own errors (body parser, limits) by code. */
+const FASTIFY_ERRORS: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: ErrorCode.ValidationFailed,
+  FST_ERR_CTP_EMPTY_JSON_BODY: ErrorCode.ValidationFailed,
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ErrorCode.ValidationFailed,
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ErrorCode.ValidationFailed,
+  FST_ERR_CTP_BODY_TOO_LARGE: ErrorCode.PayloadTooLarge,
+  FST_ERR_BAD_URL: ErrorCode.NotFound,
+};
+
+const FASTIFY_MESSAGES: Partial<Record<string, string>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'request body is not valid JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'request body is empty',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'request body must be application/json',
+};
+
+/** Statuses Nest or Fastify raise themselves, mapped to contract codes. */
+const STATUS_CODES: Record<number, ErrorCode> = {
+  400: ErrorCode.ValidationFailed,
+  401: ErrorCode.Unauthorized,
+  403: ErrorCode.Unauthorized,
+  404: ErrorCode.NotFound,
+  405: ErrorCode.NotFound,
+  413: ErrorCode.PayloadTooLarge,
+  415: ErrorCode.ValidationFailed,
+  429: ErrorCode.RateLimited,
+  503: ErrorCode.Unavailable,
+};
+
+/**
+ * Turns any thrown value into the contract's error response. Known failures keep their
+ * meaning; anything else becomes 500 INTERNAL carrying only the request id.
+ */
+export function toErrorResponse(error: unknown, requestId: string): ErrorResponse {
+  if (error instanceof AppError) return fromCode(error.code, error.message, error.extra);
+
+  const fastifyCode = (error as { code?: unknown } | null)?.code;
+  if (typeof fastifyCode === 'string' && fastifyCode in FASTIFY_ERRORS) {
+    const code = FASTIFY_ERRORS[fastifyCode];
+    const message = FASTIFY_MESSAGES[fastifyCode] ?? ERROR_MESSAGE[code];
+    return fromCode(code, message);
+  }
+
+  if (error instanceof HttpException) {
+    const code = STATUS_CODES[error.getStatus()];
+    if (code)
+      return fromCode(code, code === ErrorCode.NotFound ? ERROR_MESSAGE[code] : error.message);
+  }
+
+  if (isDatabaseUnavailable(error)) return fromCode(ErrorCode.Unavailable);
+
+  const internal = fromCode(ErrorCode.Internal, ERROR_MESSAGE[ErrorCode.Internal], { requestId });
+  return { ...internal, unexpected: true };
+}
+
+function fromCode(
+  code: ErrorCode,
+  message = ERROR_MESSAGE[code],
+  extra: object = {},
+): ErrorResponse {
+  const status = ERROR_STATUS[code];
+  // VALIDATION_FAILED always lists its details, even when the whole body was unreadable.
+  const details = code === ErrorCode.ValidationFailed ? { details: [] } : {};
+  const body: ErrorBody = { statusCode: status, error: code, message, ...details, ...extra };
+  const headers: Record<string, string> = {};
+  const retryAfter = (extra as { retryAfter?: unknown }).retryAfter;
+  if (typeof retryAfter === 'number') headers['retry-after'] = String(retryAfter);
+  return { status, body, headers, unexpected: false };
+}

@@ -1,0 +1,102 @@
+// The `max` metadata: the default `min` set cannot tell number types apart (getType() needs it).
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { AppError } from '../errors/app-error';
+import { ErrorCode } from '../errors/error-code';
+
+/** `+` (optional) and a 1–3 digit country calling code without a leading zero; for DTOs. */
+export const COUNTRY_CODE_PATTERN = /^\+?[1-9]\d{0,2}$/;
+/** A national number: 4–20 digits, optionally separated by spaces or dashes; for DTOs. */
+export const PHONE_NUMBER_PATTERN = /^\d(?:[ -]*\d){3,19}$/;
+
+// Looser than COUNTRY_CODE_PATTERN on purpose: "+0" or "+091" are well-formed fields (spec §5
+// "+ and 1-3 digits") that must reach COUNTRY_NOT_ALLOWED / INVALID_PHONE, not VALIDATION_FAILED.
+const COUNTRY_CODE_FIELD = /^\+?\d{1,3}$/;
+const SEPARATORS = /[\s-]+/g;
+
+export interface PhonePolicy {
+  /** Country calling codes like '+91' ('91' is read the same); empty allows every country. */
+  allowedCountryCodes: string[];
+  /** libphonenumber type names refused as INVALID_PHONE, e.g. PREMIUM_RATE, TOLL_FREE, VOIP. */
+  blockedNumberTypes: string[];
+}
+
+export interface NormalizedPhone {
+  /** '+919876543219' */
+  e164: string;
+  /** '+91' */
+  countryCode: string;
+  /** National significant number, without a trunk prefix: '9876543219'. */
+  nationalNumber: string;
+}
+
+const withPlus = (code: string): string => (code.startsWith('+') ? code : `+${code}`);
+
+function validationFailed(field: string, message: string): AppError {
+  return new AppError(ErrorCode.ValidationFailed, { details: [{ field, message }] });
+}
+
+/**
+ * Turns the `countryCode` + `phone_number` pair of a request into E.164, applying the checks of
+ * spec §5 in order: COUNTRY_NOT_ALLOWED, then INVALID_PHONE (libphonenumber validity, then a
+ * blocked number type). A trunk prefix typed by the user ('+91' + '09876543219') is dropped.
+ */
+export function normalizePhone(
+  countryCode: string,
+  phoneNumber: string,
+  policy: PhonePolicy,
+): NormalizedPhone {
+  // The DTO has validated both already; re-check so a direct caller cannot build odd strings.
+  const code = countryCode.trim();
+  if (!COUNTRY_CODE_FIELD.test(code)) {
+    throw validationFailed('countryCode', 'countryCode must be + and 1-3 digits');
+  }
+  const national = phoneNumber.replace(SEPARATORS, '');
+  if (!/^\d{1,20}$/.test(national)) {
+    throw validationFailed('phone_number', 'phone_number must be digits');
+  }
+  const callingCode = withPlus(code);
+
+  if (
+    policy.allowedCountryCodes.length > 0 &&
+    !policy.allowedCountryCodes.some((allowed) => withPlus(allowed.trim()) === callingCode)
+  ) {
+    throw new AppError(ErrorCode.CountryNotAllowed);
+  }
+
+  const parsed = parsePhoneNumberFromString(`${callingCode}${national}`);
+  // A calling code check too: '+9' with '19876543219' would otherwise parse as +91 9876543219.
+  if (!parsed || `+${parsed.countryCallingCode}` !== callingCode || !parsed.isValid()) {
+    throw new AppError(ErrorCode.InvalidPhone);
+  }
+
+  const type = parsed.getType();
+  if (type && policy.blockedNumberTypes.some((blocked) => blocked.trim().toUpperCase() === type)) {
+    throw new AppError(ErrorCode.InvalidPhone, {}, 'phone number type is not accepted');
+  }
+
+  return { e164: parsed.number, countryCode: callingCode, nationalNumber: parsed.nationalNumber };
+}
+
+const KEEP_LAST = 3;
+
+function maskDigits(digits: string): string {
+  // Too short to hide anything while showing three digits: hide all.
+  // A fixed-width mask (as in DESIGN.md) also hides how long the number is.
+  if (digits.length <= KEEP_LAST) return MASK;
+  return MASK + digits.slice(-KEEP_LAST);
+}
+
+const MASK = '******';
+
+/**
+ * A phone number fit for logs: the country calling code and the last three digits
+ * ('+919876543219' → '+91******219'). Input libphonenumber cannot read keeps only
+ * its last three characters.
+ */
+export function maskPhone(e164: string): string {
+  const compact = e164.replace(SEPARATORS, '');
+  const parsed = /^\+\d+$/.test(compact) ? parsePhoneNumberFromString(compact) : undefined;
+  if (!parsed) return maskDigits(compact);
+  const callingCode = parsed.countryCallingCode;
+  return `+${callingCode}${maskDigits(compact.slice(1 + callingCode.length))}`;
+}

@@ -1,0 +1,116 @@
+import { ConfigError, DEV_OTP_SECRET, loadConfig } from './app-config';
+
+const STRONG = 'x'.repeat(40);
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('gives the spec defaults with an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.database.url).toBeUndefined();
+    expect(config.database.dataDir).toBe('./.data');
+    expect(config.database.poolSize).toBe(10);
+    expect(config.otp).toMatchObject({
+      length: 6,
+      ttlSeconds: 300,
+      maxAttempts: 5,
+      resendCooldownSeconds: 30,
+      maxSendsPerPhonePerHour: 5,
+      maxSendsPerUserPerHour: 10,
+      maxSendsPerHour: 1000,
+      maxFailedVerifiesPerPhonePerHour: 10,
+    });
+    expect(config.notify).toMatchObject({ driver: 'console', timeoutMs: 5000 });
+    expect(config.notify.twilio.apiUrl).toBe('https://api.twilio.com');
+    expect(config.http.rateLimitPerMinute).toBe(60);
+    expect(config.allowedCountryCodes).toEqual([]);
+    expect(config.blockedNumberTypes).toEqual([
+      'PREMIUM_RATE',
+      'SHARED_COST',
+      'TOLL_FREE',
+      'VOIP',
+      'UAN',
+    ]);
+    expect(config.partnerJwt.fallback).toBe(true);
+  });
+
+  it('names the variable and the bad value', () => {
+    expect(problemsOf({ PORT: 'abc' })).toEqual(['PORT must be an integer 1-65535, got "abc"']);
+    expect(problemsOf({ PORT: '70000' })).toEqual(['PORT must be an integer 1-65535, got "70000"']);
+    expect(problemsOf({ OTP_LENGTH: '3' })).toEqual([
+      'OTP_LENGTH must be an integer 4-10, got "3"',
+    ]);
+    expect(problemsOf({ LOG_LEVEL: 'loud' })[0]).toMatch(/^LOG_LEVEL must be one of/);
+    expect(problemsOf({ NOTIFY_DRIVER: 'pigeon' })[0]).toMatch(/^NOTIFY_DRIVER must be one of/);
+    expect(problemsOf({ PARTNER_JWT_FALLBACK: 'maybe' })[0]).toMatch(/^PARTNER_JWT_FALLBACK/);
+  });
+
+  it('reports every problem at once', () => {
+    expect(problemsOf({ PORT: 'x', OTP_TTL_SECONDS: '-1', DATABASE_POOL_SIZE: '0' })).toHaveLength(
+      3,
+    );
+  });
+
+  it('never echoes a database URL (it may hold a password)', () => {
+    const problems = problemsOf({ DATABASE_URL: 'mysql://user:hunter2@db/x' });
+    expect(problems).toEqual(['DATABASE_URL must be a postgres: or postgresql: URL']);
+  });
+
+  it('normalises ALLOWED_COUNTRY_CODES and rejects malformed entries', () => {
+    expect(loadConfig({ ALLOWED_COUNTRY_CODES: '91, +44' }).allowedCountryCodes).toEqual([
+      '+91',
+      '+44',
+    ]);
+    expect(problemsOf({ ALLOWED_COUNTRY_CODES: '+91,abc' })[0]).toMatch(/^ALLOWED_COUNTRY_CODES/);
+  });
+
+  it('refuses development secrets and drivers in production, naming them', () => {
+    const problems = problemsOf({ NODE_ENV: 'production' });
+    expect(problems).toEqual([
+      'PARTNER_JWT_SECRET must be set in production (the development default is refused)',
+      'OTP_SECRET must be set in production (the development default is refused)',
+      'NOTIFY_DRIVER=console is a development driver and is refused in production',
+    ]);
+    expect(problemsOf({ NODE_ENV: 'production', OTP_SECRET: DEV_OTP_SECRET })).toContain(
+      'OTP_SECRET must be set in production (the development default is refused)',
+    );
+    expect(problemsOf({ NODE_ENV: 'production', OTP_SECRET: 'short' })).toContain(
+      'OTP_SECRET must be at least 32 characters in production',
+    );
+  });
+
+  it('accepts a complete production configuration', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      PARTNER_JWT_SECRET: STRONG,
+      OTP_SECRET: STRONG,
+      NOTIFY_DRIVER: 'twilio',
+      TWILIO_ACCOUNT_SID: 'AC123',
+      TWILIO_AUTH_TOKEN: 'token',
+      TWILIO_FROM: 'MG123',
+      DATABASE_URL: 'postgres://u@localhost/db',
+    });
+    expect(config.isProduction).toBe(true);
+    expect(config.notify.twilio.from).toBe('MG123');
+  });
+
+  it('requires the Twilio settings with the twilio driver and a file with the file driver', () => {
+    expect(problemsOf({ NOTIFY_DRIVER: 'twilio' })).toEqual([
+      'TWILIO_ACCOUNT_SID must be set when NOTIFY_DRIVER=twilio',
+      'TWILIO_AUTH_TOKEN must be set when NOTIFY_DRIVER=twilio',
+      'TWILIO_FROM must be set when NOTIFY_DRIVER=twilio',
+    ]);
+    expect(problemsOf({ NOTIFY_DRIVER: 'file' })).toEqual([
+      'NOTIFY_FILE must be set when NOTIFY_DRIVER=file',
+    ]);
+  });
+});

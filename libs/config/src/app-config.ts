@@ -1,0 +1,188 @@
+import { Env, EnvReader, ConfigError } from './env-parsers';
+
+export { ConfigError };
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const NOTIFY_DRIVERS = ['console', 'file', 'twilio'] as const;
+export type NotifyDriver = (typeof NOTIFY_DRIVERS)[number];
+
+/** Development-only secrets; refused when NODE_ENV=production. */
+export const DEV_PARTNER_JWT_SECRET = 'dev-partner-jwt-secret-change-me';
+export const DEV_OTP_SECRET = 'dev-otp-secret-change-me';
+const MIN_SECRET_LENGTH = 32;
+
+export const DEFAULT_BLOCKED_NUMBER_TYPES = [
+  'PREMIUM_RATE',
+  'SHARED_COST',
+  'TOLL_FREE',
+  'VOIP',
+  'UAN',
+] as const;
+
+export interface DatabaseConfig {
+  /** PostgreSQL URL; undefined selects the embedded database. */
+  url?: string;
+  dataDir: string;
+  poolSize: number;
+}
+
+export interface OtpConfig {
+  secret: string;
+  length: number;
+  ttlSeconds: number;
+  maxAttempts: number;
+  resendCooldownSeconds: number;
+  maxSendsPerPhonePerHour: number;
+  maxSendsPerUserPerHour: number;
+  maxSendsPerHour: number;
+  maxFailedVerifiesPerPhonePerHour: number;
+}
+
+export interface TwilioConfig {
+  accountSid?: string;
+  authToken?: string;
+  /** A phone number in E.164 or a Messaging Service SID (MG…). */
+  from?: string;
+  apiUrl: string;
+}
+
+export interface NotifyConfig {
+  driver: NotifyDriver;
+  file?: string;
+  timeoutMs: number;
+  twilio: TwilioConfig;
+}
+
+export interface AppConfig {
+  nodeEnv: string;
+  isProduction: boolean;
+  port: number;
+  logLevel: LogLevel;
+  database: DatabaseConfig;
+  partnerJwt: { secret: string; fallback: boolean };
+  otp: OtpConfig;
+  notify: NotifyConfig;
+  http: {
+    rateLimitPerMinute: number;
+    bodyLimitBytes: number;
+    trustProxy?: string;
+    corsOrigins: string[];
+  };
+  redisUrl?: string;
+  /** E.164 country calling codes with the plus, e.g. "+91"; empty allows all. */
+  allowedCountryCodes: string[];
+  blockedNumberTypes: string[];
+  adminApiKey?: string;
+}
+
+const COUNTRY_CODE = /^\+?[1-9]\d{0,2}$/;
+
+/** Parses and validates the whole environment once; throws ConfigError naming each bad variable. */
+export function loadConfig(env: Env): AppConfig {
+  const read = new EnvReader(env);
+  const nodeEnv = read.string('NODE_ENV', 'development');
+  const isProduction = nodeEnv === 'production';
+
+  const partnerJwtSecret = read.string('PARTNER_JWT_SECRET', DEV_PARTNER_JWT_SECRET);
+  const otpSecret = read.string('OTP_SECRET', DEV_OTP_SECRET);
+  const driver = read.oneOf('NOTIFY_DRIVER', 'console', NOTIFY_DRIVERS);
+
+  const config: AppConfig = {
+    nodeEnv,
+    isProduction,
+    port: read.int('PORT', 3000, 1, 65535),
+    logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    database: {
+      url: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+      dataDir: read.string('DATA_DIR', './.data'),
+      poolSize: read.int('DATABASE_POOL_SIZE', 10, 1, 1000),
+    },
+    partnerJwt: {
+      secret: partnerJwtSecret,
+      fallback: read.bool('PARTNER_JWT_FALLBACK', true),
+    },
+    otp: {
+      secret: otpSecret,
+      length: read.int('OTP_LENGTH', 6, 4, 10),
+      ttlSeconds: read.int('OTP_TTL_SECONDS', 300, 1, 86_400),
+      maxAttempts: read.int('OTP_MAX_ATTEMPTS', 5, 1, 100),
+      resendCooldownSeconds: read.int('OTP_RESEND_COOLDOWN_SECONDS', 30, 0, 86_400),
+      maxSendsPerPhonePerHour: read.int('OTP_MAX_SENDS_PER_PHONE_PER_HOUR', 5, 1, 1_000_000),
+      maxSendsPerUserPerHour: read.int('OTP_MAX_SENDS_PER_USER_PER_HOUR', 10, 1, 1_000_000),
+      maxSendsPerHour: read.int('OTP_MAX_SENDS_PER_HOUR', 1000, 1, 1_000_000_000),
+      maxFailedVerifiesPerPhonePerHour: read.int(
+        'OTP_MAX_FAILED_VERIFIES_PER_PHONE_PER_HOUR',
+        10,
+        1,
+        1_000_000,
+      ),
+    },
+    notify: {
+      driver,
+      file: read.string('NOTIFY_FILE'),
+      timeoutMs: read.int('NOTIFY_TIMEOUT_MS', 5000, 1, 120_000),
+      twilio: {
+        accountSid: read.string('TWILIO_ACCOUNT_SID'),
+        authToken: read.string('TWILIO_AUTH_TOKEN'),
+        from: read.string('TWILIO_FROM'),
+        apiUrl: read.url('TWILIO_API_URL', ['https:', 'http:']) ?? 'https://api.twilio.com',
+      },
+    },
+    http: {
+      rateLimitPerMinute: read.int('HTTP_RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000_000),
+      bodyLimitBytes: 16 * 1024,
+      trustProxy: read.string('TRUST_PROXY'),
+      corsOrigins: read.list('CORS_ORIGINS'),
+    },
+    redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
+    allowedCountryCodes: read.list('ALLOWED_COUNTRY_CODES').map((code) => {
+      if (!COUNTRY_CODE.test(code)) {
+        read.fail(
+          `ALLOWED_COUNTRY_CODES entries must be + and 1-3 digits, got ${JSON.stringify(code)}`,
+        );
+      }
+      return code.startsWith('+') ? code : `+${code}`;
+    }),
+    blockedNumberTypes: read.list('BLOCKED_NUMBER_TYPES', DEFAULT_BLOCKED_NUMBER_TYPES),
+    adminApiKey: read.string('ADMIN_API_KEY'),
+  };
+
+  checkSecrets(read, config);
+  checkNotifyDriver(read, config);
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return config;
+}
+
+function checkSecrets(read: EnvReader, config: AppConfig): void {
+  if (!config.isProduction) return;
+  const secrets: Array<[string, string, string]> = [
+    ['PARTNER_JWT_SECRET', config.partnerJwt.secret, DEV_PARTNER_JWT_SECRET],
+    ['OTP_SECRET', config.otp.secret, DEV_OTP_SECRET],
+  ];
+  for (const [name, value, devDefault] of secrets) {
+    if (value === devDefault) {
+      read.fail(`${name} must be set in production (the development default is refused)`);
+    } else if (value.length < MIN_SECRET_LENGTH) {
+      read.fail(`${name} must be at least ${MIN_SECRET_LENGTH} characters in production`);
+    }
+  }
+}
+
+function checkNotifyDriver(read: EnvReader, config: AppConfig): void {
+  const { driver, file, twilio } = config.notify;
+  if (config.isProduction && (driver === 'console' || driver === 'file')) {
+    read.fail(`NOTIFY_DRIVER=${driver} is a development driver and is refused in production`);
+  }
+  if (driver === 'file' && !file) read.fail('NOTIFY_FILE must be set when NOTIFY_DRIVER=file');
+  if (driver === 'twilio') {
+    for (const [name, value] of [
+      ['TWILIO_ACCOUNT_SID', twilio.accountSid],
+      ['TWILIO_AUTH_TOKEN', twilio.authToken],
+      ['TWILIO_FROM', twilio.from],
+    ] as const) {
+      if (!value) read.fail(`${name} must be set when NOTIFY_DRIVER=twilio`);
+    }
+  }
+}

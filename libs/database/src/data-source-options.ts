@@ -1,0 +1,58 @@
+import type { DataSourceOptions, MixedList, EntitySchema } from 'typeorm';
+import type { DatabaseConfig } from '@app/config';
+
+/** Entities and migrations are listed by the composition root, so this lib imports no domain lib. */
+export interface SchemaParts {
+  // TypeORM's own option types; Function is what it accepts for entity/migration classes.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  entities: MixedList<Function | string | EntitySchema>;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  migrations: MixedList<Function | string>;
+}
+
+/** Common to PostgreSQL and the embedded database. */
+const SHARED = {
+  type: 'postgres',
+  synchronize: false,
+  migrationsTableName: 'migrations',
+  migrationsTransactionMode: 'each',
+  // gen_random_uuid() is built into PostgreSQL 13+; never install uuid-ossp.
+  uuidExtension: 'pgcrypto',
+  installExtensions: false,
+  logging: false,
+} as const;
+
+/**
+ * The one options builder: the app, the tests and the migration CLI all build their data source
+ * here. `driver` is set only for the embedded database (a pg-shaped driver over PGlite).
+ */
+export function buildDataSourceOptions(
+  config: DatabaseConfig,
+  schema: SchemaParts,
+  embeddedDriver?: unknown,
+): DataSourceOptions {
+  if (embeddedDriver) {
+    return {
+      ...SHARED,
+      ...schema,
+      driver: embeddedDriver,
+      // The embedded database lives with the process: bring its schema up to date at start.
+      migrationsRun: true,
+      poolSize: 1,
+    };
+  }
+  if (!config.url) throw new Error('DATABASE_URL is required for PostgreSQL');
+  return {
+    ...SHARED,
+    ...schema,
+    url: config.url,
+    poolSize: config.poolSize,
+    connectTimeoutMS: 5000,
+    applicationName: 'otp-link',
+    extra: {
+      // A stuck statement or a forgotten transaction must not hold a connection forever.
+      statement_timeout: 10_000,
+      idle_in_transaction_session_timeout: 30_000,
+    },
+  };
+}

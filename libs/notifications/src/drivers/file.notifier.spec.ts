@@ -1,0 +1,94 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OutgoingMessage } from '../notifier';
+import { FileNotifier, NotifyFileLine } from './file.notifier';
+
+const AT = new Date('2024-05-06T07:08:09.010Z');
+
+function message(overrides: Partial<OutgoingMessage> = {}): OutgoingMessage {
+  return {
+    id: 'outbox-1',
+    channel: 'sms',
+    to: '+919876543210',
+    body: 'Your code is 123456',
+    code: '123456',
+    authCode: '987654',
+    ...overrides,
+  };
+}
+
+describe('FileNotifier', () => {
+  let dir: string;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'file-notifier-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function lines(path: string): Promise<string[]> {
+    const content = await readFile(path, 'utf8');
+    expect(content.endsWith('\n')).toBe(true);
+    return content.slice(0, -1).split('\n');
+  }
+
+  it('appends one JSON line in the fixed format and key order', async () => {
+    const path = join(dir, 'outbox.jsonl');
+
+    const receipt = await new FileNotifier(path, () => AT).send(message());
+
+    expect(receipt).toEqual({});
+    expect(await lines(path)).toEqual([
+      '{"channel":"sms","to":"+919876543210","body":"Your code is 123456",' +
+        '"code":"123456","authCode":"987654","at":"2024-05-06T07:08:09.010Z"}',
+    ]);
+  });
+
+  it('writes null for a missing code or authCode', async () => {
+    const path = join(dir, 'outbox.jsonl');
+
+    await new FileNotifier(path, () => AT).send(message({ code: undefined, authCode: undefined }));
+
+    const [line] = await lines(path);
+    expect(Object.keys(JSON.parse(line))).toEqual([
+      'channel',
+      'to',
+      'body',
+      'code',
+      'authCode',
+      'at',
+    ]);
+    expect(JSON.parse(line)).toMatchObject({ code: null, authCode: null });
+  });
+
+  it('appends a line per message, keeping earlier ones, and creates missing directories', async () => {
+    const path = join(dir, 'nested', 'deeper', 'outbox.jsonl');
+    const notifier = new FileNotifier(path);
+
+    await notifier.send(message({ to: '+14155550123', body: 'first\nline', code: '111111' }));
+    await notifier.send(message({ to: '+442071838750', body: 'second', code: '222222' }));
+
+    const parsed = (await lines(path)).map((line) => JSON.parse(line) as NotifyFileLine);
+    expect(parsed).toHaveLength(2);
+    expect(parsed[0]).toMatchObject({ to: '+14155550123', body: 'first\nline', code: '111111' });
+    expect(parsed[1]).toMatchObject({ to: '+442071838750', body: 'second', code: '222222' });
+    expect(Date.parse(parsed[1].at)).not.toBeNaN();
+  });
+
+  it('keeps lines whole when sends run concurrently', async () => {
+    const path = join(dir, 'outbox.jsonl');
+    const notifier = new FileNotifier(path);
+    const body = 'x'.repeat(4000);
+
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => notifier.send(message({ body, code: String(i) }))),
+    );
+
+    const codes = (await lines(path)).map((line) => (JSON.parse(line) as NotifyFileLine).code);
+    expect(codes.sort((a, b) => Number(a) - Number(b))).toEqual(
+      Array.from({ length: 20 }, (_, i) => String(i)),
+    );
+  });
+});

@@ -1,0 +1,189 @@
+import type { TwilioConfig } from '@app/config';
+import { startTwilioFake, TwilioFake } from '../../../../test/support/twilio-fake';
+import { OutgoingMessage, PermanentDeliveryError } from '../notifier';
+import { TwilioNotifier } from './twilio.notifier';
+
+const TO = '+14155550123';
+const FROM = '+15005550006';
+const BODY = 'Your otp-link code is 493817';
+
+function message(overrides: Partial<OutgoingMessage> = {}): OutgoingMessage {
+  return { id: 'outbox-1', channel: 'sms', to: TO, body: BODY, code: '493817', ...overrides };
+}
+
+/** Resolves to what send() threw, failing the test if it did not throw. */
+async function failureOf(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof Error) return error;
+    throw new Error(`send() threw a non-Error: ${String(error)}`);
+  }
+  throw new Error('expected send() to reject');
+}
+
+describe('TwilioNotifier', () => {
+  let fake: TwilioFake;
+
+  beforeAll(async () => {
+    fake = await startTwilioFake();
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+  beforeEach(() => fake.reset());
+
+  function notifier(overrides: Partial<TwilioConfig> = {}, timeoutMs = 2000): TwilioNotifier {
+    return new TwilioNotifier(
+      {
+        accountSid: fake.accountSid,
+        authToken: fake.authToken,
+        from: FROM,
+        apiUrl: fake.url,
+        ...overrides,
+      },
+      timeoutMs,
+    );
+  }
+
+  /** The error message must be safe to log: no secret, no message text, no full number. */
+  function expectNoSecrets(error: Error): void {
+    expect(error.message).not.toContain(fake.authToken);
+    expect(error.message).not.toContain(BODY);
+    expect(error.message).not.toContain('493817');
+    expect(error.message).not.toContain(TO);
+    expect(error.message).not.toContain(TO.slice(1));
+  }
+
+  it('posts the message to the account Messages endpoint of the configured base URL', async () => {
+    const receipt = await notifier().send(message());
+
+    expect(fake.requests).toHaveLength(1);
+    const [request] = fake.requests;
+    expect(request.method).toBe('POST');
+    expect(request.path).toBe(`/2010-04-01/Accounts/${fake.accountSid}/Messages.json`);
+    expect(request.username).toBe(fake.accountSid);
+    expect(request.password).toBe(fake.authToken);
+    expect(request.headers['content-type']).toMatch(/^application\/x-www-form-urlencoded/);
+    expect(request.form).toEqual({ To: TO, From: FROM, Body: BODY });
+    expect(receipt.providerMessageId).toMatch(/^SM[0-9a-f]{32}$/);
+    expect(receipt.providerMessageId).toBe(fake.messages[0].sid);
+  });
+
+  it('sends a Messaging Service SID as MessagingServiceSid instead of From', async () => {
+    const service = 'MG' + 'a'.repeat(32);
+
+    await notifier({ from: service }).send(message());
+
+    expect(fake.requests[0].form).toEqual({ To: TO, MessagingServiceSid: service, Body: BODY });
+  });
+
+  it('keeps a path prefix of the base URL', async () => {
+    // The fake only serves the root path, so this send gets a 404; only the request path matters.
+    await notifier({ apiUrl: `${fake.url}/twilio/` })
+      .send(message())
+      .catch(() => undefined);
+
+    expect(fake.requests[0].path).toBe(
+      `/twilio/2010-04-01/Accounts/${fake.accountSid}/Messages.json`,
+    );
+  });
+
+  it.each([
+    [400, 21211, "The 'To' number +14155550123 is not a valid phone number."],
+    [400, 21610, 'Attempt to send to unsubscribed recipient'],
+    [400, 21614, "'To' number +14155550123 is not a valid mobile number"],
+  ])('turns HTTP %i with code %i into a PermanentDeliveryError', async (status, code, text) => {
+    fake.respondWith(TwilioFake.error(status, code, text));
+
+    const error = await failureOf(notifier().send(message()));
+
+    expect(error).toBeInstanceOf(PermanentDeliveryError);
+    expect((error as PermanentDeliveryError).providerCode).toBe(String(code));
+    expect(error.message).toContain(String(code));
+    expectNoSecrets(error);
+  });
+
+  it.each([
+    ['a 500', TwilioFake.error(500, 20500, 'Internal Server Error'), 'HTTP 500'],
+    ['a 503 without a body', { status: 503 }, 'HTTP 503'],
+    ['a 429', TwilioFake.error(429, 20429, 'Too Many Requests'), 'HTTP 429'],
+    ['an unknown 400 code', TwilioFake.error(400, 21606, 'From is not SMS-capable'), '21606'],
+    // A permanent code on a 5xx is Twilio having trouble, not a verdict on the number.
+    ['a permanent code on a 5xx', TwilioFake.error(500, 21211, 'odd'), 'HTTP 500'],
+  ])('treats %s as transient', async (_label, response, expected) => {
+    fake.respondWith(response);
+
+    const error = await failureOf(notifier().send(message()));
+
+    expect(error).not.toBeInstanceOf(PermanentDeliveryError);
+    expect(error.message).toContain(expected);
+    expectNoSecrets(error);
+  });
+
+  it('treats rejected credentials (20003) as transient without leaking the token', async () => {
+    const error = await failureOf(notifier({ authToken: 'wrong-secret-token' }).send(message()));
+
+    expect(fake.requests[0].password).toBe('wrong-secret-token');
+    expect(error).not.toBeInstanceOf(PermanentDeliveryError);
+    expect(error.message).toContain('HTTP 401');
+    expect(error.message).toContain('20003');
+    expect(error.message).not.toContain('wrong-secret-token');
+  });
+
+  it('gives up on a response slower than the timeout, as a transient error', async () => {
+    fake.respondWith({ status: 201, delayMs: 3000 });
+
+    const started = Date.now();
+    const error = await failureOf(notifier({}, 200).send(message()));
+
+    expect(error).not.toBeInstanceOf(PermanentDeliveryError);
+    expect(error.message).toMatch(/timed out/);
+    expect(Date.now() - started).toBeLessThan(2500);
+    expectNoSecrets(error);
+  });
+
+  it('reports a refused connection as transient', async () => {
+    const closed = await startTwilioFake();
+    const url = closed.url;
+    await closed.close();
+
+    const error = await failureOf(notifier({ apiUrl: url }).send(message()));
+
+    expect(error).not.toBeInstanceOf(PermanentDeliveryError);
+    expect(error.message).toContain('ECONNREFUSED');
+    expectNoSecrets(error);
+  });
+
+  it('does not send when the signal is already aborted', async () => {
+    const controller = new AbortController();
+    controller.abort();
+
+    const error = await failureOf(notifier().send(message(), controller.signal));
+
+    expect(error).not.toBeInstanceOf(PermanentDeliveryError);
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('abandons the request when the signal aborts mid-flight', async () => {
+    fake.respondWith({ status: 201, delayMs: 3000 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+
+    const error = await failureOf(notifier({}, 5000).send(message(), controller.signal));
+
+    expect(error.message).toMatch(/aborted/);
+    expect(error).not.toBeInstanceOf(PermanentDeliveryError);
+  });
+
+  it('refuses channels other than sms for good', async () => {
+    const error = await failureOf(notifier().send(message({ channel: 'voice' })));
+
+    expect(error).toBeInstanceOf(PermanentDeliveryError);
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('refuses to start without credentials', () => {
+    expect(() => notifier({ authToken: undefined })).toThrow(/authToken/);
+  });
+});

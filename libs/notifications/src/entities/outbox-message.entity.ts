@@ -1,0 +1,53 @@
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+export type OutboxStatus = 'pending' | 'sent' | 'failed' | 'expired';
+
+/**
+ * A message waiting for (or done with) delivery. `payload` is the AES-256-GCM-encrypted
+ * message content, wiped once the message is sent, failed or expired.
+ */
+@Entity({ name: 'outbox_messages' })
+@Index('ix_outbox_messages_due', ['nextAttemptAt'], { where: `"status" = 'pending'` })
+@Index('ix_outbox_messages_created_at', ['createdAt'])
+@Check('ck_outbox_messages_status', `"status" IN ('pending', 'sent', 'failed', 'expired')`)
+export class OutboxMessage {
+  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_outbox_messages' })
+  id!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  channel!: string;
+
+  @Column({ type: 'varchar', length: 320 })
+  recipient!: string;
+
+  @Column({ type: 'bytea', nullable: true })
+  payload!: Buffer | null;
+
+  @Column({ type: 'varchar', length: 16, default: 'pending' })
+  status!: OutboxStatus;
+
+  @Column({ type: 'integer', default: 0 })
+  attempts!: number;
+
+  @Column({ name: 'next_attempt_at', type: 'timestamptz' })
+  nextAttemptAt!: Date;
+
+  @Column({ name: 'expires_at', type: 'timestamptz' })
+  expiresAt!: Date;
+
+  @Column({ name: 'last_error', type: 'varchar', length: 500, nullable: true })
+  lastError!: string | null;
+
+  @Column({ name: 'provider_message_id', type: 'varchar', length: 64, nullable: true })
+  providerMessageId!: string | null;
+
+  /** Who the message concerns, for the audit events its delivery writes. */
+  @Column({ type: 'jsonb', default: {} })
+  audit!: Record<string, string | undefined>;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Column({ name: 'sent_at', type: 'timestamptz', nullable: true })
+  sentAt!: Date | null;
+}

@@ -1,0 +1,3 @@
+export { NotificationsModule } from './notifications.module';
+export { OutboxMessage } from './entities/outbox-message.entity';
+export * from './notifier';

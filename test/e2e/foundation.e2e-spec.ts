@@ -1,0 +1,112 @@
+import { http } from '../support/http';
+import { startTestApp, TestApp } from '../support/test-app';
+
+describe('foundation: health, error shape, limits', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('GET /health answers 200 when the database answers', async () => {
+    const res = await http(t.url, 'GET', '/health');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ok', database: 'up' });
+  });
+
+  it('every response carries a request id, and a well-formed caller id is kept', async () => {
+    const generated = await http(t.url, 'GET', '/health');
+    expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const given = await http(t.url, 'GET', '/health', {
+      headers: { 'x-request-id': 'lb-abc.123' },
+    });
+    expect(given.headers['x-request-id']).toBe('lb-abc.123');
+    const hostile = await http(t.url, 'GET', '/health', {
+      headers: { 'x-request-id': 'a b<script>' },
+    });
+    expect(hostile.headers['x-request-id']).not.toContain('<');
+  });
+
+  it('unknown route → 404 NOT_FOUND in the error shape', async () => {
+    const res = await http(t.url, 'GET', '/no/such/route');
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({ statusCode: 404, error: 'NOT_FOUND', message: 'route not found' });
+  });
+
+  it('wrong method on a known path → 404 NOT_FOUND', async () => {
+    const res = await http(t.url, 'DELETE', '/health');
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ statusCode: 404, error: 'NOT_FOUND' });
+  });
+
+  it('malformed JSON → 400 VALIDATION_FAILED', async () => {
+    const res = await http(t.url, 'POST', '/fe/users/auth/otp/register', {
+      body: '{"phone_number":',
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ statusCode: 400, error: 'VALIDATION_FAILED', details: [] });
+    expect(typeof res.body.message).toBe('string');
+  });
+
+  it('prototype-poisoning JSON is refused as VALIDATION_FAILED', async () => {
+    const res = await http(t.url, 'POST', '/fe/users/auth/otp/register', {
+      body: '{"__proto__":{"admin":true}}',
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: 'VALIDATION_FAILED' });
+  });
+
+  it('a body that is not JSON → 400 VALIDATION_FAILED', async () => {
+    const res = await http(t.url, 'POST', '/fe/users/auth/otp/register', {
+      body: 'phone=1',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ statusCode: 400, error: 'VALIDATION_FAILED' });
+  });
+
+  it('a body over 16 KiB → 413 PAYLOAD_TOO_LARGE', async () => {
+    const res = await http(t.url, 'POST', '/fe/users/auth/otp/register', {
+      body: { phone_number: 'x'.repeat(17 * 1024) },
+    });
+    expect(res.status).toBe(413);
+    expect(res.body).toEqual({
+      statusCode: 413,
+      error: 'PAYLOAD_TOO_LARGE',
+      message: expect.any(String),
+    });
+  });
+
+  it('no error body carries a stack trace or internals', async () => {
+    const answers = await Promise.all([
+      http(t.url, 'GET', '/nope'),
+      http(t.url, 'POST', '/health', { body: '{' }),
+      http(t.url, 'POST', '/health', { body: { a: 'b'.repeat(20_000) } }),
+    ]);
+    for (const res of answers) {
+      expect(res.text).not.toMatch(/\bat .+\.(ts|js):\d+|node_modules|Error:/);
+    }
+  });
+});
+
+describe('foundation: database down', () => {
+  it('GET /health answers 503 UNAVAILABLE once the database is gone', async () => {
+    const t = await startTestApp();
+    try {
+      await t.dataSource.destroy();
+      const res = await http(t.url, 'GET', '/health');
+      expect(res.status).toBe(503);
+      expect(res.body).toEqual({
+        statusCode: 503,
+        error: 'UNAVAILABLE',
+        message: 'database unavailable',
+      });
+    } finally {
+      await t.app.close().catch(() => undefined);
+    }
+  });
+});

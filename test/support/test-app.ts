@@ -1,0 +1,58 @@
+import { Writable } from 'node:stream';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DataSource } from 'typeorm';
+import { AppConfig, loadConfig } from '@app/config';
+import { createLogger } from '@app/common';
+import { createApp } from '../../apps/api/src/bootstrap';
+import { MovableClock } from './movable-clock';
+import { createTestDatabase, TestDatabase } from './test-database';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  config: AppConfig;
+  /** Base URL of the app listening on loopback, e.g. http://127.0.0.1:41234 */
+  url: string;
+  clock: MovableClock;
+  /** Every log line the app wrote, raw. */
+  logs: string[];
+  dataSource: DataSource;
+  close(): Promise<void>;
+}
+
+/** Fast, quiet defaults for tests; a test overrides what it is about. */
+const TEST_ENV: Record<string, string> = {
+  NODE_ENV: 'test',
+  LOG_LEVEL: 'info',
+  NOTIFY_DRIVER: 'console',
+  HTTP_RATE_LIMIT_PER_MINUTE: '100000',
+};
+
+/** Boots the real HTTP app on a fresh database (embedded or PostgreSQL, per Jest project). */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const database: TestDatabase = await createTestDatabase();
+  const config = loadConfig({ ...TEST_ENV, ...database.env, ...env });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const clock = new MovableClock();
+  const app = await createApp(config, createLogger(config.logLevel, sink), clock);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.getHttpServer().address();
+  if (!address || typeof address === 'string') throw new Error('app is not listening on TCP');
+  return {
+    app,
+    config,
+    url: `http://127.0.0.1:${address.port}`,
+    clock,
+    logs,
+    dataSource: app.get(DataSource),
+    close: async () => {
+      await app.close();
+      await database.drop();
+    },
+  };
+}

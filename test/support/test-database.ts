@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions } from '@app/database';
+import { SCHEMA } from '../../apps/api/src/entities';
+
+/**
+ * Which database this Jest project runs the e2e suite on: 'embedded', or a PostgreSQL server
+ * URL (set in jest.config.js from TEST_DATABASE_URL / DATABASE_URL).
+ */
+export function e2eDatabase(): string {
+  const value = (globalThis as { E2E_DATABASE?: string }).E2E_DATABASE;
+  return value ?? 'embedded';
+}
+
+export interface TestDatabase {
+  /** Environment for the app: DATABASE_URL, or DATA_DIR for the embedded database. */
+  env: Record<string, string>;
+  drop(): Promise<void>;
+}
+
+/** A fresh, migrated database for one test file: in-memory PGlite, or a new PostgreSQL database. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const target = e2eDatabase();
+  if (target === 'embedded') {
+    return { env: { DATA_DIR: 'memory://' }, drop: async () => undefined };
+  }
+  const name = `otp_link_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await adminQuery(target, `CREATE DATABASE "${name}"`);
+  const url = withDatabase(target, name);
+  const migrator = new DataSource(
+    buildDataSourceOptions({ url, dataDir: '', poolSize: 1 }, SCHEMA),
+  );
+  await migrator.initialize();
+  await migrator.runMigrations();
+  await migrator.destroy();
+  return {
+    env: { DATABASE_URL: url },
+    drop: () => adminQuery(target, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
+  };
+}
+
+function withDatabase(serverUrl: string, database: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+async function adminQuery(serverUrl: string, sql: string): Promise<void> {
+  const client = new Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
