@@ -1,4 +1,5 @@
 import { http } from '../support/http';
+import { partnerToken } from '../support/tokens';
 import { startTestApp, TestApp } from '../support/test-app';
 
 describe('foundation: health, error shape, limits', () => {
@@ -63,7 +64,7 @@ describe('foundation: health, error shape, limits', () => {
   it('a body that is not JSON → 400 VALIDATION_FAILED', async () => {
     const res = await http(t.url, 'POST', '/fe/users/auth/otp/register', {
       body: 'phone=1',
-      headers: { 'content-type': 'text/plain' },
+      headers: { 'content-type': 'text/plain', 'user-jwt-token': partnerToken() },
     });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ statusCode: 400, error: 'VALIDATION_FAILED' });

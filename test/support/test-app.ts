@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
@@ -16,6 +19,8 @@ export interface TestApp {
   /** Every log line the app wrote, raw. */
   logs: string[];
   dataSource: DataSource;
+  /** Where the file notify driver writes (the default driver in tests). */
+  messagesFile: string;
   close(): Promise<void>;
 }
 
@@ -23,14 +28,16 @@ export interface TestApp {
 const TEST_ENV: Record<string, string> = {
   NODE_ENV: 'test',
   LOG_LEVEL: 'info',
-  NOTIFY_DRIVER: 'console',
+  NOTIFY_DRIVER: 'file',
   HTTP_RATE_LIMIT_PER_MINUTE: '100000',
 };
 
 /** Boots the real HTTP app on a fresh database (embedded or PostgreSQL, per Jest project). */
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const database: TestDatabase = await createTestDatabase();
-  const config = loadConfig({ ...TEST_ENV, ...database.env, ...env });
+  const scratch = mkdtempSync(join(tmpdir(), 'otp-link-test-'));
+  const messagesFile = join(scratch, 'messages.jsonl');
+  const config = loadConfig({ ...TEST_ENV, NOTIFY_FILE: messagesFile, ...database.env, ...env });
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -50,9 +57,11 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     clock,
     logs,
     dataSource: app.get(DataSource),
+    messagesFile,
     close: async () => {
       await app.close();
       await database.drop();
+      rmSync(scratch, { recursive: true, force: true });
     },
   };
 }

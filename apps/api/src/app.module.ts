@@ -1,7 +1,14 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig, ConfigModule } from '@app/config';
-import { AllExceptionsFilter, Clock, CommonModule } from '@app/common';
+import {
+  AllExceptionsFilter,
+  Clock,
+  CommonModule,
+  FeThrottlerGuard,
+  RedisThrottlerStorage,
+} from '@app/common';
 import { DatabaseModule } from '@app/database';
 import { AuditModule } from '@app/audit';
 import { NotificationsModule } from '@app/notifications';
@@ -26,8 +33,24 @@ export class AppModule {
         UsersModule,
         OtpModule,
         AuthModule,
+        ThrottlerModule.forRoot({
+          throttlers: [
+            // A sliding minute, no extra penalty block: requests flow again as old ones age out.
+            {
+              name: 'default',
+              ttl: 60_000,
+              limit: config.http.rateLimitPerMinute,
+              blockDuration: 0,
+            },
+          ],
+          // Shared by every instance when REDIS_URL is set; in-process otherwise.
+          storage: config.redisUrl ? RedisThrottlerStorage.fromUrl(config.redisUrl) : undefined,
+        }),
       ],
-      providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
+      providers: [
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        { provide: APP_GUARD, useClass: FeThrottlerGuard },
+      ],
     };
   }
 }

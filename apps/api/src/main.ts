@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig, readEnvironment } from '@app/config';
-import { createLogger } from '@app/common';
+import { createLogger, describeError } from '@app/common';
 import { createApp } from './bootstrap';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     app.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        logger.error({ err: error }, 'error during shutdown');
+        logger.error({ err: describeError(error) }, 'error during shutdown');
         process.exit(1);
       },
     );

@@ -8,3 +8,5 @@ export * from './logging/logger';
 export * from './validation/validation.pipe';
 export * from './common.module';
 export * from './phone/phone-number';
+export * from './throttling/redis-throttler.storage';
+export * from './throttling/fe-throttler.guard';

@@ -1,3 +1,7 @@
 export { OtpModule } from './otp.module';
+export { ChallengeService } from './challenge.service';
+export type { ChallengeOwner, ChallengeView, IssuedCode } from './challenge.service';
+export { CodeGenerator, AUTH_CODE_LENGTH } from './code-generator';
+export { otpMessageText } from './otp-message';
 export { OtpChallenge } from './entities/otp-challenge.entity';
 export { OtpSend } from './entities/otp-send.entity';

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toErrorResponse } from './error-response';
+import { describeError } from '../logging/logger';
 
 /** The single place where errors become HTTP responses (Nest side; Fastify's errors use the same mapping). */
 @Catch()
@@ -22,7 +23,10 @@ export function sendError(
   logger: Pick<Logger, 'error'>,
 ): void {
   if (response.unexpected) {
-    logger.error({ err: error, requestId: response.body.requestId }, 'unexpected error');
+    logger.error(
+      { err: describeError(error), requestId: response.body.requestId },
+      'unexpected error',
+    );
   }
   void reply.status(response.status).headers(response.headers).send(response.body);
 }

@@ -75,3 +75,25 @@ export class PinoNestLogger implements LoggerService {
     this.logger[level]({ context, ...(stack ? { stack } : {}) }, String(message));
   }
 }
+
+/**
+ * What of an error may be logged: its type, message, SQLSTATE/Node code and stack; never the
+ * query parameters or driver fields, which can carry phone numbers and codes.
+ */
+export function describeError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { type: typeof error };
+  const driverCode = (error as { driverError?: { code?: unknown }; code?: unknown }).driverError
+    ?.code;
+  const ownCode = (error as { code?: unknown }).code;
+  return {
+    type: error.constructor.name,
+    message: error.message,
+    errorCode:
+      typeof driverCode === 'string'
+        ? driverCode
+        : typeof ownCode === 'string'
+          ? ownCode
+          : undefined,
+    stack: error.stack,
+  };
+}

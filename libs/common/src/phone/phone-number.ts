@@ -100,3 +100,10 @@ export function maskPhone(e164: string): string {
   const callingCode = parsed.countryCallingCode;
   return `+${callingCode}${maskDigits(compact.slice(1 + callingCode.length))}`;
 }
+
+/** A stored E.164 number back into the contract's (countryCode, national number) pair. */
+export function splitE164(e164: string): { countryCode: string; nationalNumber: string } {
+  const parsed = parsePhoneNumberFromString(e164);
+  if (!parsed) return { countryCode: '', nationalNumber: e164.replace(/^\+/, '') };
+  return { countryCode: `+${parsed.countryCallingCode}`, nationalNumber: parsed.nationalNumber };
+}

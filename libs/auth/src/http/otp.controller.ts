@@ -1,0 +1,137 @@
+import { Body, Controller, Get, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { ErrorCode, PHONE_NUMBER_PATTERN } from '@app/common';
+import { PhoneLinkFlow } from '../phone-link.flow';
+import type { ThirdPartyUser } from '../jwt/third-party-user';
+import { PartnerJwtGuard, PartnerUser } from './partner-jwt.guard';
+import { ApiErrors } from './error-responses';
+import { RegisterOtpDto, ResendOtpDto } from '../dto/request-otp.dto';
+import { VerifyOtpDto } from '../dto/verify-otp.dto';
+import {
+  LinkedMobileNumberResponse,
+  OtpConfigResponse,
+  OtpSentResponse,
+  VerifyResponse,
+} from '../dto/responses.dto';
+
+const COMMON_ERRORS = [
+  ErrorCode.ValidationFailed,
+  ErrorCode.Unauthorized,
+  ErrorCode.CountryNotAllowed,
+  ErrorCode.InvalidPhone,
+  ErrorCode.AccountAlreadyLinked,
+  ErrorCode.PhoneAlreadyLinked,
+  ErrorCode.RateLimited,
+  ErrorCode.PayloadTooLarge,
+  ErrorCode.Unavailable,
+];
+
+/** The frontend OTP API (spec §3), for apps holding a partner JWT. */
+@ApiTags('frontend: phone link')
+@ApiSecurity('partnerJwt')
+@ApiHeader({
+  name: 'user-jwt-token',
+  required: false,
+  description: 'Partner JWT (or Authorization: Bearer)',
+})
+@UseGuards(PartnerJwtGuard)
+@Controller('fe/users')
+export class OtpController {
+  constructor(private readonly flow: PhoneLinkFlow) {}
+
+  @Post('auth/otp/register')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Send a code to a phone (reuses the live challenge as a resend)' })
+  @ApiOkResponse({ type: OtpSentResponse })
+  @ApiErrors(...COMMON_ERRORS, ErrorCode.ResendTooSoon, ErrorCode.PhoneUndeliverable)
+  register(
+    @PartnerUser() user: ThirdPartyUser,
+    @Body() body: RegisterOtpDto,
+    @Req() request: FastifyRequest,
+  ) {
+    return this.flow.requestCode(user, phoneOf(body), request.ip);
+  }
+
+  @Post('auth/otp/resend')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Send a fresh code for the live challenge (or start one)' })
+  @ApiOkResponse({ type: OtpSentResponse })
+  @ApiErrors(...COMMON_ERRORS, ErrorCode.ResendTooSoon, ErrorCode.PhoneUndeliverable)
+  resend(
+    @PartnerUser() user: ThirdPartyUser,
+    @Body() body: ResendOtpDto,
+    @Req() request: FastifyRequest,
+  ) {
+    return this.flow.requestCode(user, phoneOf(body), request.ip);
+  }
+
+  @Post('auth/otp/verify')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Check the code and link the user to the phone identity' })
+  @ApiOkResponse({ type: VerifyResponse })
+  @ApiErrors(
+    ...COMMON_ERRORS,
+    ErrorCode.OtpNotFound,
+    ErrorCode.InvalidOtp,
+    ErrorCode.OtpExpired,
+    ErrorCode.TooManyAttempts,
+  )
+  verify(
+    @PartnerUser() user: ThirdPartyUser,
+    @Body() body: VerifyOtpDto,
+    @Req() request: FastifyRequest,
+  ) {
+    return this.flow.verify(
+      user,
+      { ...phoneOf(body), authCode: body.authCode, otp: body.otp },
+      request.ip,
+    );
+  }
+
+  @Get('account/linked-mobile-number')
+  @ApiOperation({ summary: "The caller's own link" })
+  @ApiOkResponse({ type: LinkedMobileNumberResponse })
+  @ApiErrors(
+    ErrorCode.Unauthorized,
+    ErrorCode.RecordNotFound,
+    ErrorCode.RateLimited,
+    ErrorCode.Unavailable,
+  )
+  linkedMobileNumber(@PartnerUser() user: ThirdPartyUser) {
+    return this.flow.linkedMobileNumber(user);
+  }
+}
+
+/** What a frontend needs to render the form (no token needed). */
+@ApiTags('frontend: phone link')
+@Controller('fe/users/auth/otp')
+export class OtpConfigController {
+  private readonly answer: OtpConfigResponse;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.answer = {
+      otpLength: config.otp.length,
+      expiresIn: config.otp.ttlSeconds,
+      resendAfter: config.otp.resendCooldownSeconds,
+      maxAttempts: config.otp.maxAttempts,
+      allowedCountryCodes: config.allowedCountryCodes,
+      countryCodePattern: '^\\+?\\d{1,3}$',
+      phoneNumberPattern: PHONE_NUMBER_PATTERN.source,
+      channels: ['sms'],
+    };
+  }
+
+  @Get('config')
+  @ApiOperation({ summary: 'Code length, lifetime, cooldown, attempts and allowed countries' })
+  @ApiOkResponse({ type: OtpConfigResponse })
+  @ApiErrors(ErrorCode.RateLimited)
+  config(): OtpConfigResponse {
+    return this.answer;
+  }
+}
+
+function phoneOf(body: { countryCode: string; phone_number: string }) {
+  return { countryCode: body.countryCode, phoneNumber: body.phone_number };
+}

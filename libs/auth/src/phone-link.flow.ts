@@ -1,0 +1,279 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { AppError, ErrorCode, normalizePhone, PhonePolicy, splitE164 } from '@app/common';
+import { AuditRecord, AuditService } from '@app/audit';
+import { ChallengeOwner, ChallengeService, ChallengeView, otpMessageText } from '@app/otp';
+import { LinkService } from '@app/users';
+import { OutboxService, QueuedMessage } from '@app/notifications';
+import type { ThirdPartyUser } from './jwt/third-party-user';
+
+export interface PhoneInput {
+  countryCode: string;
+  phoneNumber: string;
+}
+
+export interface VerifyInput extends PhoneInput {
+  authCode: number | string;
+  otp: number | string;
+}
+
+export interface CodeSent {
+  authCode: string;
+  isNewUser: boolean;
+  expiresIn: number;
+  resendAfter: number;
+  attemptsLeft: number;
+  channel: 'sms';
+}
+
+export interface Linked {
+  message: 'Users linked successfully';
+  userId: string;
+  isNewUser: boolean;
+}
+
+/** Partner-supplied app names go into SMS text: keep them short and printable. */
+const APP_NAME_MAX = 30;
+/** A verify re-reads the challenge when a concurrent request changed it; this bounds that. */
+const VERIFY_ROUNDS = 3;
+
+/** Events for refusals, so abuse shows in the audit trail. */
+const REFUSAL_EVENTS: Partial<Record<ErrorCode, AuditRecord['event']>> = {
+  [ErrorCode.RateLimited]: 'rate_limited',
+  [ErrorCode.ResendTooSoon]: 'rate_limited',
+  [ErrorCode.AccountAlreadyLinked]: 'link_conflict',
+  [ErrorCode.PhoneAlreadyLinked]: 'link_conflict',
+};
+
+/**
+ * The phone-link use case (register / resend / verify) over the challenge engine, the linking
+ * rules and the outbox. Checks run in the order of spec §5.
+ */
+@Injectable()
+export class PhoneLinkFlow {
+  private readonly policy: PhonePolicy;
+  private readonly otpLength: number;
+  private readonly ttlSeconds: number;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly challenges: ChallengeService,
+    private readonly links: LinkService,
+    private readonly outbox: OutboxService,
+    private readonly audit: AuditService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.policy = {
+      allowedCountryCodes: config.allowedCountryCodes,
+      blockedNumberTypes: config.blockedNumberTypes,
+    };
+    this.otpLength = config.otp.length;
+    this.ttlSeconds = config.otp.ttlSeconds;
+  }
+
+  /**
+   * Register and resend are one operation: a fresh code on the live challenge of (user, phone),
+   * or a new challenge. The challenge, its send and its outbox message commit together; the
+   * first delivery attempt follows before answering.
+   */
+  async requestCode(user: ThirdPartyUser, input: PhoneInput, ip: string): Promise<CodeSent> {
+    const phone = normalizePhone(input.countryCode, input.phoneNumber, this.policy);
+    const owner = ownerOf(user);
+    const prepared = await this.refusalsAudited(user, phone.e164, ip, () =>
+      this.dataSource.transaction(async (manager) => {
+        await this.challenges.lock(manager, owner, phone.e164);
+        const state = await this.links.linkState(user, phone.e164, manager);
+        this.links.assertCanLink(state);
+        const issued = await this.challenges.issue(manager, owner, phone.e164);
+        const message: QueuedMessage = {
+          channel: 'sms',
+          to: phone.e164,
+          body: otpMessageText(issued.code, this.ttlSeconds, appName(user)),
+          code: issued.code,
+          authCode: issued.authCode,
+          expiresAt: issued.expiresAt,
+          audit: { ...owner, challengeId: issued.challengeId, ip },
+        };
+        const messageId = await this.outbox.enqueue(manager, message);
+        await this.audit.record(
+          [
+            {
+              event: 'requested',
+              ...owner,
+              phoneE164: phone.e164,
+              ip,
+              challengeId: issued.challengeId,
+            },
+          ],
+          manager,
+        );
+        return { issued, message, messageId, isNewUser: !state.phoneKnown };
+      }),
+    );
+
+    const outcome = await this.outbox.deliverNow(prepared.messageId, prepared.message);
+    if (outcome.status === 'failed') throw new AppError(ErrorCode.PhoneUndeliverable);
+    const { issued } = prepared;
+    return {
+      authCode: issued.authCode,
+      isNewUser: prepared.isNewUser,
+      expiresIn: issued.expiresIn,
+      resendAfter: issued.resendAfter,
+      attemptsLeft: issued.attemptsLeft,
+      channel: 'sms',
+    };
+  }
+
+  async verify(user: ThirdPartyUser, input: VerifyInput, ip: string): Promise<Linked> {
+    const phone = normalizePhone(input.countryCode, input.phoneNumber, this.policy);
+    const owner = ownerOf(user);
+    const authCode = String(input.authCode);
+    const otp =
+      typeof input.otp === 'number' ? String(input.otp).padStart(this.otpLength, '0') : input.otp;
+
+    for (let round = 0; round < VERIFY_ROUNDS; round++) {
+      const state = await this.links.linkState(user, phone.e164);
+      const challenge = await this.challenges.find(owner, phone.e164, authCode);
+
+      if (state.accountLinked) {
+        // The one exception to "already linked": repeating the verify that made the link.
+        if (
+          challenge &&
+          state.linkChallengeId === challenge.id &&
+          this.challenges.codeMatches(challenge, otp)
+        ) {
+          return linkedAnswer(challenge);
+        }
+        await this.recordRefusal(ErrorCode.AccountAlreadyLinked, user, phone.e164, ip);
+        throw new AppError(ErrorCode.AccountAlreadyLinked);
+      }
+      if (state.phoneLinked) {
+        await this.recordRefusal(ErrorCode.PhoneAlreadyLinked, user, phone.e164, ip);
+        throw new AppError(ErrorCode.PhoneAlreadyLinked);
+      }
+      if (!challenge) throw new AppError(ErrorCode.OtpNotFound);
+      if (challenge.state === 'locked') throw new AppError(ErrorCode.TooManyAttempts);
+      // A used code whose link has since been removed is spent like an expired one.
+      if (challenge.state === 'expired' || challenge.state === 'verified') {
+        throw new AppError(ErrorCode.OtpExpired);
+      }
+
+      if (!this.challenges.codeMatches(challenge, otp)) {
+        const attemptsLeft = await this.challenges.recordWrongCode(challenge.id);
+        if (attemptsLeft === undefined) continue; // locked or expired meanwhile: answer that
+        await this.audit.record([
+          {
+            event: 'verify_failed',
+            ...owner,
+            phoneE164: phone.e164,
+            ip,
+            challengeId: challenge.id,
+          },
+          ...(attemptsLeft === 0
+            ? [
+                {
+                  event: 'locked' as const,
+                  ...owner,
+                  phoneE164: phone.e164,
+                  ip,
+                  challengeId: challenge.id,
+                },
+              ]
+            : []),
+        ]);
+        throw new AppError(ErrorCode.InvalidOtp, { attemptsLeft });
+      }
+
+      const linked = await this.refusalsAudited(user, phone.e164, ip, () =>
+        this.dataSource.transaction(async (manager) => {
+          if (!(await this.challenges.markVerified(manager, challenge.id))) return undefined;
+          const result = await this.links.link(manager, user, phone.e164, challenge.id);
+          await this.challenges.saveResult(
+            manager,
+            challenge.id,
+            result.phoneUserId,
+            result.isNewUser,
+          );
+          const event = { ...owner, phoneE164: phone.e164, ip, challengeId: challenge.id };
+          await this.audit.record(
+            [
+              { event: 'verified', ...event },
+              { event: 'linked', ...event },
+            ],
+            manager,
+          );
+          return result;
+        }),
+      );
+      // undefined: a concurrent verify of this challenge got there first; the next round answers.
+      if (linked)
+        return {
+          message: 'Users linked successfully',
+          userId: linked.phoneUserId,
+          isNewUser: linked.isNewUser,
+        };
+    }
+    throw new Error('verify did not settle after concurrent changes');
+  }
+
+  /** The caller's own link, in the contract's field names. */
+  async linkedMobileNumber(user: ThirdPartyUser) {
+    const link = await this.links.findLinkedPhone(user.clientId, user.userId);
+    if (!link) throw new AppError(ErrorCode.RecordNotFound, {}, 'no phone is linked to this user');
+    const { countryCode, nationalNumber } = splitE164(link.phoneE164);
+    return {
+      UserID: user.userId,
+      NameSpacedThirdPartyUserID: user.namespacedId,
+      WalletAddress: link.walletAddress,
+      LinkedPhone: nationalNumber,
+      CountryCode: countryCode,
+      PhoneUserId: link.phoneUserId,
+      LinkedAt: link.linkedAt.toISOString(),
+    };
+  }
+
+  /** Runs `work`; a refusal worth tracing (limits, link conflicts) is written to the audit trail. */
+  private async refusalsAudited<T>(
+    user: ThirdPartyUser,
+    phoneE164: string,
+    ip: string,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof AppError)
+        await this.recordRefusal(error.code, user, phoneE164, ip, error.message);
+      throw error;
+    }
+  }
+
+  private async recordRefusal(
+    code: ErrorCode,
+    user: ThirdPartyUser,
+    phoneE164: string,
+    ip: string,
+    detail: string = code,
+  ): Promise<void> {
+    const event = REFUSAL_EVENTS[code];
+    if (!event) return;
+    await this.audit.record([{ event, ...ownerOf(user), phoneE164, ip, detail }]);
+  }
+}
+
+function ownerOf(user: ThirdPartyUser): ChallengeOwner {
+  return { clientId: user.clientId, userId: user.userId };
+}
+
+function appName(user: ThirdPartyUser): string | undefined {
+  return user.clientName?.slice(0, APP_NAME_MAX);
+}
+
+function linkedAnswer(challenge: ChallengeView): Linked {
+  return {
+    message: 'Users linked successfully',
+    userId: challenge.resultPhoneUserId ?? '',
+    isNewUser: challenge.resultIsNewUser ?? false,
+  };
+}

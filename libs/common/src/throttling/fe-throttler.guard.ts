@@ -1,0 +1,38 @@
+import { ExecutionContext, Injectable } from '@nestjs/common';
+import { ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../errors/app-error';
+import { ErrorCode } from '../errors/error-code';
+
+/**
+ * The per-IP limit of the frontend API: HTTP_RATE_LIMIT_PER_MINUTE requests per client IP across
+ * all /fe/ routes (one bucket, not one per route), answered as 429 RATE_LIMITED + Retry-After.
+ */
+@Injectable()
+export class FeThrottlerGuard extends ThrottlerGuard {
+  protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    return !request.url.startsWith('/fe/');
+  }
+
+  protected override async getTracker(request: Record<string, unknown>): Promise<string> {
+    return String((request as unknown as FastifyRequest).ip);
+  }
+
+  protected override generateKey(
+    _context: ExecutionContext,
+    tracker: string,
+    name: string,
+  ): string {
+    return `${name}:ip:${tracker}`;
+  }
+
+  protected override async throwThrottlingException(
+    _context: ExecutionContext,
+    detail: ThrottlerLimitDetail,
+  ): Promise<void> {
+    throw new AppError(ErrorCode.RateLimited, {
+      retryAfter: Math.max(1, detail.timeToBlockExpire),
+    });
+  }
+}

@@ -1,0 +1,214 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { Clock } from '@app/common';
+import { AuditService } from '@app/audit';
+import { Channel, Notifier, PermanentDeliveryError } from '../notifier';
+import { MessagePayload, PayloadCipher } from './payload-cipher';
+
+/** Who a message concerns, carried to the audit events its delivery writes. */
+export interface MessageAudit {
+  clientId?: string;
+  userId?: string;
+  challengeId?: string;
+  ip?: string;
+}
+
+export interface QueuedMessage extends MessagePayload {
+  channel: Channel;
+  to: string;
+  /** Not delivered after this (a code past its lifetime is useless to the user). */
+  expiresAt: Date;
+  audit: MessageAudit;
+}
+
+/** How a delivery attempt ended: delivered, left for the poller to retry, or refused for good. */
+export type DeliveryOutcome =
+  { status: 'sent' } | { status: 'queued' } | { status: 'failed'; providerCode?: string };
+
+interface ClaimedRow {
+  id: string;
+  channel: Channel;
+  recipient: string;
+  payload: Buffer | null;
+  attempts: number;
+  expires_at: Date;
+  audit: MessageAudit;
+}
+
+/** Transient failures are retried this many times in all before the message is given up. */
+export const MAX_DELIVERY_ATTEMPTS = 8;
+const BACKOFF_BASE_MS = 2_000;
+const BACKOFF_CAP_MS = 5 * 60_000;
+const ERROR_TEXT_LIMIT = 500;
+
+/**
+ * The durable outbox. A message is written in the caller's transaction, tried once right after
+ * commit, and otherwise retried by the poller; nothing is lost when the provider or the process
+ * fails. The payload is encrypted at rest and wiped once the message is done with.
+ */
+@Injectable()
+export class OutboxService {
+  private readonly logger = new Logger(OutboxService.name);
+  private readonly timeoutMs: number;
+  /** While the inline attempt may be running, the poller must not take the message. */
+  private readonly inlineLeaseMs: number;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly notifier: Notifier,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly cipher: PayloadCipher,
+  ) {
+    this.timeoutMs = config.notify.timeoutMs;
+    this.inlineLeaseMs = 2 * this.timeoutMs + 5_000;
+  }
+
+  /** Queues a message in `manager`'s transaction; counts as its first attempt. Returns its id. */
+  async enqueue(manager: EntityManager, message: QueuedMessage): Promise<string> {
+    const now = this.clock.now();
+    const rows = await manager.query<Array<{ id: string }>>(
+      `INSERT INTO outbox_messages
+         (channel, recipient, payload, status, attempts, next_attempt_at, expires_at, audit, created_at)
+       VALUES ($1, $2, $3, 'pending', 1, $4, $5, $6, $7)
+       RETURNING id`,
+      [
+        message.channel,
+        message.to,
+        this.cipher.encrypt({ body: message.body, code: message.code, authCode: message.authCode }),
+        new Date(now.getTime() + this.inlineLeaseMs),
+        message.expiresAt,
+        message.audit,
+        now,
+      ],
+    );
+    return rows[0].id;
+  }
+
+  /** The first attempt, right after the enqueuing transaction committed; bounded by NOTIFY_TIMEOUT_MS. */
+  async deliverNow(id: string, message: QueuedMessage): Promise<DeliveryOutcome> {
+    return this.attempt(
+      { id, channel: message.channel, recipient: message.to, attempts: 1, audit: message.audit },
+      message,
+    );
+  }
+
+  /**
+   * Claims due messages (safe with many instances: SKIP LOCKED, and a lease so a claimed message
+   * is not claimed again while it is being sent) and tries each once. Returns how many it tried.
+   */
+  async deliverDue(batchSize = 20): Promise<number> {
+    const now = this.clock.now();
+    const [claimed] = await this.dataSource.query<[ClaimedRow[], number]>(
+      `UPDATE outbox_messages
+          SET attempts = attempts + 1, next_attempt_at = $2
+        WHERE id IN (SELECT id FROM outbox_messages
+                      WHERE status = 'pending' AND next_attempt_at <= $1
+                      ORDER BY next_attempt_at
+                      LIMIT $3
+                      FOR UPDATE SKIP LOCKED)
+        RETURNING id, channel, recipient, payload, attempts, expires_at, audit`,
+      [now, new Date(now.getTime() + this.inlineLeaseMs), batchSize],
+    );
+    for (const row of claimed) {
+      if (row.expires_at.getTime() <= now.getTime() || !row.payload) {
+        await this.finish(row, 'expired', 'expired before delivery');
+        continue;
+      }
+      await this.attempt(row, this.cipher.decrypt(row.payload));
+    }
+    return claimed.length;
+  }
+
+  private async attempt(
+    row: Pick<ClaimedRow, 'id' | 'channel' | 'recipient' | 'attempts' | 'audit'>,
+    payload: MessagePayload,
+  ): Promise<DeliveryOutcome> {
+    let providerMessageId: string | undefined;
+    try {
+      const receipt = await this.notifier.send(
+        { id: row.id, channel: row.channel, to: row.recipient, ...payload },
+        AbortSignal.timeout(this.timeoutMs),
+      );
+      providerMessageId = receipt.providerMessageId;
+    } catch (error) {
+      return this.recordFailure(row, error);
+    }
+    // Outside the try: a failure to record a delivery must not be mistaken for a failed send.
+    await this.finish(row, 'sent', undefined, providerMessageId);
+    return { status: 'sent' };
+  }
+
+  private async recordFailure(
+    row: Pick<ClaimedRow, 'id' | 'recipient' | 'attempts' | 'audit'>,
+    error: unknown,
+  ): Promise<DeliveryOutcome> {
+    if (error instanceof PermanentDeliveryError) {
+      await this.finish(row, 'failed', `rejected: ${error.providerCode ?? error.message}`);
+      return { status: 'failed', providerCode: error.providerCode };
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    if (row.attempts >= MAX_DELIVERY_ATTEMPTS) {
+      await this.finish(row, 'failed', `gave up after ${row.attempts} attempts: ${reason}`);
+      return { status: 'failed' };
+    }
+    await this.scheduleRetry(row, reason);
+    return { status: 'queued' };
+  }
+
+  /** Ends a message: wipes its payload and writes the audit event. */
+  private async finish(
+    row: Pick<ClaimedRow, 'id' | 'recipient' | 'audit'>,
+    status: 'sent' | 'failed' | 'expired',
+    error?: string,
+    providerMessageId?: string,
+  ): Promise<void> {
+    const now = this.clock.now();
+    await this.dataSource.query(
+      `UPDATE outbox_messages
+          SET status = $2::varchar, payload = NULL, last_error = $3, provider_message_id = $4,
+              sent_at = CASE WHEN $2::varchar = 'sent' THEN $5::timestamptz ELSE NULL END
+        WHERE id = $1 AND status = 'pending'`,
+      [row.id, status, error?.slice(0, ERROR_TEXT_LIMIT) ?? null, providerMessageId ?? null, now],
+    );
+    await this.audit.record([
+      {
+        event: status === 'sent' ? 'sent' : 'delivery_failed',
+        ...row.audit,
+        phoneE164: row.recipient,
+        detail: error,
+        at: now,
+      },
+    ]);
+    if (status !== 'sent')
+      this.logger.warn({ messageId: row.id, status, error }, 'message not delivered');
+  }
+
+  private async scheduleRetry(
+    row: Pick<ClaimedRow, 'id' | 'recipient' | 'attempts' | 'audit'>,
+    reason: string,
+  ) {
+    const now = this.clock.now();
+    const delay = Math.min(BACKOFF_BASE_MS * 2 ** (row.attempts - 1), BACKOFF_CAP_MS);
+    const jittered = delay * (0.8 + Math.random() * 0.4); // spread retries after a provider outage
+    await this.dataSource.query(
+      `UPDATE outbox_messages SET next_attempt_at = $2, last_error = $3 WHERE id = $1 AND status = 'pending'`,
+      [row.id, new Date(now.getTime() + jittered), reason.slice(0, ERROR_TEXT_LIMIT)],
+    );
+    await this.audit.record([
+      {
+        event: 'delivery_failed',
+        ...row.audit,
+        phoneE164: row.recipient,
+        detail: `will retry: ${reason}`,
+        at: now,
+      },
+    ]);
+    this.logger.warn(
+      { messageId: row.id, attempts: row.attempts, error: reason },
+      'delivery failed; will retry',
+    );
+  }
+}

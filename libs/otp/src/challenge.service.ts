@@ -1,0 +1,325 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { APP_CONFIG, AppConfig, OtpConfig } from '@app/config';
+import { AppError, Clock, ErrorCode } from '@app/common';
+import { CodeGenerator } from './code-generator';
+import { CodeHasher } from './code-hasher';
+import type { ChallengeStatus } from './entities/otp-challenge.entity';
+
+/** The partner user a challenge belongs to. */
+export interface ChallengeOwner {
+  clientId: string;
+  userId: string;
+}
+
+/** A code ready to send, and what the caller is told about it. */
+export interface IssuedCode {
+  challengeId: string;
+  authCode: string;
+  code: string;
+  expiresAt: Date;
+  expiresIn: number;
+  resendAfter: number;
+  attemptsLeft: number;
+}
+
+/** A challenge as verify sees it; `expired` is derived from the clock. */
+export interface ChallengeView {
+  id: string;
+  state: ChallengeStatus | 'expired';
+  attemptsLeft: number;
+  codeHash: Buffer;
+  resultPhoneUserId: string | null;
+  resultIsNewUser: boolean | null;
+}
+
+interface IssueState {
+  phone_sends: number;
+  phone_oldest: Date | null;
+  user_sends: number;
+  user_oldest: Date | null;
+  global_sends: number;
+  global_oldest: Date | null;
+  live_id: string | null;
+  live_auth_code: string | null;
+  live_last_sent_at: Date | null;
+  live_attempts: number | null;
+}
+
+const HOUR_MS = 3_600_000;
+/** Advisory-lock namespaces: one phone, one partner user. */
+const LOCK_PHONE = 1;
+const LOCK_USER = 2;
+const AUTH_CODE_TRIES = 5;
+
+/**
+ * The challenge engine: issues codes within the lifetime, cooldown and send limits, and counts
+ * attempts. Every rule is enforced by the database, so it holds across instances and restarts.
+ */
+@Injectable()
+export class ChallengeService {
+  private readonly logger = new Logger(ChallengeService.name);
+  private readonly otp: OtpConfig;
+  private readonly hasher: CodeHasher;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+    private readonly codes: CodeGenerator,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.otp = config.otp;
+    this.hasher = new CodeHasher(config.otp.secret);
+  }
+
+  /**
+   * Serialises code requests for one phone and one user until the transaction ends, so the
+   * counts read next are exact. Phone before user everywhere: no deadlock.
+   */
+  async lock(manager: EntityManager, owner: ChallengeOwner, phoneE164: string): Promise<void> {
+    await manager.query(
+      `SELECT pg_advisory_xact_lock(${LOCK_PHONE}, hashtext($1)),
+              pg_advisory_xact_lock(${LOCK_USER}, hashtext($2))`,
+      [phoneE164, `${owner.clientId}___${owner.userId}`],
+    );
+  }
+
+  /**
+   * Sends a fresh code on the live challenge of (owner, phone), or starts a new one. Call inside
+   * a transaction after `lock`. Throws RESEND_TOO_SOON or RATE_LIMITED.
+   */
+  async issue(
+    manager: EntityManager,
+    owner: ChallengeOwner,
+    phoneE164: string,
+  ): Promise<IssuedCode> {
+    const now = this.clock.now();
+    const state = await this.readIssueState(manager, owner, phoneE164, now);
+
+    if (state.live_id && state.live_last_sent_at) {
+      const elapsed = (now.getTime() - state.live_last_sent_at.getTime()) / 1000;
+      if (elapsed < this.otp.resendCooldownSeconds) {
+        const retryAfter = Math.max(1, Math.ceil(this.otp.resendCooldownSeconds - elapsed));
+        throw new AppError(ErrorCode.ResendTooSoon, { retryAfter });
+      }
+    }
+    this.checkSendLimits(state, now);
+
+    const code = this.codes.code(this.otp.length);
+    const expiresAt = new Date(now.getTime() + this.otp.ttlSeconds * 1000);
+    const issued = state.live_id
+      ? await this.resendOn(manager, state.live_id, code, now, expiresAt).then(() => ({
+          challengeId: state.live_id as string,
+          authCode: state.live_auth_code as string,
+          attempts: state.live_attempts ?? 0,
+        }))
+      : { ...(await this.start(manager, owner, phoneE164, code, now, expiresAt)), attempts: 0 };
+
+    await manager.query(
+      `INSERT INTO otp_sends (challenge_id, client_id, user_id, phone_e164, sent_at)
+       VALUES ($1, $2, $3, $4, $5)`,
+      [issued.challengeId, owner.clientId, owner.userId, phoneE164, now],
+    );
+    return {
+      challengeId: issued.challengeId,
+      authCode: issued.authCode,
+      code,
+      expiresAt,
+      expiresIn: this.otp.ttlSeconds,
+      resendAfter: this.otp.resendCooldownSeconds,
+      attemptsLeft: this.otp.maxAttempts - issued.attempts,
+    };
+  }
+
+  /** The newest challenge of (owner, phone) with that authCode, or undefined. */
+  async find(
+    owner: ChallengeOwner,
+    phoneE164: string,
+    authCode: string,
+  ): Promise<ChallengeView | undefined> {
+    const rows = await this.dataSource.query<
+      Array<{
+        id: string;
+        status: ChallengeStatus;
+        attempts: number;
+        expires_at: Date;
+        code_hash: Buffer;
+        result_phone_user_id: string | null;
+        result_is_new_user: boolean | null;
+      }>
+    >(
+      `SELECT id, status, attempts, expires_at, code_hash, result_phone_user_id, result_is_new_user
+         FROM otp_challenges
+        WHERE client_id = $1 AND user_id = $2 AND phone_e164 = $3 AND auth_code = $4
+        ORDER BY created_at DESC
+        LIMIT 1`,
+      [owner.clientId, owner.userId, phoneE164, authCode],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    const expired =
+      row.status === 'pending' && row.expires_at.getTime() <= this.clock.now().getTime();
+    return {
+      id: row.id,
+      state: expired ? 'expired' : row.status,
+      attemptsLeft: Math.max(0, this.otp.maxAttempts - row.attempts),
+      codeHash: Buffer.from(row.code_hash),
+      resultPhoneUserId: row.result_phone_user_id,
+      resultIsNewUser: row.result_is_new_user,
+    };
+  }
+
+  /** Whether `otp` (already normalised) is this challenge's current code; constant time. */
+  codeMatches(challenge: ChallengeView, otp: string): boolean {
+    return this.hasher.matches(challenge.codeHash, challenge.id, otp);
+  }
+
+  /**
+   * Counts one wrong code, atomically: only while the challenge is live and has attempts left;
+   * the last allowed attempt locks it. Returns the attempts left, or undefined when the attempt
+   * was not counted (the challenge was already locked, verified or expired).
+   */
+  async recordWrongCode(challengeId: string): Promise<number | undefined> {
+    const now = this.clock.now();
+    const [rows] = await this.dataSource.query<[Array<{ attempts: number }>, number]>(
+      `UPDATE otp_challenges
+          SET attempts = attempts + 1,
+              status = CASE WHEN attempts + 1 >= $2 THEN 'locked' ELSE status END
+        WHERE id = $1 AND status = 'pending' AND attempts < $2 AND expires_at > $3
+        RETURNING attempts`,
+      [challengeId, this.otp.maxAttempts, now],
+    );
+    return rows[0] ? this.otp.maxAttempts - rows[0].attempts : undefined;
+  }
+
+  /** Marks a live challenge verified, in `manager`'s transaction. False if it no longer was live. */
+  async markVerified(manager: EntityManager, challengeId: string): Promise<boolean> {
+    const now = this.clock.now();
+    const [rows] = await manager.query<[Array<{ id: string }>, number]>(
+      `UPDATE otp_challenges SET status = 'verified', verified_at = $3
+        WHERE id = $1 AND status = 'pending' AND attempts < $2 AND expires_at > $3
+        RETURNING id`,
+      [challengeId, this.otp.maxAttempts, now],
+    );
+    return rows.length === 1;
+  }
+
+  /** Keeps the verify answer with the challenge, so a repeated verify gets it unchanged. */
+  async saveResult(
+    manager: EntityManager,
+    challengeId: string,
+    phoneUserId: string,
+    isNewUser: boolean,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE otp_challenges SET result_phone_user_id = $2, result_is_new_user = $3 WHERE id = $1`,
+      [challengeId, phoneUserId, isNewUser],
+    );
+  }
+
+  private async readIssueState(
+    manager: EntityManager,
+    owner: ChallengeOwner,
+    phoneE164: string,
+    now: Date,
+  ): Promise<IssueState> {
+    const windowStart = new Date(now.getTime() - HOUR_MS);
+    const rows = await manager.query<IssueState[]>(
+      `SELECT p.phone_sends, p.phone_oldest, u.user_sends, u.user_oldest,
+              g.global_sends, g.global_oldest,
+              live.id AS live_id, live.auth_code AS live_auth_code,
+              live.last_sent_at AS live_last_sent_at, live.attempts AS live_attempts
+         FROM (SELECT count(*)::int AS phone_sends, min(sent_at) AS phone_oldest
+                 FROM otp_sends WHERE phone_e164 = $3 AND sent_at > $4) p,
+              (SELECT count(*)::int AS user_sends, min(sent_at) AS user_oldest
+                 FROM otp_sends WHERE client_id = $1 AND user_id = $2 AND sent_at > $4) u,
+              (SELECT count(*)::int AS global_sends, min(sent_at) AS global_oldest
+                 FROM otp_sends WHERE sent_at > $4) g
+         LEFT JOIN LATERAL (
+               SELECT id, auth_code, last_sent_at, attempts FROM otp_challenges
+                WHERE client_id = $1 AND user_id = $2 AND phone_e164 = $3
+                  AND status = 'pending' AND expires_at > $5
+                ORDER BY created_at DESC LIMIT 1) live ON true`,
+      [owner.clientId, owner.userId, phoneE164, windowStart, now],
+    );
+    return rows[0];
+  }
+
+  private checkSendLimits(state: IssueState, now: Date): void {
+    const limits: Array<[number, Date | null, number, string]> = [
+      [state.phone_sends, state.phone_oldest, this.otp.maxSendsPerPhonePerHour, 'phone'],
+      [state.user_sends, state.user_oldest, this.otp.maxSendsPerUserPerHour, 'user'],
+      [state.global_sends, state.global_oldest, this.otp.maxSendsPerHour, 'service'],
+    ];
+    for (const [sends, oldest, max, scope] of limits) {
+      if (sends < max) continue;
+      const windowEnds = (oldest?.getTime() ?? now.getTime()) + HOUR_MS;
+      const retryAfter = Math.max(1, Math.ceil((windowEnds - now.getTime()) / 1000));
+      if (scope === 'service') {
+        // Operators alert on this line: the whole service hit its hourly send budget.
+        this.logger.error(
+          { alert: 'otp_global_send_budget_exhausted', sends, max },
+          'global OTP send budget exhausted',
+        );
+      }
+      throw new AppError(
+        ErrorCode.RateLimited,
+        { retryAfter },
+        `too many codes sent to this ${scope}; try again later`,
+      );
+    }
+  }
+
+  private async resendOn(
+    manager: EntityManager,
+    challengeId: string,
+    code: string,
+    now: Date,
+    expiresAt: Date,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE otp_challenges
+          SET code_hash = $2, last_sent_at = $3, expires_at = $4, send_count = send_count + 1
+        WHERE id = $1`,
+      [challengeId, this.hasher.hash(challengeId, code), now, expiresAt],
+    );
+  }
+
+  /** Inserts a new challenge whose authCode no live challenge of the owner uses. */
+  private async start(
+    manager: EntityManager,
+    owner: ChallengeOwner,
+    phoneE164: string,
+    code: string,
+    now: Date,
+    expiresAt: Date,
+  ): Promise<{ challengeId: string; authCode: string }> {
+    for (let attempt = 0; attempt < AUTH_CODE_TRIES; attempt++) {
+      const challengeId = randomUUID();
+      const authCode = this.codes.authCode();
+      const rows = await manager.query<Array<{ id: string }>>(
+        `INSERT INTO otp_challenges
+           (id, client_id, user_id, phone_e164, auth_code, code_hash, last_sent_at, expires_at, created_at)
+         SELECT $1::uuid, $2::varchar, $3::varchar, $4::varchar, $5::varchar, $6::bytea,
+                $7::timestamptz, $8::timestamptz, $7::timestamptz
+          WHERE NOT EXISTS (SELECT 1 FROM otp_challenges
+                             WHERE client_id = $2 AND user_id = $3 AND auth_code = $5
+                               AND status = 'pending' AND expires_at > $7)
+         RETURNING id`,
+        [
+          challengeId,
+          owner.clientId,
+          owner.userId,
+          phoneE164,
+          authCode,
+          this.hasher.hash(challengeId, code),
+          now,
+          expiresAt,
+        ],
+      );
+      if (rows.length === 1) return { challengeId, authCode };
+    }
+    throw new Error('could not find a free authCode');
+  }
+}

@@ -1,0 +1,158 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import { AppError, ErrorCode } from '@app/common';
+
+/** A partner's user as its token names it. */
+export interface PartnerUserRef {
+  clientId: string;
+  userId: string;
+  walletAddress?: string;
+  clientName?: string;
+}
+
+/** What the linking rules say about (user, phone) before anything is sent. */
+export interface LinkState {
+  /** The user is linked (to any phone); `linkChallengeId` is the challenge that made the link. */
+  accountLinked: boolean;
+  linkChallengeId: string | null;
+  /** The phone is linked to another user of the same client. */
+  phoneLinked: boolean;
+  /** A phone identity exists for the number (so the user is not new). */
+  phoneKnown: boolean;
+}
+
+export interface LinkedPhone {
+  userId: string;
+  walletAddress: string | null;
+  phoneE164: string;
+  phoneUserId: string;
+  linkedAt: Date;
+}
+
+/** Unique constraints of the linking rules (spec §4), by the error each one means. */
+const CONSTRAINT_ERRORS: Record<string, ErrorCode> = {
+  uq_links_third_party_user: ErrorCode.AccountAlreadyLinked,
+  uq_links_client_phone: ErrorCode.PhoneAlreadyLinked,
+};
+
+/** Phone identities, partner users and the links between them. */
+@Injectable()
+export class LinkService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async linkState(
+    user: PartnerUserRef,
+    phoneE164: string,
+    manager?: EntityManager,
+  ): Promise<LinkState> {
+    const rows = await (manager ?? this.dataSource).query<
+      Array<{
+        account_linked: boolean;
+        link_challenge_id: string | null;
+        phone_linked: boolean;
+        phone_known: boolean;
+      }>
+    >(
+      `SELECT own.id IS NOT NULL AS account_linked,
+              own.challenge_id AS link_challenge_id,
+              EXISTS (SELECT 1 FROM links l JOIN phone_users p ON p.id = l.phone_user_id
+                       WHERE l.client_id = $1 AND p.phone_e164 = $3
+                         AND l.third_party_user_id IS DISTINCT FROM own.third_party_user_id) AS phone_linked,
+              EXISTS (SELECT 1 FROM phone_users WHERE phone_e164 = $3) AS phone_known
+         FROM (SELECT 1) one
+         LEFT JOIN (SELECT l.id, l.challenge_id, l.third_party_user_id
+                      FROM links l JOIN third_party_users t ON t.id = l.third_party_user_id
+                     WHERE t.client_id = $1 AND t.user_id = $2) own ON true`,
+      [user.clientId, user.userId, phoneE164],
+    );
+    const row = rows[0];
+    return {
+      accountLinked: row.account_linked,
+      linkChallengeId: row.link_challenge_id,
+      phoneLinked: row.phone_linked,
+      phoneKnown: row.phone_known,
+    };
+  }
+
+  /** Throws the 409 the linking rules give for this state, if any (account before phone). */
+  assertCanLink(state: LinkState): void {
+    if (state.accountLinked) throw new AppError(ErrorCode.AccountAlreadyLinked);
+    if (state.phoneLinked) throw new AppError(ErrorCode.PhoneAlreadyLinked);
+  }
+
+  /**
+   * Links the user to the phone identity (created if new) in `manager`'s transaction. The unique
+   * constraints decide races: a violation becomes ACCOUNT_ALREADY_LINKED / PHONE_ALREADY_LINKED.
+   */
+  async link(
+    manager: EntityManager,
+    user: PartnerUserRef,
+    phoneE164: string,
+    challengeId: string,
+  ): Promise<{ phoneUserId: string; isNewUser: boolean }> {
+    // xmax = 0 only on a row this statement inserted: tells "created" from "already there".
+    const [phone] = await manager.query<Array<{ id: string; inserted: boolean }>>(
+      `INSERT INTO phone_users (phone_e164) VALUES ($1)
+       ON CONFLICT ON CONSTRAINT uq_phone_users_phone DO UPDATE SET phone_e164 = EXCLUDED.phone_e164
+       RETURNING id, (xmax = 0) AS inserted`,
+      [phoneE164],
+    );
+    const [partnerUser] = await manager.query<Array<{ id: string }>>(
+      `INSERT INTO third_party_users (client_id, user_id, wallet_address, client_name)
+       VALUES ($1, $2, $3, $4)
+       ON CONFLICT ON CONSTRAINT uq_third_party_users_client_user DO UPDATE
+         SET wallet_address = COALESCE(EXCLUDED.wallet_address, third_party_users.wallet_address),
+             client_name = COALESCE(EXCLUDED.client_name, third_party_users.client_name),
+             updated_at = now()
+       RETURNING id`,
+      [user.clientId, user.userId, user.walletAddress ?? null, user.clientName ?? null],
+    );
+    try {
+      await manager.query(
+        `INSERT INTO links (third_party_user_id, phone_user_id, client_id, challenge_id)
+         VALUES ($1, $2, $3, $4)`,
+        [partnerUser.id, phone.id, user.clientId, challengeId],
+      );
+    } catch (error) {
+      const code = linkConflict(error);
+      if (code) throw new AppError(code);
+      throw error;
+    }
+    return { phoneUserId: phone.id, isNewUser: phone.inserted };
+  }
+
+  /** The user's link with its phone, or undefined. */
+  async findLinkedPhone(clientId: string, userId: string): Promise<LinkedPhone | undefined> {
+    const rows = await this.dataSource.query<
+      Array<{
+        wallet_address: string | null;
+        phone_e164: string;
+        phone_user_id: string;
+        created_at: Date;
+      }>
+    >(
+      `SELECT t.wallet_address, p.phone_e164, p.id AS phone_user_id, l.created_at
+         FROM third_party_users t
+         JOIN links l ON l.third_party_user_id = t.id
+         JOIN phone_users p ON p.id = l.phone_user_id
+        WHERE t.client_id = $1 AND t.user_id = $2`,
+      [clientId, userId],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      userId,
+      walletAddress: row.wallet_address,
+      phoneE164: row.phone_e164,
+      phoneUserId: row.phone_user_id,
+      linkedAt: row.created_at,
+    };
+  }
+}
+
+function linkConflict(error: unknown): ErrorCode | undefined {
+  if (!(error instanceof QueryFailedError)) return undefined;
+  const driverError = error.driverError as { code?: string; constraint?: string };
+  if (driverError.code !== '23505' || !driverError.constraint) return undefined;
+  return CONSTRAINT_ERRORS[driverError.constraint];
+}

@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto';
+import { sign } from 'jsonwebtoken';
+import { DEV_PARTNER_JWT_SECRET } from '@app/config';
+
+export interface TokenClaims {
+  clientId?: string;
+  userId?: string;
+  clientName?: string;
+  walletAddress?: string;
+  [claim: string]: unknown;
+}
+
+/** A partner JWT like a real partner's (spec §2), signed with the development secret by default. */
+export function partnerToken(
+  claims: TokenClaims = {},
+  options: { secret?: string; expiresInSeconds?: number } = {},
+): string {
+  const {
+    clientId = randomUUID(),
+    userId = `user-${randomUUID()}`,
+    clientName = 'Ludo',
+    walletAddress,
+    ...rest
+  } = claims;
+  const now = Math.floor(Date.now() / 1000);
+  return sign(
+    {
+      sub: userId,
+      user_id: userId,
+      client_id: clientId,
+      iss: clientId,
+      third_party_client_id: clientId,
+      third_party_client_name: clientName,
+      namespaced_third_party_user_id: `${clientId}___${userId}`,
+      ...(walletAddress ? { wallet_address: walletAddress } : {}),
+      is_new_user: true,
+      iat: now,
+      exp: now + (options.expiresInSeconds ?? 3600),
+      ...rest,
+    },
+    options.secret ?? DEV_PARTNER_JWT_SECRET,
+    { algorithm: 'HS256' },
+  );
+}
+
+/** A fresh partner user (own client and user id) and its token. */
+export function newPartnerUser(claims: TokenClaims = {}) {
+  const clientId = claims.clientId ?? randomUUID();
+  const userId = claims.userId ?? `user-${randomUUID().slice(0, 8)}`;
+  return { clientId, userId, token: partnerToken({ ...claims, clientId, userId }) };
+}
