@@ -24,6 +24,11 @@ module.exports = {
   testTimeout: 30_000,
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
+    {
+      ...base,
+      displayName: 'process',
+      testMatch: ['<rootDir>/test/process/**/*.spec.ts'],
+    },
     e2e('e2e:embedded', 'embedded'),
     ...(postgresUrl ? [e2e('e2e:postgres', postgresUrl)] : []),
   ],

@@ -44,8 +44,16 @@ export async function createApp(
 
   const fastify = app.getHttpAdapter().getInstance();
   // Fastify's own errors (body parser, body limit) reach Nest's handler and so the global filter.
+  // While closing, answers ask clients to drop the connection: otherwise a keep-alive socket of a
+  // request that was in flight at SIGTERM would hold the server open.
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    if (closing) void reply.header('connection', 'close');
   });
   fastify.addHook('onResponse', async (request: FastifyRequest, reply) => {
     request.log.info(

@@ -19,8 +19,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const app = await createApp(config, logger);
   await app.listen({ port: config.port, host: '0.0.0.0' });
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info(
-    { port: config.port, database: config.database.url ? 'postgresql' : 'embedded' },
+    { port, database: config.database.url ? 'postgresql' : 'embedded' },
     'otp-link listening',
   );
 

@@ -1,0 +1,138 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { http } from '../support/http';
+import { freePort, ServerProcess, startServerProcess } from '../support/server-process';
+import {
+  startTwilioFake,
+  TwilioFake,
+  DEFAULT_FAKE_ACCOUNT_SID,
+  DEFAULT_FAKE_AUTH_TOKEN,
+} from '../support/twilio-fake';
+import { newPartnerUser } from '../support/tokens';
+import { lastCodeFor, uniquePhone } from '../support/otp-client';
+
+/** The real entry point as a process: config failures, persistence, graceful shutdown. */
+describe('server process', () => {
+  let dataDir: string;
+  let servers: ServerProcess[] = [];
+
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'otp-link-process-'));
+  });
+
+  afterEach(() => {
+    for (const server of servers) server.kill(); // by PID, even when a test failed
+    servers = [];
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const start = (env: Record<string, string>) => {
+    const server = startServerProcess(env);
+    servers.push(server);
+    return server;
+  };
+
+  it('exits non-zero naming PORT when it is not a port', async () => {
+    const server = start({ PORT: 'abc', DATA_DIR: dataDir });
+    const { code } = await server.exited;
+    expect(code).toBe(1);
+    expect(server.stderr()).toContain('PORT must be an integer 1-65535, got "abc"');
+  });
+
+  it('exits non-zero in production without secrets, naming each', async () => {
+    const server = start({ NODE_ENV: 'production', DATA_DIR: dataDir });
+    const { code } = await server.exited;
+    expect(code).toBe(1);
+    expect(server.stderr()).toContain('PARTNER_JWT_SECRET must be set in production');
+    expect(server.stderr()).toContain('OTP_SECRET must be set in production');
+    expect(server.stderr()).toContain('NOTIFY_DRIVER=console is a development driver');
+  });
+
+  it('serves /health on the embedded database, and a second start reuses the data', async () => {
+    const port = await freePort();
+    const messages = join(dataDir, 'messages.jsonl');
+    const env = {
+      PORT: String(port),
+      DATA_DIR: join(dataDir, 'db'),
+      NOTIFY_DRIVER: 'file',
+      NOTIFY_FILE: messages,
+    };
+    const url = `http://127.0.0.1:${port}`;
+    const user = newPartnerUser();
+    const phone = uniquePhone();
+
+    const first = start(env);
+    await first.listening();
+    expect((await http(url, 'GET', '/health')).status).toBe(200);
+    const registered = await http(url, 'POST', '/fe/users/auth/otp/register', {
+      headers: { 'user-jwt-token': user.token },
+      body: { phone_number: phone.national, countryCode: '+91' },
+    });
+    expect(registered.status).toBe(200);
+    first.child.kill('SIGTERM');
+    expect((await first.exited).code).toBe(0);
+
+    const second = start(env);
+    await second.listening();
+    const sent = lastCodeFor(messages, phone.e164);
+    const verified = await http(url, 'POST', '/fe/users/auth/otp/verify', {
+      headers: { 'user-jwt-token': user.token },
+      body: {
+        phone_number: phone.national,
+        countryCode: '+91',
+        authCode: sent.authCode,
+        otp: sent.code,
+      },
+    });
+    expect(verified.status).toBe(200);
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  });
+
+  describe('graceful shutdown', () => {
+    let fake: TwilioFake;
+
+    beforeAll(async () => {
+      fake = await startTwilioFake();
+    });
+
+    afterAll(async () => {
+      await fake.close();
+    });
+
+    it('on SIGTERM finishes in-flight requests, then exits 0 within 5 s', async () => {
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      const server = start({
+        PORT: String(port),
+        DATA_DIR: dataDir,
+        NOTIFY_DRIVER: 'twilio',
+        TWILIO_API_URL: fake.url,
+        TWILIO_ACCOUNT_SID: DEFAULT_FAKE_ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN: DEFAULT_FAKE_AUTH_TOKEN,
+        TWILIO_FROM: '+15005550006',
+        NOTIFY_TIMEOUT_MS: '3000',
+      });
+      await server.listening();
+      // Each register waits ~1 s for the provider: they are in flight when SIGTERM arrives.
+      fake.respondWith(...Array.from({ length: 5 }, () => ({ status: 201, delayMs: 1000 })));
+      const inFlight = Array.from({ length: 5 }, () => {
+        const user = newPartnerUser();
+        return http(url, 'POST', '/fe/users/auth/otp/register', {
+          headers: { 'user-jwt-token': user.token },
+          body: { phone_number: uniquePhone().national, countryCode: '+91' },
+        });
+      });
+      while (fake.requests.length < 5) await new Promise((resolve) => setTimeout(resolve, 20));
+
+      const signalledAt = Date.now();
+      server.child.kill('SIGTERM');
+      const answers = await Promise.all(inFlight);
+      const { code } = await server.exited;
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
+      expect(code).toBe(0);
+      expect(Date.now() - signalledAt).toBeLessThan(5000);
+    });
+  });
+});

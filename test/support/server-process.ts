@@ -1,0 +1,77 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+const MAIN = join(ROOT, 'apps', 'api', 'src', 'main.ts');
+
+export interface ServerProcess {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code (and signal) once the process has ended. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves once the log says it is listening; rejects if it exits first or `timeoutMs` passes. */
+  listening(timeoutMs?: number): Promise<void>;
+  /** Ends it by PID whatever state it is in. */
+  kill(): void;
+}
+
+/** A free loopback port for a child server. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/**
+ * Runs the real entry point (apps/api/src/main.ts through ts-node, as `npm start` would run the
+ * built one) with exactly `env` plus PATH: no inherited configuration.
+ */
+export function startServerProcess(env: Record<string, string>): ServerProcess {
+  const child = spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', MAIN],
+    { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    listening: (timeoutMs = 30_000) =>
+      new Promise<void>((resolve, reject) => {
+        const deadline = setTimeout(
+          () => reject(new Error(`not listening after ${timeoutMs} ms:\n${err}`)),
+          timeoutMs,
+        );
+        const check = () => {
+          if (out.includes('"msg":"otp-link listening"')) {
+            clearTimeout(deadline);
+            resolve();
+          }
+        };
+        child.stdout?.on('data', check);
+        check();
+        void exited.then(({ code }) => {
+          clearTimeout(deadline);
+          reject(new Error(`exited with ${code} before listening:\n${err}`));
+        });
+      }),
+    kill: () => {
+      if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGKILL');
+    },
+  };
+}
