@@ -111,3 +111,29 @@ describe('foundation: database down', () => {
     }
   });
 });
+
+describe('foundation: CORS', () => {
+  it('is off by default and allows exactly the listed origins when CORS_ORIGINS is set', async () => {
+    const closed = await startTestApp();
+    const open = await startTestApp({ CORS_ORIGINS: 'https://game.example.com' });
+    try {
+      const preflight = (url: string, origin: string) =>
+        http(url, 'OPTIONS', '/fe/users/auth/otp/register', {
+          headers: { origin, 'access-control-request-method': 'POST' },
+        });
+      expect(
+        (await preflight(closed.url, 'https://game.example.com')).headers[
+          'access-control-allow-origin'
+        ],
+      ).toBeUndefined();
+      const allowed = await preflight(open.url, 'https://game.example.com');
+      expect(allowed.headers['access-control-allow-origin']).toBe('https://game.example.com');
+      expect(allowed.headers['access-control-allow-headers']).toContain('user-jwt-token');
+      const other = await preflight(open.url, 'https://evil.example.com');
+      expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    } finally {
+      await closed.close();
+      await open.close();
+    }
+  });
+});

@@ -41,6 +41,16 @@ export async function createApp(
     },
   );
   app.useGlobalPipes(createValidationPipe());
+  if (config.http.corsOrigins.length > 0) {
+    // Off unless origins are listed: partner frontends call from their own pages.
+    app.enableCors({
+      origin: config.http.corsOrigins,
+      methods: ['GET', 'POST', 'DELETE'],
+      allowedHeaders: ['content-type', 'user-jwt-token', 'authorization', 'x-request-id'],
+      exposedHeaders: ['retry-after', 'x-request-id'],
+      maxAge: 600,
+    });
+  }
 
   const fastify = app.getHttpAdapter().getInstance();
   // Fastify's own errors (body parser, body limit) reach Nest's handler and so the global filter.
