@@ -20,7 +20,9 @@ export interface TestDatabase {
 }
 
 /** A fresh, migrated database for one test file: in-memory PGlite, or a new PostgreSQL database. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(
+  options: { migrate?: boolean } = {},
+): Promise<TestDatabase> {
   const target = e2eDatabase();
   if (target === 'embedded') {
     return { env: { DATA_DIR: 'memory://' }, drop: async () => undefined };
@@ -28,16 +30,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const name = `otp_link_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   await adminQuery(target, `CREATE DATABASE "${name}"`);
   const url = withDatabase(target, name);
+  const drop = () => adminQuery(target, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  if (options.migrate === false) return { env: { DATABASE_URL: url }, drop };
   const migrator = new DataSource(
     buildDataSourceOptions({ url, dataDir: '', poolSize: 1 }, SCHEMA),
   );
   await migrator.initialize();
   await migrator.runMigrations();
   await migrator.destroy();
-  return {
-    env: { DATABASE_URL: url },
-    drop: () => adminQuery(target, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
-  };
+  return { env: { DATABASE_URL: url }, drop };
 }
 
 function withDatabase(serverUrl: string, database: string): string {

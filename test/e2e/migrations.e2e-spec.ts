@@ -1,0 +1,75 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions, openEmbeddedDatabase } from '@app/database';
+import { SCHEMA } from '../../apps/api/src/entities';
+import { createTestDatabase, e2eDatabase } from '../support/test-database';
+
+const run = promisify(execFile);
+const ROOT = join(__dirname, '..', '..');
+const TABLES = [
+  'audit_events',
+  'links',
+  'otp_challenges',
+  'otp_sends',
+  'outbox_messages',
+  'phone_users',
+  'third_party_users',
+];
+
+async function tables(dataSource: DataSource): Promise<string[]> {
+  const rows = await dataSource.query<Array<{ name: string }>>(
+    `SELECT table_name AS name FROM information_schema.tables
+      WHERE table_schema = 'public' AND table_name <> 'migrations' ORDER BY 1`,
+  );
+  return rows.map((row) => row.name);
+}
+
+describe('migrations', () => {
+  if (e2eDatabase() === 'embedded') {
+    it('apply at start on the embedded database, and revert cleanly', async () => {
+      const embedded = await openEmbeddedDatabase('memory://');
+      const dataSource = new DataSource(
+        buildDataSourceOptions({ dataDir: 'memory://', poolSize: 1 }, SCHEMA, embedded.driver),
+      );
+      await dataSource.initialize(); // migrationsRun: true for the embedded database
+      try {
+        expect(await tables(dataSource)).toEqual(TABLES);
+        await dataSource.undoLastMigration();
+        expect(await tables(dataSource)).toEqual([]);
+        await dataSource.runMigrations();
+        expect(await tables(dataSource)).toEqual(TABLES);
+      } finally {
+        await dataSource.destroy();
+      }
+    });
+  } else {
+    // The npm scripts operators use, against a brand-new PostgreSQL database.
+    it('npm run migration:run / migration:show / migration:revert work on an empty database', async () => {
+      const database = await createTestDatabase({ migrate: false });
+      const env = { ...process.env, DATABASE_URL: database.env.DATABASE_URL };
+      const npm = (script: string) => run('npm', ['run', '-s', script], { cwd: ROOT, env });
+      const probe = new DataSource(
+        buildDataSourceOptions(
+          { url: database.env.DATABASE_URL, dataDir: '', poolSize: 1 },
+          SCHEMA,
+        ),
+      );
+      try {
+        await npm('migration:run');
+        await probe.initialize();
+        expect(await tables(probe)).toEqual(TABLES);
+        const shown = await npm('migration:show');
+        expect(shown.stdout).toContain('[X]');
+        expect(shown.stdout).toContain('InitialSchema1763900000000');
+        await npm('migration:revert');
+        expect(await tables(probe)).toEqual([]);
+        expect((await npm('migration:show')).stdout).toContain('[ ]');
+      } finally {
+        if (probe.isInitialized) await probe.destroy();
+        await database.drop();
+      }
+    }, 60_000);
+  }
+});
