@@ -89,6 +89,7 @@ export class PhoneLinkFlow {
         const message: QueuedMessage = {
           channel: 'sms',
           to: phone.e164,
+          groupKey: `otp:${issued.challengeId}`,
           body: otpMessageText(issued.code, this.ttlSeconds, appName(user)),
           code: issued.code,
           authCode: issued.authCode,

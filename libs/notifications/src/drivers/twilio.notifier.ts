@@ -122,11 +122,13 @@ export class TwilioNotifier extends Notifier {
       }
       return new Error(`Twilio request failed: HTTP ${http.status}${code}`);
     }
-    if (signal?.aborted) return new Error('Twilio request aborted');
     const networkCode = errorCode(error);
+    // The deadline first: the caller's signal is often a timeout of the same length, and
+    // "timed out" is what an operator needs to read then.
     if (deadline.aborted || networkCode === 'ECONNABORTED' || networkCode === 'ETIMEDOUT') {
       return new Error(`Twilio request timed out after ${this.timeoutMs} ms`);
     }
+    if (signal?.aborted) return new Error('Twilio request aborted');
     if (networkCode) return new Error(`Twilio request failed: ${networkCode}`);
     const name = error instanceof Error ? error.name : typeof error;
     return new Error(`Twilio request failed (${name})`);

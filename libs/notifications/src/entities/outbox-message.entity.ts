@@ -1,15 +1,19 @@
 import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-export type OutboxStatus = 'pending' | 'sent' | 'failed' | 'expired';
+export type OutboxStatus = 'pending' | 'sent' | 'failed' | 'expired' | 'superseded';
 
 /**
  * A message waiting for (or done with) delivery. `payload` is the AES-256-GCM-encrypted
- * message content, wiped once the message is sent, failed or expired.
+ * message content, wiped once the message is sent, failed, expired or superseded.
  */
 @Entity({ name: 'outbox_messages' })
 @Index('ix_outbox_messages_due', ['nextAttemptAt'], { where: `"status" = 'pending'` })
 @Index('ix_outbox_messages_created_at', ['createdAt'])
-@Check('ck_outbox_messages_status', `"status" IN ('pending', 'sent', 'failed', 'expired')`)
+@Index('ix_outbox_messages_group_pending', ['groupKey'], { where: `"status" = 'pending'` })
+@Check(
+  'ck_outbox_messages_status',
+  `"status" IN ('pending', 'sent', 'failed', 'expired', 'superseded')`,
+)
 export class OutboxMessage {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_outbox_messages' })
   id!: string;
@@ -40,6 +44,10 @@ export class OutboxMessage {
 
   @Column({ name: 'provider_message_id', type: 'varchar', length: 64, nullable: true })
   providerMessageId!: string | null;
+
+  /** Messages of one group replace each other: a newer one supersedes the pending older ones. */
+  @Column({ name: 'group_key', type: 'varchar', length: 64, nullable: true })
+  groupKey!: string | null;
 
   /** Who the message concerns, for the audit events its delivery writes. */
   @Column({ type: 'jsonb', default: {} })

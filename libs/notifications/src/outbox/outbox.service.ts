@@ -17,6 +17,11 @@ export interface MessageAudit {
 export interface QueuedMessage extends MessagePayload {
   channel: Channel;
   to: string;
+  /**
+   * Messages with the same key replace each other: enqueuing one supersedes the older ones still
+   * pending (a resent code makes the undelivered previous one worthless).
+   */
+  groupKey?: string;
   /** Not delivered after this (a code past its lifetime is useless to the user). */
   expiresAt: Date;
   audit: MessageAudit;
@@ -69,10 +74,17 @@ export class OutboxService {
   /** Queues a message in `manager`'s transaction; counts as its first attempt. Returns its id. */
   async enqueue(manager: EntityManager, message: QueuedMessage): Promise<string> {
     const now = this.clock.now();
+    if (message.groupKey) {
+      await manager.query(
+        `UPDATE outbox_messages SET status = 'superseded', payload = NULL
+          WHERE group_key = $1 AND status = 'pending'`,
+        [message.groupKey],
+      );
+    }
     const rows = await manager.query<Array<{ id: string }>>(
       `INSERT INTO outbox_messages
-         (channel, recipient, payload, status, attempts, next_attempt_at, expires_at, audit, created_at)
-       VALUES ($1, $2, $3, 'pending', 1, $4, $5, $6, $7)
+         (channel, recipient, payload, status, attempts, next_attempt_at, expires_at, audit, created_at, group_key)
+       VALUES ($1, $2, $3, 'pending', 1, $4, $5, $6, $7, $8)
        RETURNING id`,
       [
         message.channel,
@@ -82,6 +94,7 @@ export class OutboxService {
         message.expiresAt,
         message.audit,
         now,
+        message.groupKey ?? null,
       ],
     );
     return rows[0].id;
@@ -97,7 +110,9 @@ export class OutboxService {
 
   /**
    * Claims due messages (safe with many instances: SKIP LOCKED, and a lease so a claimed message
-   * is not claimed again while it is being sent) and tries each once. Returns how many it tried.
+   * is not claimed again while it is being sent) and tries them all at once, so every send of
+   * the batch starts at once and ends within NOTIFY_TIMEOUT_MS, well inside the lease. Returns
+   * how many it tried.
    */
   async deliverDue(batchSize = 20): Promise<number> {
     const now = this.clock.now();
@@ -112,13 +127,15 @@ export class OutboxService {
         RETURNING id, channel, recipient, payload, attempts, expires_at, audit`,
       [now, new Date(now.getTime() + this.inlineLeaseMs), batchSize],
     );
-    for (const row of claimed) {
-      if (row.expires_at.getTime() <= now.getTime() || !row.payload) {
-        await this.finish(row, 'expired', 'expired before delivery');
-        continue;
-      }
-      await this.attempt(row, this.cipher.decrypt(row.payload));
-    }
+    await Promise.all(
+      claimed.map(async (row) => {
+        if (row.expires_at.getTime() <= now.getTime() || !row.payload) {
+          await this.finish(row, 'expired', 'expired before delivery');
+          return;
+        }
+        await this.attempt(row, this.cipher.decrypt(row.payload));
+      }),
+    );
     return claimed.length;
   }
 
@@ -158,21 +175,33 @@ export class OutboxService {
     return { status: 'queued' };
   }
 
-  /** Ends a message: wipes its payload and writes the audit event. */
+  /**
+   * Ends a message: wipes its payload and writes the audit event. Only the holder of the current
+   * attempt may: an outcome from a claim that is no longer current (superseded, or re-claimed
+   * after its lease) changes nothing.
+   */
   private async finish(
-    row: Pick<ClaimedRow, 'id' | 'recipient' | 'audit'>,
+    row: Pick<ClaimedRow, 'id' | 'recipient' | 'attempts' | 'audit'>,
     status: 'sent' | 'failed' | 'expired',
     error?: string,
     providerMessageId?: string,
   ): Promise<void> {
     const now = this.clock.now();
-    await this.dataSource.query(
+    const [, updated] = await this.dataSource.query<[unknown[], number]>(
       `UPDATE outbox_messages
           SET status = $2::varchar, payload = NULL, last_error = $3, provider_message_id = $4,
               sent_at = CASE WHEN $2::varchar = 'sent' THEN $5::timestamptz ELSE NULL END
-        WHERE id = $1 AND status = 'pending'`,
-      [row.id, status, error?.slice(0, ERROR_TEXT_LIMIT) ?? null, providerMessageId ?? null, now],
+        WHERE id = $1 AND status = 'pending' AND attempts = $6`,
+      [
+        row.id,
+        status,
+        error?.slice(0, ERROR_TEXT_LIMIT) ?? null,
+        providerMessageId ?? null,
+        now,
+        row.attempts,
+      ],
     );
+    if (updated === 0) return;
     await this.audit.record([
       {
         event: status === 'sent' ? 'sent' : 'delivery_failed',
@@ -193,10 +222,12 @@ export class OutboxService {
     const now = this.clock.now();
     const delay = Math.min(BACKOFF_BASE_MS * 2 ** (row.attempts - 1), BACKOFF_CAP_MS);
     const jittered = delay * (0.8 + Math.random() * 0.4); // spread retries after a provider outage
-    await this.dataSource.query(
-      `UPDATE outbox_messages SET next_attempt_at = $2, last_error = $3 WHERE id = $1 AND status = 'pending'`,
-      [row.id, new Date(now.getTime() + jittered), reason.slice(0, ERROR_TEXT_LIMIT)],
+    const [, updated] = await this.dataSource.query<[unknown[], number]>(
+      `UPDATE outbox_messages SET next_attempt_at = $2, last_error = $3
+        WHERE id = $1 AND status = 'pending' AND attempts = $4`,
+      [row.id, new Date(now.getTime() + jittered), reason.slice(0, ERROR_TEXT_LIMIT), row.attempts],
     );
+    if (updated === 0) return;
     await this.audit.record([
       {
         event: 'delivery_failed',
