@@ -18,6 +18,14 @@ const TABLES = [
   'third_party_users',
 ];
 
+async function hasColumn(dataSource: DataSource, table: string, column: string): Promise<boolean> {
+  const rows = await dataSource.query<unknown[]>(
+    `SELECT 1 FROM information_schema.columns WHERE table_name = $1 AND column_name = $2`,
+    [table, column],
+  );
+  return rows.length === 1;
+}
+
 async function tables(dataSource: DataSource): Promise<string[]> {
   const rows = await dataSource.query<Array<{ name: string }>>(
     `SELECT table_name AS name FROM information_schema.tables
@@ -36,10 +44,14 @@ describe('migrations', () => {
       await dataSource.initialize(); // migrationsRun: true for the embedded database
       try {
         expect(await tables(dataSource)).toEqual(TABLES);
+        expect(await hasColumn(dataSource, 'outbox_messages', 'group_key')).toBe(true);
+        await dataSource.undoLastMigration(); // the newest only
+        expect(await hasColumn(dataSource, 'outbox_messages', 'group_key')).toBe(false);
         await dataSource.undoLastMigration();
         expect(await tables(dataSource)).toEqual([]);
         await dataSource.runMigrations();
         expect(await tables(dataSource)).toEqual(TABLES);
+        expect(await hasColumn(dataSource, 'outbox_messages', 'group_key')).toBe(true);
       } finally {
         await dataSource.destroy();
       }
@@ -63,9 +75,14 @@ describe('migrations', () => {
         const shown = await npm('migration:show');
         expect(shown.stdout).toContain('[X]');
         expect(shown.stdout).toContain('InitialSchema1763900000000');
+        await npm('migration:revert'); // the newest only
+        expect(await hasColumn(probe, 'outbox_messages', 'group_key')).toBe(false);
+        expect(await tables(probe)).toEqual(TABLES);
+        expect((await npm('migration:show')).stdout).toMatch(
+          /\[X\].*InitialSchema[\s\S]*\[ \].*OutboxSupersede/,
+        );
         await npm('migration:revert');
         expect(await tables(probe)).toEqual([]);
-        expect((await npm('migration:show')).stdout).toContain('[ ]');
       } finally {
         if (probe.isInitialized) await probe.destroy();
         await database.drop();
