@@ -1,8 +1,13 @@
 import { InitialSchema1763900000000 } from './1763900000000-initial-schema';
 import { OutboxSupersede1763900100000 } from './1763900100000-outbox-supersede';
+import { AbuseLimits1763900200000 } from './1763900200000-abuse-limits';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- migrations/Name` writes a new
  * file; add its class here (an explicit list works the same from ts-node, Jest and dist/).
  */
-export const MIGRATIONS = [InitialSchema1763900000000, OutboxSupersede1763900100000];
+export const MIGRATIONS = [
+  InitialSchema1763900000000,
+  OutboxSupersede1763900100000,
+  AbuseLimits1763900200000,
+];

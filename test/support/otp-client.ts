@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { http, HttpResult } from './http';
 import type { TestApp } from './test-app';
@@ -83,11 +84,11 @@ export function wrongCode(code: string): string {
   return first + code.slice(1);
 }
 
-let phoneCounter = 0;
-/** A distinct valid Indian mobile number per call (9xxxxxxxxx), unique within this process. */
+/**
+ * A distinct valid Indian mobile number per call (9 and nine random digits), spread over number
+ * blocks so the per-prefix velocity limit does not join unrelated tests.
+ */
 export function uniquePhone(): { national: string; e164: string } {
-  phoneCounter += 1;
-  const tail = String((process.pid * 1000 + phoneCounter) % 100_000_000).padStart(8, '0');
-  const national = `98${tail}`;
+  const national = `9${randomInt(100_000_000, 1_000_000_000)}`;
   return { national, e164: `+91${national}` };
 }

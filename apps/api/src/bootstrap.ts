@@ -5,7 +5,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { LogController, type FastifyRequest } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { AppConfig } from '@app/config';
-import { Clock, createValidationPipe, PinoNestLogger } from '@app/common';
+import { Clock, createValidationPipe, parseJsonBody, PinoNestLogger } from '@app/common';
 import { AppModule } from './app.module';
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
@@ -38,6 +38,7 @@ export async function createApp(
     {
       logger: new PinoNestLogger(logger),
       abortOnError: false,
+      bodyParser: false, // JSON only, parsed below: no form or other parsers
     },
   );
   app.useGlobalPipes(createValidationPipe());
@@ -53,6 +54,18 @@ export async function createApp(
   }
 
   const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string' },
+    (_request, body, done) => {
+      try {
+        done(null, parseJsonBody(body as string));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    },
+  );
   // Fastify's own errors (body parser, body limit) reach Nest's handler and so the global filter.
   // While closing, answers ask clients to drop the connection: otherwise a keep-alive socket of a
   // request that was in flight at SIGTERM would hold the server open.

@@ -1,6 +1,6 @@
 import { AuditEvent } from '@app/audit';
 import { OutboxMessage } from '@app/notifications';
-import { OtpChallenge, OtpSend } from '@app/otp';
+import { OtpChallenge, OtpSend, OtpVerifyFailure } from '@app/otp';
 import { Link, PhoneUser, ThirdPartyUserRecord } from '@app/users';
 import { MIGRATIONS } from '@app/migrations';
 import type { SchemaParts } from '@app/database';
@@ -13,6 +13,7 @@ export const SCHEMA: SchemaParts = {
     Link,
     OtpChallenge,
     OtpSend,
+    OtpVerifyFailure,
     OutboxMessage,
     AuditEvent,
   ],

@@ -160,9 +160,18 @@ export class PhoneLinkFlow {
         throw new AppError(ErrorCode.OtpExpired);
       }
 
+      // The phone's cap on failed verifies across challenges: re-registering does not renew it.
+      if (challenge.phoneRetryAfter > 0)
+        throw await this.phoneCapped(user, phone.e164, ip, challenge.phoneRetryAfter);
+
       if (!this.challenges.codeMatches(challenge, otp)) {
-        const attemptsLeft = await this.challenges.recordWrongCode(challenge.id);
-        if (attemptsLeft === undefined) continue; // locked or expired meanwhile: answer that
+        const outcome = await this.challenges.recordWrongCode(phone.e164, challenge.id);
+        if (!outcome.counted) {
+          if ('retryAfter' in outcome)
+            throw await this.phoneCapped(user, phone.e164, ip, outcome.retryAfter);
+          continue; // locked or expired meanwhile: the next round answers that
+        }
+        const { attemptsLeft } = outcome;
         await this.audit.record([
           {
             event: 'verify_failed',
@@ -232,6 +241,21 @@ export class PhoneLinkFlow {
       PhoneUserId: link.phoneUserId,
       LinkedAt: link.linkedAt.toISOString(),
     };
+  }
+
+  private async phoneCapped(
+    user: ThirdPartyUser,
+    phoneE164: string,
+    ip: string,
+    retryAfter: number,
+  ) {
+    const error = new AppError(
+      ErrorCode.RateLimited,
+      { retryAfter },
+      'too many wrong codes for this phone; try again later',
+    );
+    await this.recordRefusal(error.code, user, phoneE164, ip, error.message);
+    return error;
   }
 
   /** Runs `work`; a refusal worth tracing (limits, link conflicts) is written to the audit trail. */

@@ -10,3 +10,4 @@ export * from './common.module';
 export * from './phone/phone-number';
 export * from './throttling/redis-throttler.storage';
 export * from './throttling/fe-throttler.guard';
+export * from './http/json-body-parser';

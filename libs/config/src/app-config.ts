@@ -37,6 +37,8 @@ export interface OtpConfig {
   maxSendsPerPhonePerHour: number;
   maxSendsPerUserPerHour: number;
   maxSendsPerHour: number;
+  /** Sends per hour to one number block (the number without its last 4 digits). */
+  maxSendsPerPrefixPerHour: number;
   maxFailedVerifiesPerPhonePerHour: number;
 }
 
@@ -112,6 +114,7 @@ export function loadConfig(env: Env): AppConfig {
       maxSendsPerPhonePerHour: read.int('OTP_MAX_SENDS_PER_PHONE_PER_HOUR', 5, 1, 1_000_000),
       maxSendsPerUserPerHour: read.int('OTP_MAX_SENDS_PER_USER_PER_HOUR', 10, 1, 1_000_000),
       maxSendsPerHour: read.int('OTP_MAX_SENDS_PER_HOUR', 1000, 1, 1_000_000_000),
+      maxSendsPerPrefixPerHour: read.int('OTP_MAX_SENDS_PER_PREFIX_PER_HOUR', 50, 1, 1_000_000_000),
       maxFailedVerifiesPerPhonePerHour: read.int(
         'OTP_MAX_FAILED_VERIFIES_PER_PHONE_PER_HOUR',
         10,

@@ -32,7 +32,17 @@ export interface ChallengeView {
   codeHash: Buffer;
   resultPhoneUserId: string | null;
   resultIsNewUser: boolean | null;
+  /** Seconds until the phone may try codes again, when it hit the failed-verify cap; else 0. */
+  phoneRetryAfter: number;
 }
+
+/** What counting a wrong code did. */
+export type WrongCodeOutcome =
+  | { counted: true; attemptsLeft: number }
+  /** The challenge stopped being live meanwhile (locked, verified or expired). */
+  | { counted: false }
+  /** The phone hit the failed-verify cap meanwhile. */
+  | { counted: false; retryAfter: number };
 
 interface IssueState {
   phone_sends: number;
@@ -41,6 +51,8 @@ interface IssueState {
   user_oldest: Date | null;
   global_sends: number;
   global_oldest: Date | null;
+  prefix_sends: number;
+  prefix_oldest: Date | null;
   live_id: string | null;
   live_auth_code: string | null;
   live_last_sent_at: Date | null;
@@ -51,6 +63,15 @@ const HOUR_MS = 3_600_000;
 /** Advisory-lock namespaces: one phone, one partner user. */
 const LOCK_PHONE = 1;
 const LOCK_USER = 2;
+const LOCK_GLOBAL_BUDGET = 3;
+/**
+ * Below (budget - margin) sends in the hour, concurrent registers cannot overshoot the global
+ * budget, so they skip its lock; closer to it they serialise on one lock and count exactly. The
+ * margin must exceed the registers in flight across all instances (their pool sizes).
+ */
+const GLOBAL_LOCK_MARGIN = 200;
+/** A number block: E.164 without its last digits (10 000 numbers). */
+const PREFIX_HIDDEN_DIGITS = 4;
 const AUTH_CODE_TRIES = 5;
 
 /**
@@ -96,6 +117,9 @@ export class ChallengeService {
   ): Promise<IssuedCode> {
     const now = this.clock.now();
     const state = await this.readIssueState(manager, owner, phoneE164, now);
+    if (state.global_sends >= this.otp.maxSendsPerHour - GLOBAL_LOCK_MARGIN) {
+      Object.assign(state, await this.lockGlobalBudget(manager, now));
+    }
 
     if (state.live_id && state.live_last_sent_at) {
       const elapsed = (now.getTime() - state.live_last_sent_at.getTime()) / 1000;
@@ -117,9 +141,9 @@ export class ChallengeService {
       : { ...(await this.start(manager, owner, phoneE164, code, now, expiresAt)), attempts: 0 };
 
     await manager.query(
-      `INSERT INTO otp_sends (challenge_id, client_id, user_id, phone_e164, sent_at)
-       VALUES ($1, $2, $3, $4, $5)`,
-      [issued.challengeId, owner.clientId, owner.userId, phoneE164, now],
+      `INSERT INTO otp_sends (challenge_id, client_id, user_id, phone_e164, phone_prefix, sent_at)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [issued.challengeId, owner.clientId, owner.userId, phoneE164, prefixOf(phoneE164), now],
     );
     return {
       challengeId: issued.challengeId,
@@ -138,6 +162,7 @@ export class ChallengeService {
     phoneE164: string,
     authCode: string,
   ): Promise<ChallengeView | undefined> {
+    const now = this.clock.now();
     const rows = await this.dataSource.query<
       Array<{
         id: string;
@@ -147,19 +172,23 @@ export class ChallengeService {
         code_hash: Buffer;
         result_phone_user_id: string | null;
         result_is_new_user: boolean | null;
+        phone_failures: number;
+        oldest_failure: Date | null;
       }>
     >(
-      `SELECT id, status, attempts, expires_at, code_hash, result_phone_user_id, result_is_new_user
-         FROM otp_challenges
-        WHERE client_id = $1 AND user_id = $2 AND phone_e164 = $3 AND auth_code = $4
-        ORDER BY created_at DESC
+      `SELECT c.id, c.status, c.attempts, c.expires_at, c.code_hash,
+              c.result_phone_user_id, c.result_is_new_user, f.phone_failures, f.oldest_failure
+         FROM otp_challenges c,
+              (SELECT count(*)::int AS phone_failures, min(failed_at) AS oldest_failure
+                 FROM otp_verify_failures WHERE phone_e164 = $3 AND failed_at > $5) f
+        WHERE c.client_id = $1 AND c.user_id = $2 AND c.phone_e164 = $3 AND c.auth_code = $4
+        ORDER BY c.created_at DESC
         LIMIT 1`,
-      [owner.clientId, owner.userId, phoneE164, authCode],
+      [owner.clientId, owner.userId, phoneE164, authCode, new Date(now.getTime() - HOUR_MS)],
     );
     const row = rows[0];
     if (!row) return undefined;
-    const expired =
-      row.status === 'pending' && row.expires_at.getTime() <= this.clock.now().getTime();
+    const expired = row.status === 'pending' && row.expires_at.getTime() <= now.getTime();
     return {
       id: row.id,
       state: expired ? 'expired' : row.status,
@@ -167,6 +196,10 @@ export class ChallengeService {
       codeHash: Buffer.from(row.code_hash),
       resultPhoneUserId: row.result_phone_user_id,
       resultIsNewUser: row.result_is_new_user,
+      phoneRetryAfter:
+        row.phone_failures >= this.otp.maxFailedVerifiesPerPhonePerHour
+          ? secondsUntilWindowEnds(row.oldest_failure, now)
+          : 0,
     };
   }
 
@@ -176,21 +209,37 @@ export class ChallengeService {
   }
 
   /**
-   * Counts one wrong code, atomically: only while the challenge is live and has attempts left;
-   * the last allowed attempt locks it. Returns the attempts left, or undefined when the attempt
-   * was not counted (the challenge was already locked, verified or expired).
+   * Counts one wrong code, atomically: only while the challenge is live and has attempts left
+   * (the last allowed attempt locks it), and only while the phone is under its hourly cap of
+   * failed verifies across challenges (the phone's lock makes that count exact).
    */
-  async recordWrongCode(challengeId: string): Promise<number | undefined> {
+  async recordWrongCode(phoneE164: string, challengeId: string): Promise<WrongCodeOutcome> {
     const now = this.clock.now();
-    const [rows] = await this.dataSource.query<[Array<{ attempts: number }>, number]>(
-      `UPDATE otp_challenges
-          SET attempts = attempts + 1,
-              status = CASE WHEN attempts + 1 >= $2 THEN 'locked' ELSE status END
-        WHERE id = $1 AND status = 'pending' AND attempts < $2 AND expires_at > $3
-        RETURNING attempts`,
-      [challengeId, this.otp.maxAttempts, now],
-    );
-    return rows[0] ? this.otp.maxAttempts - rows[0].attempts : undefined;
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query(`SELECT pg_advisory_xact_lock(${LOCK_PHONE}, hashtext($1))`, [phoneE164]);
+      const [failures] = await manager.query<Array<{ n: number; oldest: Date | null }>>(
+        `SELECT count(*)::int AS n, min(failed_at) AS oldest FROM otp_verify_failures
+          WHERE phone_e164 = $1 AND failed_at > $2`,
+        [phoneE164, new Date(now.getTime() - HOUR_MS)],
+      );
+      if (failures.n >= this.otp.maxFailedVerifiesPerPhonePerHour) {
+        return { counted: false, retryAfter: secondsUntilWindowEnds(failures.oldest, now) };
+      }
+      const [rows] = await manager.query<[Array<{ attempts: number }>, number]>(
+        `UPDATE otp_challenges
+            SET attempts = attempts + 1,
+                status = CASE WHEN attempts + 1 >= $2 THEN 'locked' ELSE status END
+          WHERE id = $1 AND status = 'pending' AND attempts < $2 AND expires_at > $3
+          RETURNING attempts`,
+        [challengeId, this.otp.maxAttempts, now],
+      );
+      if (!rows[0]) return { counted: false };
+      await manager.query(
+        `INSERT INTO otp_verify_failures (phone_e164, challenge_id, failed_at) VALUES ($1, $2, $3)`,
+        [phoneE164, challengeId, now],
+      );
+      return { counted: true, attemptsLeft: this.otp.maxAttempts - rows[0].attempts };
+    });
   }
 
   /** Marks a live challenge verified, in `manager`'s transaction. False if it no longer was live. */
@@ -227,7 +276,7 @@ export class ChallengeService {
     const windowStart = new Date(now.getTime() - HOUR_MS);
     const rows = await manager.query<IssueState[]>(
       `SELECT p.phone_sends, p.phone_oldest, u.user_sends, u.user_oldest,
-              g.global_sends, g.global_oldest,
+              g.global_sends, g.global_oldest, x.prefix_sends, x.prefix_oldest,
               live.id AS live_id, live.auth_code AS live_auth_code,
               live.last_sent_at AS live_last_sent_at, live.attempts AS live_attempts
          FROM (SELECT count(*)::int AS phone_sends, min(sent_at) AS phone_oldest
@@ -235,27 +284,43 @@ export class ChallengeService {
               (SELECT count(*)::int AS user_sends, min(sent_at) AS user_oldest
                  FROM otp_sends WHERE client_id = $1 AND user_id = $2 AND sent_at > $4) u,
               (SELECT count(*)::int AS global_sends, min(sent_at) AS global_oldest
-                 FROM otp_sends WHERE sent_at > $4) g
+                 FROM otp_sends WHERE sent_at > $4) g,
+              (SELECT count(*)::int AS prefix_sends, min(sent_at) AS prefix_oldest
+                 FROM otp_sends WHERE phone_prefix = $6 AND sent_at > $4) x
          LEFT JOIN LATERAL (
                SELECT id, auth_code, last_sent_at, attempts FROM otp_challenges
                 WHERE client_id = $1 AND user_id = $2 AND phone_e164 = $3
                   AND status = 'pending' AND expires_at > $5
                 ORDER BY created_at DESC LIMIT 1) live ON true`,
-      [owner.clientId, owner.userId, phoneE164, windowStart, now],
+      [owner.clientId, owner.userId, phoneE164, windowStart, now, prefixOf(phoneE164)],
     );
     return rows[0];
+  }
+
+  /** Serialises registers on the global budget and recounts it exactly under that lock. */
+  private async lockGlobalBudget(
+    manager: EntityManager,
+    now: Date,
+  ): Promise<Pick<IssueState, 'global_sends' | 'global_oldest'>> {
+    await manager.query(`SELECT pg_advisory_xact_lock(${LOCK_GLOBAL_BUDGET}, 0)`);
+    const [row] = await manager.query<Array<Pick<IssueState, 'global_sends' | 'global_oldest'>>>(
+      `SELECT count(*)::int AS global_sends, min(sent_at) AS global_oldest
+         FROM otp_sends WHERE sent_at > $1`,
+      [new Date(now.getTime() - HOUR_MS)],
+    );
+    return row;
   }
 
   private checkSendLimits(state: IssueState, now: Date): void {
     const limits: Array<[number, Date | null, number, string]> = [
       [state.phone_sends, state.phone_oldest, this.otp.maxSendsPerPhonePerHour, 'phone'],
       [state.user_sends, state.user_oldest, this.otp.maxSendsPerUserPerHour, 'user'],
+      [state.prefix_sends, state.prefix_oldest, this.otp.maxSendsPerPrefixPerHour, 'number range'],
       [state.global_sends, state.global_oldest, this.otp.maxSendsPerHour, 'service'],
     ];
     for (const [sends, oldest, max, scope] of limits) {
       if (sends < max) continue;
-      const windowEnds = (oldest?.getTime() ?? now.getTime()) + HOUR_MS;
-      const retryAfter = Math.max(1, Math.ceil((windowEnds - now.getTime()) / 1000));
+      const retryAfter = secondsUntilWindowEnds(oldest, now);
       if (scope === 'service') {
         // Operators alert on this line: the whole service hit its hourly send budget.
         this.logger.error(
@@ -322,4 +387,15 @@ export class ChallengeService {
     }
     throw new Error('could not find a free authCode');
   }
+}
+
+/** The number block of a phone, for the velocity limit. */
+function prefixOf(phoneE164: string): string {
+  return phoneE164.slice(0, -PREFIX_HIDDEN_DIGITS);
+}
+
+/** Seconds until the oldest event of an hour window leaves it (at least 1). */
+function secondsUntilWindowEnds(oldest: Date | null, now: Date): number {
+  const windowEnds = (oldest?.getTime() ?? now.getTime()) + HOUR_MS;
+  return Math.max(1, Math.ceil((windowEnds - now.getTime()) / 1000));
 }

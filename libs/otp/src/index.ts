@@ -1,7 +1,13 @@
 export { OtpModule } from './otp.module';
 export { ChallengeService } from './challenge.service';
-export type { ChallengeOwner, ChallengeView, IssuedCode } from './challenge.service';
+export type {
+  ChallengeOwner,
+  ChallengeView,
+  IssuedCode,
+  WrongCodeOutcome,
+} from './challenge.service';
 export { CodeGenerator, AUTH_CODE_LENGTH } from './code-generator';
 export { otpMessageText } from './otp-message';
 export { OtpChallenge } from './entities/otp-challenge.entity';
 export { OtpSend } from './entities/otp-send.entity';
+export { OtpVerifyFailure } from './entities/otp-verify-failure.entity';

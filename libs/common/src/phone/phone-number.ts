@@ -5,8 +5,11 @@ import { ErrorCode } from '../errors/error-code';
 
 /** `+` (optional) and a 1–3 digit country calling code without a leading zero; for DTOs. */
 export const COUNTRY_CODE_PATTERN = /^\+?[1-9]\d{0,2}$/;
-/** A national number: 4–20 digits, optionally separated by spaces or dashes; for DTOs. */
-export const PHONE_NUMBER_PATTERN = /^\d(?:[ -]*\d){3,19}$/;
+/**
+ * A national number: 4–20 digits once spaces and dashes (anywhere, spec §3 strips them) are
+ * removed; for DTOs.
+ */
+export const PHONE_NUMBER_PATTERN = /^[ -]*\d(?:[ -]*\d){3,19}[ -]*$/;
 
 // Looser than COUNTRY_CODE_PATTERN on purpose: "+0" or "+091" are well-formed fields (spec §5
 // "+ and 1-3 digits") that must reach COUNTRY_NOT_ALLOWED / INVALID_PHONE, not VALIDATION_FAILED.

@@ -5,6 +5,7 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 @Index('ix_otp_sends_phone', ['phoneE164', 'sentAt'])
 @Index('ix_otp_sends_user', ['clientId', 'userId', 'sentAt'])
 @Index('ix_otp_sends_sent_at', ['sentAt'])
+@Index('ix_otp_sends_prefix', ['phonePrefix', 'sentAt'])
 export class OtpSend {
   @PrimaryColumn({
     type: 'bigint',
@@ -25,6 +26,10 @@ export class OtpSend {
 
   @Column({ name: 'phone_e164', type: 'varchar', length: 16 })
   phoneE164!: string;
+
+  /** The number block: E.164 without its last PREFIX_HIDDEN_DIGITS digits. */
+  @Column({ name: 'phone_prefix', type: 'varchar', length: 16, default: '' })
+  phonePrefix!: string;
 
   @Column({ name: 'sent_at', type: 'timestamptz' })
   sentAt!: Date;
