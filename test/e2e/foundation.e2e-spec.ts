@@ -1,5 +1,6 @@
 import { http } from '../support/http';
-import { partnerToken } from '../support/tokens';
+import { newPartnerUser, partnerToken } from '../support/tokens';
+import { uniquePhone } from '../support/otp-client';
 import { startTestApp, TestApp } from '../support/test-app';
 
 describe('foundation: health, error shape, limits', () => {
@@ -134,6 +135,48 @@ describe('foundation: CORS', () => {
     } finally {
       await closed.close();
       await open.close();
+    }
+  });
+});
+
+describe('foundation: trust boundaries', () => {
+  it('sends security headers', async () => {
+    const t = await startTestApp();
+    try {
+      const res = await http(t.url, 'GET', '/health');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+      expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+      expect(res.headers['x-powered-by']).toBeUndefined();
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('believes X-Forwarded-For only from the proxies TRUST_PROXY names', async () => {
+    const direct = await startTestApp();
+    const proxied = await startTestApp({ TRUST_PROXY: '127.0.0.1' });
+    try {
+      const register = async (url: string) => {
+        const user = newPartnerUser();
+        await http(url, 'POST', '/fe/users/auth/otp/register', {
+          headers: { 'user-jwt-token': user.token, 'x-forwarded-for': '203.0.113.7' },
+          body: { phone_number: uniquePhone().national, countryCode: '+91' },
+        });
+        return user;
+      };
+      const ipOf = async (t: TestApp, userId: string) => {
+        const [row] = await t.dataSource.query<Array<{ ip: string }>>(
+          `SELECT ip FROM audit_events WHERE user_id = $1 AND event = 'requested'`,
+          [userId],
+        );
+        return row.ip;
+      };
+      expect(await ipOf(direct, (await register(direct.url)).userId)).toBe('127.0.0.1');
+      expect(await ipOf(proxied, (await register(proxied.url)).userId)).toBe('203.0.113.7');
+    } finally {
+      await direct.close();
+      await proxied.close();
     }
   });
 });

@@ -44,8 +44,11 @@ export function partnerToken(
 }
 
 /** A fresh partner user (own client and user id) and its token. */
-export function newPartnerUser(claims: TokenClaims = {}) {
+export function newPartnerUser(
+  claims: TokenClaims = {},
+  options: { secret?: string; expiresInSeconds?: number } = {},
+) {
   const clientId = claims.clientId ?? randomUUID();
   const userId = claims.userId ?? `user-${randomUUID().slice(0, 8)}`;
-  return { clientId, userId, token: partnerToken({ ...claims, clientId, userId }) };
+  return { clientId, userId, token: partnerToken({ ...claims, clientId, userId }, options) };
 }

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import helmet from '@fastify/helmet';
 import { LogController, type FastifyRequest } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { AppConfig } from '@app/config';
@@ -29,7 +30,7 @@ export async function createApp(
     genReqId: requestId,
     requestIdHeader: false,
     bodyLimit: config.http.bodyLimitBytes,
-    trustProxy: config.http.trustProxy ?? false,
+    trustProxy: config.http.trustProxy,
     return503OnClosing: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
@@ -42,6 +43,10 @@ export async function createApp(
     },
   );
   app.useGlobalPipes(createValidationPipe());
+  // Security headers; the API serves JSON only, so the strictest content policy fits.
+  await app.register(helmet, {
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  });
   if (config.http.corsOrigins.length > 0) {
     // Off unless origins are listed: partner frontends call from their own pages.
     app.enableCors({

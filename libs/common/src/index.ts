@@ -11,3 +11,4 @@ export * from './phone/phone-number';
 export * from './throttling/redis-throttler.storage';
 export * from './throttling/fe-throttler.guard';
 export * from './http/json-body-parser';
+export * from './background/background-loop';

@@ -65,6 +65,16 @@ describe('loadConfig', () => {
     expect(problems).toEqual(['DATABASE_URL must be a postgres: or postgresql: URL']);
   });
 
+  it('reads TRUST_PROXY as none, any, a hop count or a list of proxies', () => {
+    expect(loadConfig({}).http.trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).http.trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '2' }).http.trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).http.trustProxy).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+    ]);
+  });
+
   it('normalises ALLOWED_COUNTRY_CODES and rejects malformed entries', () => {
     expect(loadConfig({ ALLOWED_COUNTRY_CODES: '91, +44' }).allowedCountryCodes).toEqual([
       '+91',

@@ -69,7 +69,8 @@ export interface AppConfig {
   http: {
     rateLimitPerMinute: number;
     bodyLimitBytes: number;
-    trustProxy?: string;
+    /** Fastify's trustProxy: false, true (any), a hop count, or addresses/CIDRs of the proxies. */
+    trustProxy: boolean | number | string[];
     corsOrigins: string[];
   };
   redisUrl?: string;
@@ -136,7 +137,7 @@ export function loadConfig(env: Env): AppConfig {
     http: {
       rateLimitPerMinute: read.int('HTTP_RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000_000),
       bodyLimitBytes: 16 * 1024,
-      trustProxy: read.string('TRUST_PROXY'),
+      trustProxy: parseTrustProxy(read.list('TRUST_PROXY')),
       corsOrigins: read.list('CORS_ORIGINS'),
     },
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
@@ -188,4 +189,12 @@ function checkNotifyDriver(read: EnvReader, config: AppConfig): void {
       if (!value) read.fail(`${name} must be set when NOTIFY_DRIVER=twilio`);
     }
   }
+}
+
+/** TRUST_PROXY: unset → trust none; "true" → any; a number → that many hops; else addresses. */
+function parseTrustProxy(entries: string[]): boolean | number | string[] {
+  if (entries.length === 0) return false;
+  if (entries.length === 1 && entries[0].toLowerCase() === 'true') return true;
+  if (entries.length === 1 && /^\d+$/.test(entries[0])) return Number(entries[0]);
+  return entries;
 }

@@ -11,3 +11,4 @@ export { otpMessageText } from './otp-message';
 export { OtpChallenge } from './entities/otp-challenge.entity';
 export { OtpSend } from './entities/otp-send.entity';
 export { OtpVerifyFailure } from './entities/otp-verify-failure.entity';
+export { OtpRetentionJob, SEND_RETENTION_MS, CHALLENGE_RETENTION_MS } from './otp-retention.job';

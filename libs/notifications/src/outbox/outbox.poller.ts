@@ -1,48 +1,36 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { describeError } from '@app/common';
+import { Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { BackgroundLoop } from '@app/common';
 import { OutboxService } from './outbox.service';
 
 const POLL_INTERVAL_MS = 1_000;
+/** Sent, failed, expired and superseded messages are kept this long (payloads are gone already). */
+const RETENTION_MS = 7 * 24 * 3_600_000;
+const RETENTION_INTERVAL_MS = 60_000;
 
 /**
- * Retries queued messages in the background. Every instance runs one; the claim query makes
- * that safe. A poll that finds a full batch polls again at once.
+ * The outbox's background work in every instance: retrying due messages (the claim query makes
+ * that safe across instances; a full batch polls again at once) and deleting finished messages
+ * past their retention, in bounded batches.
  */
 @Injectable()
 export class OutboxPoller implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(OutboxPoller.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopped = false;
+  private readonly delivery = new BackgroundLoop(
+    'OutboxPoller',
+    POLL_INTERVAL_MS,
+    async () => (await this.outbox.deliverDue()) > 0,
+  );
+  private readonly retention = new BackgroundLoop('OutboxRetention', RETENTION_INTERVAL_MS, () =>
+    this.outbox.purgeFinished(RETENTION_MS),
+  );
 
   constructor(private readonly outbox: OutboxService) {}
 
   onApplicationBootstrap(): void {
-    this.schedule();
+    this.delivery.start();
+    this.retention.start();
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
-  }
-
-  private schedule(delay = POLL_INTERVAL_MS): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.poll().finally(() => (this.running = undefined));
-    }, delay);
-    this.timer.unref();
-  }
-
-  private async poll(): Promise<void> {
-    let tried = 0;
-    try {
-      tried = await this.outbox.deliverDue();
-    } catch (error) {
-      // The database may be down; the messages wait safely in it for the next poll.
-      this.logger.warn({ err: describeError(error) }, 'outbox poll failed');
-    }
-    this.schedule(tried > 0 ? 0 : POLL_INTERVAL_MS);
+    await Promise.all([this.delivery.stop(), this.retention.stop()]);
   }
 }

@@ -46,6 +46,7 @@ export const MAX_DELIVERY_ATTEMPTS = 8;
 const BACKOFF_BASE_MS = 2_000;
 const BACKOFF_CAP_MS = 5 * 60_000;
 const ERROR_TEXT_LIMIT = 500;
+const PURGE_BATCH = 1_000;
 
 /**
  * The durable outbox. A message is written in the caller's transaction, tried once right after
@@ -137,6 +138,23 @@ export class OutboxService {
       }),
     );
     return claimed.length;
+  }
+
+  /**
+   * Deletes one batch of messages finished more than `retentionMs` ago (pending ones never).
+   * Returns whether a full batch went, i.e. there may be more.
+   */
+  async purgeFinished(retentionMs: number, batchSize = PURGE_BATCH): Promise<boolean> {
+    const cutoff = new Date(this.clock.now().getTime() - retentionMs);
+    const [, deleted] = await this.dataSource.query<[unknown[], number]>(
+      `DELETE FROM outbox_messages
+        WHERE id IN (SELECT id FROM outbox_messages
+                      WHERE status <> 'pending' AND created_at < $1
+                      LIMIT $2
+                      FOR UPDATE SKIP LOCKED)`,
+      [cutoff, batchSize],
+    );
+    return deleted === batchSize;
   }
 
   private async attempt(

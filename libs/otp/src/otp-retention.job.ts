@@ -1,0 +1,68 @@
+import { Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { BackgroundLoop, Clock } from '@app/common';
+
+const HOUR_MS = 3_600_000;
+/** The hourly limits look back one hour; keep a second for investigations. */
+export const SEND_RETENTION_MS = 2 * HOUR_MS;
+/** Challenges that never verified are kept a day after expiry. */
+export const CHALLENGE_RETENTION_MS = 24 * HOUR_MS;
+const INTERVAL_MS = 60_000;
+const BATCH = 1_000;
+
+/**
+ * Keeps the OTP tables from growing without end: deletes, in bounded batches safe to run in
+ * every instance at once (SKIP LOCKED), send and failure records past the limits' window and
+ * challenges a day past expiry. Verified challenges stay (one per link ever made): they answer a
+ * repeated verify for as long as the link exists.
+ */
+@Injectable()
+export class OtpRetentionJob implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly loop = new BackgroundLoop('OtpRetention', INTERVAL_MS, () => this.purgeOnce());
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.loop.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.loop.stop();
+  }
+
+  /** One batch from each table; true when any table had a full batch (more may be waiting). */
+  async purgeOnce(): Promise<boolean> {
+    const now = this.clock.now().getTime();
+    const sendsBefore = new Date(now - SEND_RETENTION_MS);
+    const results = await Promise.all([
+      this.deleteBatch(
+        `SELECT id FROM otp_sends WHERE sent_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        'otp_sends',
+        sendsBefore,
+      ),
+      this.deleteBatch(
+        `SELECT id FROM otp_verify_failures WHERE failed_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        'otp_verify_failures',
+        sendsBefore,
+      ),
+      this.deleteBatch(
+        `SELECT id FROM otp_challenges WHERE expires_at < $1 AND status <> 'verified'
+          LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        'otp_challenges',
+        new Date(now - CHALLENGE_RETENTION_MS),
+      ),
+    ]);
+    return results.some((deleted) => deleted === BATCH);
+  }
+
+  private async deleteBatch(select: string, table: string, cutoff: Date): Promise<number> {
+    const [, deleted] = await this.dataSource.query<[unknown[], number]>(
+      `DELETE FROM ${table} WHERE id IN (${select})`,
+      [cutoff, BATCH],
+    );
+    return deleted;
+  }
+}

@@ -1,0 +1,86 @@
+import { OutboxService } from '@app/notifications';
+import { OtpRetentionJob } from '@app/otp';
+import { startTestApp, TestApp } from '../support/test-app';
+import { lastCodeFor, OtpClient, uniquePhone, wrongCode } from '../support/otp-client';
+import { newPartnerUser } from '../support/tokens';
+
+const HOUR = 3600;
+
+async function count(t: TestApp, table: string): Promise<number> {
+  const [{ n }] = await t.dataSource.query<Array<{ n: number }>>(
+    `SELECT count(*)::int AS n FROM ${table}`,
+  );
+  return n;
+}
+
+describe('retention: tables do not grow without end', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('purges old sends, failures, unverified challenges and finished messages, keeping what is live', async () => {
+    // One linked user (its verified challenge must stay) and one abandoned challenge with a failure.
+    const linked = newPartnerUser({}, { expiresInSeconds: 10 * 24 * HOUR });
+    const linkedPhone = uniquePhone();
+    await new OtpClient(t, linked.token).register(linkedPhone.national);
+    const sent = lastCodeFor(t.messagesFile, linkedPhone.e164);
+    const linkedClient = new OtpClient(t, linked.token);
+    expect((await linkedClient.verify(linkedPhone.national, sent.authCode, sent.code)).status).toBe(
+      200,
+    );
+
+    const abandoned = new OtpClient(
+      t,
+      newPartnerUser({}, { expiresInSeconds: 10 * 24 * HOUR }).token,
+    );
+    const abandonedPhone = uniquePhone();
+    await abandoned.register(abandonedPhone.national);
+    const code = lastCodeFor(t.messagesFile, abandonedPhone.e164);
+    await abandoned.verify(abandonedPhone.national, code.authCode, wrongCode(code.code));
+
+    const job = t.app.get(OtpRetentionJob);
+    const outbox = t.app.get(OutboxService);
+    expect(await job.purgeOnce()).toBe(false);
+    expect(await count(t, 'otp_sends')).toBe(2); // still inside the limits' window
+    expect(await count(t, 'otp_verify_failures')).toBe(1);
+
+    t.clock.advance(2 * HOUR + 1);
+    await job.purgeOnce();
+    expect(await count(t, 'otp_sends')).toBe(0);
+    expect(await count(t, 'otp_verify_failures')).toBe(0);
+    expect(await count(t, 'otp_challenges')).toBe(2); // not yet a day past expiry
+
+    t.clock.advance(24 * HOUR);
+    await job.purgeOnce();
+    const left = await t.dataSource.query(`SELECT status FROM otp_challenges`);
+    expect(left).toEqual([{ status: 'verified' }]); // the linked one answers repeated verifies
+
+    const repeat = await linkedClient.verify(linkedPhone.national, sent.authCode, sent.code);
+    expect(repeat.status).toBe(200);
+
+    expect(await count(t, 'outbox_messages')).toBe(2);
+    expect(await outbox.purgeFinished(7 * 24 * HOUR * 1000)).toBe(false);
+    expect(await count(t, 'outbox_messages')).toBe(2); // sent a day ago: kept a week
+    t.clock.advance(7 * 24 * HOUR);
+    await outbox.purgeFinished(7 * 24 * HOUR * 1000);
+    expect(await count(t, 'outbox_messages')).toBe(0);
+  });
+
+  it('never purges a pending message', async () => {
+    await t.dataSource.query(
+      `INSERT INTO outbox_messages (channel, recipient, payload, status, next_attempt_at, expires_at, created_at)
+       VALUES ('sms', '+919000000000', '\\x00', 'pending', now(), now(), now() - interval '30 days')`,
+    );
+    await t.app.get(OutboxService).purgeFinished(1000);
+    const [{ n }] = await t.dataSource.query(
+      `SELECT count(*)::int AS n FROM outbox_messages WHERE status = 'pending'`,
+    );
+    expect(n).toBe(1);
+  });
+});
