@@ -6,8 +6,15 @@ import helmet from '@fastify/helmet';
 import { LogController, type FastifyRequest } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { AppConfig } from '@app/config';
-import { Clock, createValidationPipe, parseJsonBody, PinoNestLogger } from '@app/common';
+import {
+  Clock,
+  createValidationPipe,
+  MetricsService,
+  parseJsonBody,
+  PinoNestLogger,
+} from '@app/common';
 import { AppModule } from './app.module';
+import { serveOpenApi } from './openapi';
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
 
@@ -43,10 +50,20 @@ export async function createApp(
     },
   );
   app.useGlobalPipes(createValidationPipe());
-  // Security headers; the API serves JSON only, so the strictest content policy fits.
+  // Security headers. The content policy allows only this origin's own scripts and styles (the
+  // Swagger UI at /docs needs them; the JSON API needs nothing).
   await app.register(helmet, {
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        frameAncestors: ["'none'"],
+      },
+    },
   });
+  serveOpenApi(app);
   if (config.http.corsOrigins.length > 0) {
     // Off unless origins are listed: partner frontends call from their own pages.
     app.enableCors({
@@ -83,11 +100,17 @@ export async function createApp(
     void reply.header('x-request-id', request.id);
     if (closing) void reply.header('connection', 'close');
   });
+  const httpDuration = app.get(MetricsService).httpDuration;
   fastify.addHook('onResponse', async (request: FastifyRequest, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    httpDuration.observe(
+      { route, method: request.method, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
     request.log.info(
       {
         method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
+        route,
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime),
       },

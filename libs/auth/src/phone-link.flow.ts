@@ -1,7 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, ErrorCode, normalizePhone, PhonePolicy, splitE164 } from '@app/common';
+import {
+  AppError,
+  ErrorCode,
+  MetricsService,
+  normalizePhone,
+  PhonePolicy,
+  splitE164,
+} from '@app/common';
 import { AuditRecord, AuditService } from '@app/audit';
 import { ChallengeOwner, ChallengeService, ChallengeView, otpMessageText } from '@app/otp';
 import { LinkService } from '@app/users';
@@ -38,6 +45,17 @@ const APP_NAME_MAX = 30;
 /** A verify re-reads the challenge when a concurrent request changed it; this bounds that. */
 const VERIFY_ROUNDS = 3;
 
+/** Verify outcomes as metric labels (a small fixed set). */
+const VERIFY_RESULTS: Partial<Record<ErrorCode, string>> = {
+  [ErrorCode.InvalidOtp]: 'invalid_otp',
+  [ErrorCode.OtpExpired]: 'expired',
+  [ErrorCode.TooManyAttempts]: 'locked',
+  [ErrorCode.OtpNotFound]: 'not_found',
+  [ErrorCode.AccountAlreadyLinked]: 'conflict',
+  [ErrorCode.PhoneAlreadyLinked]: 'conflict',
+  [ErrorCode.RateLimited]: 'rate_limited',
+};
+
 /** Events for refusals, so abuse shows in the audit trail. */
 const REFUSAL_EVENTS: Partial<Record<ErrorCode, AuditRecord['event']>> = {
   [ErrorCode.RateLimited]: 'rate_limited',
@@ -62,6 +80,7 @@ export class PhoneLinkFlow {
     private readonly links: LinkService,
     private readonly outbox: OutboxService,
     private readonly audit: AuditService,
+    private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.policy = {
@@ -127,6 +146,26 @@ export class PhoneLinkFlow {
   }
 
   async verify(user: ThirdPartyUser, input: VerifyInput, ip: string): Promise<Linked> {
+    try {
+      const { answer, repeat } = await this.verifyOnce(user, input, ip);
+      this.metrics.verifications.inc({ result: repeat ? 'repeat' : 'linked' });
+      if (!repeat) this.metrics.links.inc({ result: 'linked' });
+      return answer;
+    } catch (error) {
+      const code = error instanceof AppError ? error.code : undefined;
+      this.metrics.verifications.inc({ result: (code && VERIFY_RESULTS[code]) ?? 'rejected' });
+      if (code === ErrorCode.AccountAlreadyLinked || code === ErrorCode.PhoneAlreadyLinked) {
+        this.metrics.links.inc({ result: code.toLowerCase() });
+      }
+      throw error;
+    }
+  }
+
+  private async verifyOnce(
+    user: ThirdPartyUser,
+    input: VerifyInput,
+    ip: string,
+  ): Promise<{ answer: Linked; repeat: boolean }> {
     const phone = normalizePhone(input.countryCode, input.phoneNumber, this.policy);
     const owner = ownerOf(user);
     const authCode = String(input.authCode);
@@ -144,7 +183,7 @@ export class PhoneLinkFlow {
           state.linkChallengeId === challenge.id &&
           this.challenges.codeMatches(challenge, otp)
         ) {
-          return linkedAnswer(challenge);
+          return { answer: linkedAnswer(challenge), repeat: true };
         }
         await this.recordRefusal(ErrorCode.AccountAlreadyLinked, user, phone.e164, ip);
         throw new AppError(ErrorCode.AccountAlreadyLinked);
@@ -217,12 +256,14 @@ export class PhoneLinkFlow {
         }),
       );
       // undefined: a concurrent verify of this challenge got there first; the next round answers.
-      if (linked)
-        return {
+      if (linked) {
+        const answer: Linked = {
           message: 'Users linked successfully',
           userId: linked.phoneUserId,
           isNewUser: linked.isNewUser,
         };
+        return { answer, repeat: false };
+      }
     }
     throw new Error('verify did not settle after concurrent changes');
   }

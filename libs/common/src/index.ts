@@ -12,3 +12,4 @@ export * from './throttling/redis-throttler.storage';
 export * from './throttling/fe-throttler.guard';
 export * from './http/json-body-parser';
 export * from './background/background-loop';
+export * from './metrics/metrics.service';

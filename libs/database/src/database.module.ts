@@ -5,6 +5,7 @@ import { buildDataSourceOptions, SchemaParts } from './data-source-options';
 import { openEmbeddedDatabase } from './embedded/embedded-database';
 import { DatabaseHealth } from './database-health';
 import { HealthController } from './health.controller';
+import { DatabaseMetrics } from './database-metrics';
 
 /**
  * PostgreSQL when DATABASE_URL is set, else the embedded database in DATA_DIR (migrated at
@@ -28,7 +29,7 @@ export class DatabaseModule {
         }),
       ],
       controllers: [HealthController],
-      providers: [DatabaseHealth],
+      providers: [DatabaseHealth, DatabaseMetrics],
       exports: [DatabaseHealth],
     };
   }

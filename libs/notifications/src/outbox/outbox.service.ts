@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { Clock } from '@app/common';
+import { Clock, MetricsService } from '@app/common';
 import { AuditService } from '@app/audit';
 import { Channel, Notifier, PermanentDeliveryError } from '../notifier';
 import { MessagePayload, PayloadCipher } from './payload-cipher';
@@ -67,9 +67,26 @@ export class OutboxService {
     private readonly clock: Clock,
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly cipher: PayloadCipher,
+    private readonly metrics: MetricsService,
   ) {
     this.timeoutMs = config.notify.timeoutMs;
     this.inlineLeaseMs = 2 * this.timeoutMs + 5_000;
+    metrics.gauge('otp_outbox_backlog', 'Messages waiting for delivery', async () => {
+      const [row] = await this.dataSource.query<Array<{ n: number }>>(
+        `SELECT count(*)::int AS n FROM outbox_messages WHERE status = 'pending'`,
+      );
+      return row.n;
+    });
+    metrics.gauge(
+      'otp_outbox_oldest_pending_age_seconds',
+      'Age of the oldest message waiting for delivery (0 when none)',
+      async () => {
+        const [row] = await this.dataSource.query<Array<{ oldest: Date | null }>>(
+          `SELECT min(created_at) AS oldest FROM outbox_messages WHERE status = 'pending'`,
+        );
+        return row.oldest ? (this.clock.now().getTime() - row.oldest.getTime()) / 1000 : 0;
+      },
+    );
   }
 
   /** Queues a message in `manager`'s transaction; counts as its first attempt. Returns its id. */
@@ -162,13 +179,16 @@ export class OutboxService {
     payload: MessagePayload,
   ): Promise<DeliveryOutcome> {
     let providerMessageId: string | undefined;
+    const stopTimer = this.metrics.providerLatency.startTimer({ driver: this.notifier.name });
     try {
       const receipt = await this.notifier.send(
         { id: row.id, channel: row.channel, to: row.recipient, ...payload },
         AbortSignal.timeout(this.timeoutMs),
       );
       providerMessageId = receipt.providerMessageId;
+      stopTimer({ outcome: 'accepted' });
     } catch (error) {
+      stopTimer({ outcome: error instanceof PermanentDeliveryError ? 'rejected' : 'failed' });
       return this.recordFailure(row, error);
     }
     // Outside the try: a failure to record a delivery must not be mistaken for a failed send.
@@ -177,7 +197,7 @@ export class OutboxService {
   }
 
   private async recordFailure(
-    row: Pick<ClaimedRow, 'id' | 'recipient' | 'attempts' | 'audit'>,
+    row: Pick<ClaimedRow, 'id' | 'channel' | 'recipient' | 'attempts' | 'audit'>,
     error: unknown,
   ): Promise<DeliveryOutcome> {
     if (error instanceof PermanentDeliveryError) {
@@ -199,7 +219,7 @@ export class OutboxService {
    * after its lease) changes nothing.
    */
   private async finish(
-    row: Pick<ClaimedRow, 'id' | 'recipient' | 'attempts' | 'audit'>,
+    row: Pick<ClaimedRow, 'id' | 'channel' | 'recipient' | 'attempts' | 'audit'>,
     status: 'sent' | 'failed' | 'expired',
     error?: string,
     providerMessageId?: string,
@@ -220,6 +240,7 @@ export class OutboxService {
       ],
     );
     if (updated === 0) return;
+    this.metrics.messages.inc({ channel: row.channel, status });
     await this.audit.record([
       {
         event: status === 'sent' ? 'sent' : 'delivery_failed',
@@ -234,7 +255,7 @@ export class OutboxService {
   }
 
   private async scheduleRetry(
-    row: Pick<ClaimedRow, 'id' | 'recipient' | 'attempts' | 'audit'>,
+    row: Pick<ClaimedRow, 'id' | 'channel' | 'recipient' | 'attempts' | 'audit'>,
     reason: string,
   ) {
     const now = this.clock.now();
@@ -246,6 +267,7 @@ export class OutboxService {
       [row.id, new Date(now.getTime() + jittered), reason.slice(0, ERROR_TEXT_LIMIT), row.attempts],
     );
     if (updated === 0) return;
+    this.metrics.messages.inc({ channel: row.channel, status: 'retry' });
     await this.audit.record([
       {
         event: 'delivery_failed',

@@ -1,0 +1,113 @@
+import { http } from '../support/http';
+import { startTestApp, TestApp } from '../support/test-app';
+import { lastCodeFor, OtpClient, uniquePhone, wrongCode } from '../support/otp-client';
+import { newPartnerUser } from '../support/tokens';
+
+interface OpenApiDocument {
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, unknown>; security?: unknown[] }>
+  >;
+  components: { schemas: Record<string, { properties?: Record<string, { example?: unknown }> }> };
+}
+
+/**
+ * Every (method, path) Fastify serves, from its own route table: the top-level lines of its
+ * printout (only the Swagger UI's static files nest under /docs).
+ */
+function servedRoutes(t: TestApp): Array<[string, string]> {
+  const printed = t.app.getHttpAdapter().getInstance().printRoutes({ commonPrefix: false });
+  const routes: Array<[string, string]> = [];
+  for (const match of printed.matchAll(/^[├└]── (\/\S*) \(([^)]+)\)$/gm)) {
+    for (const method of match[2].split(', ')) {
+      if (method !== 'HEAD' && method !== 'OPTIONS') routes.push([method.toLowerCase(), match[1]]);
+    }
+  }
+  return routes;
+}
+
+describe('OpenAPI and metrics', () => {
+  let t: TestApp;
+  let doc: OpenApiDocument;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    doc = (await http<OpenApiDocument>(t.url, 'GET', '/docs-json')).body;
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('documents every route the app serves (Swagger UI aside)', () => {
+    const routes = servedRoutes(t).filter(([, path]) => !path.startsWith('/docs'));
+    expect(routes.length).toBeGreaterThanOrEqual(7);
+    for (const [method, path] of routes) {
+      expect({ method, path, documented: Boolean(doc.paths[path]?.[method]) }).toEqual({
+        method,
+        path,
+        documented: true,
+      });
+    }
+  });
+
+  it('lists the error codes of each frontend endpoint and the partner auth schemes', () => {
+    const verify = doc.paths['/fe/users/auth/otp/verify'].post;
+    expect(Object.keys(verify.responses).sort()).toEqual(
+      ['200', '400', '401', '403', '404', '409', '410', '413', '429', '503'].sort(),
+    );
+    expect(JSON.stringify(verify.responses['400'])).toContain('INVALID_OTP');
+    expect(JSON.stringify(verify.responses['429'])).toContain('TOO_MANY_ATTEMPTS');
+    expect(verify.security).toEqual([{ partnerJwt: [] }]);
+    expect(
+      JSON.stringify(doc.paths['/fe/users/auth/otp/register'].post.responses['422']),
+    ).toContain('PHONE_UNDELIVERABLE');
+  });
+
+  it('gives every DTO property an example', () => {
+    const missing = Object.entries(doc.components.schemas).flatMap(([name, schema]) =>
+      Object.entries(schema.properties ?? {})
+        .filter(([, property]) => property.example === undefined)
+        .map(([property]) => `${name}.${property}`),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  it('serves the Swagger UI', async () => {
+    const res = await http(t.url, 'GET', '/docs');
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('swagger-ui');
+  });
+
+  it('exposes Prometheus metrics without phone numbers or user ids in labels', async () => {
+    const user = newPartnerUser();
+    const phone = uniquePhone();
+    const app = new OtpClient(t, user.token);
+    await app.register(phone.national);
+    const sent = lastCodeFor(t.messagesFile, phone.e164);
+    await app.verify(phone.national, sent.authCode, wrongCode(sent.code));
+    await app.verify(phone.national, sent.authCode, sent.code);
+
+    const res = await http(t.url, 'GET', '/metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toContain('text/plain');
+    const text = res.text;
+    expect(text).toContain('otp_messages_total{channel="sms",status="sent"} 1');
+    expect(text).toContain('otp_verifications_total{result="invalid_otp"} 1');
+    expect(text).toContain('otp_verifications_total{result="linked"} 1');
+    expect(text).toContain('links_total{result="linked"} 1');
+    expect(text).toMatch(
+      /http_request_duration_seconds_count\{route="\/fe\/users\/auth\/otp\/verify",method="POST",status="200"\} 1/,
+    );
+    expect(text).toMatch(/otp_outbox_backlog 0/);
+    expect(text).toMatch(/otp_outbox_oldest_pending_age_seconds 0/);
+    expect(text).toMatch(
+      /otp_provider_request_duration_seconds_count\{driver="file",outcome="accepted"\} 1/,
+    );
+    expect(text).toMatch(/db_pool_connections \d+/);
+    expect(text).toMatch(/nodejs_eventloop_lag_p99_seconds/);
+    expect(text).not.toContain(phone.national.slice(-6));
+    expect(text).not.toContain(user.userId);
+    expect(text).not.toContain(user.clientId);
+  });
+});
