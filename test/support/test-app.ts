@@ -21,7 +21,18 @@ export interface TestApp {
   dataSource: DataSource;
   /** Where the file notify driver writes (the default driver in tests). */
   messagesFile: string;
+  /** The database it runs on; `startTestApp(env, { database })` starts another app on it. */
+  database: TestDatabase;
   close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  /**
+   * Run on this database (another app's `database`) instead of a fresh one, e.g. for a second
+   * instance; `close()` then leaves the database to the app that created it. PostgreSQL only:
+   * the embedded database lives inside one app.
+   */
+  database?: TestDatabase;
 }
 
 /** Fast, quiet defaults for tests; a test overrides what it is about. */
@@ -33,8 +44,15 @@ const TEST_ENV: Record<string, string> = {
 };
 
 /** Boots the real HTTP app on a fresh database (embedded or PostgreSQL, per Jest project). */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const database: TestDatabase = await createTestDatabase();
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: TestAppOptions = {},
+): Promise<TestApp> {
+  const ownsDatabase = options.database === undefined;
+  if (options.database && !options.database.env.DATABASE_URL) {
+    throw new Error('apps cannot share the embedded database: it lives inside one app');
+  }
+  const database: TestDatabase = options.database ?? (await createTestDatabase());
   const scratch = mkdtempSync(join(tmpdir(), 'otp-link-test-'));
   const messagesFile = join(scratch, 'messages.jsonl');
   const config = loadConfig({ ...TEST_ENV, NOTIFY_FILE: messagesFile, ...database.env, ...env });
@@ -58,9 +76,10 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     logs,
     dataSource: app.get(DataSource),
     messagesFile,
+    database,
     close: async () => {
       await app.close();
-      await database.drop();
+      if (ownsDatabase) await database.drop();
       rmSync(scratch, { recursive: true, force: true });
     },
   };

@@ -7,6 +7,7 @@ import { LogController, type FastifyRequest } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { AppConfig } from '@app/config';
 import {
+  clientErrorHandler,
   Clock,
   createValidationPipe,
   MetricsService,
@@ -39,6 +40,7 @@ export async function createApp(
     bodyLimit: config.http.bodyLimitBytes,
     trustProxy: config.http.trustProxy,
     return503OnClosing: true,
+    clientErrorHandler,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, clock),

@@ -13,3 +13,4 @@ export * from './throttling/fe-throttler.guard';
 export * from './http/json-body-parser';
 export * from './background/background-loop';
 export * from './metrics/metrics.service';
+export * from './http/client-error-handler';

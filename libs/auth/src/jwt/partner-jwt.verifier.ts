@@ -7,7 +7,9 @@ import type { ThirdPartyUser } from './third-party-user';
 export const MAX_PARTNER_TOKEN_LENGTH = 8 * 1024;
 /** Leeway, in seconds, on `exp`, `nbf` and a future `iat` (spec §2). */
 export const PARTNER_TOKEN_LEEWAY_SECONDS = 30;
+/** The database columns' sizes: a longer claim could not be stored, so it is refused here. */
 const MAX_CLAIM_LENGTH = 256;
+const MAX_CLIENT_ID_LENGTH = 128;
 const NAMESPACE_SEPARATOR = '___';
 
 // Compact JWS: three base64url segments; the signature may be empty (an `alg: none` token).
@@ -123,14 +125,23 @@ function isAbsent(value: unknown): boolean {
   return value === undefined || value === null;
 }
 
-/** A present claim must be a non-empty string of at most 256 characters without control characters. */
-function stringClaim(claims: Claims, name: string): string | undefined {
+/**
+ * A present claim must be a non-empty, well-formed string (no lone UTF-16 surrogate, which
+ * PostgreSQL cannot store and would merge distinct ids) of at most `maxLength` characters
+ * without control characters.
+ */
+function stringClaim(
+  claims: Claims,
+  name: string,
+  maxLength = MAX_CLAIM_LENGTH,
+): string | undefined {
   const value = claims[name];
   if (isAbsent(value)) return undefined;
   if (
     typeof value !== 'string' ||
     value.length === 0 ||
-    value.length > MAX_CLAIM_LENGTH ||
+    value.length > maxLength ||
+    !value.isWellFormed() ||
     CONTROL_CHARS.test(value)
   ) {
     throw unauthorized(`token claims invalid: ${name}`);
@@ -143,9 +154,10 @@ function requiredClaim(
   claims: Claims,
   preferred: string,
   fallback: string,
+  maxLength = MAX_CLAIM_LENGTH,
 ): { name: string; value: string } {
   const name = isAbsent(claims[preferred]) ? fallback : preferred;
-  const value = stringClaim(claims, name);
+  const value = stringClaim(claims, name, maxLength);
   if (value === undefined) throw unauthorized(`token claims invalid: ${preferred} or ${fallback}`);
   return { name, value };
 }
@@ -158,7 +170,7 @@ function optionalClaim(claims: Claims, name: string): string | undefined {
 }
 
 function toThirdPartyUser(claims: Claims): ThirdPartyUser {
-  const client = requiredClaim(claims, 'third_party_client_id', 'client_id');
+  const client = requiredClaim(claims, 'third_party_client_id', 'client_id', MAX_CLIENT_ID_LENGTH);
   // The namespaced id splits at the first `___`; a client id containing it would be ambiguous
   // (client `a___b` + user `c` and client `a` + user `b___c` would collide).
   if (client.value.includes(NAMESPACE_SEPARATOR)) {
