@@ -109,6 +109,7 @@ export class PhoneLinkFlow {
           channel: 'sms',
           to: phone.e164,
           groupKey: `otp:${issued.challengeId}`,
+          supersedesGroup: issued.resent,
           body: otpMessageText(issued.code, this.ttlSeconds, appName(user)),
           code: issued.code,
           authCode: issued.authCode,
@@ -173,8 +174,11 @@ export class PhoneLinkFlow {
       typeof input.otp === 'number' ? String(input.otp).padStart(this.otpLength, '0') : input.otp;
 
     for (let round = 0; round < VERIFY_ROUNDS; round++) {
-      const state = await this.links.linkState(user, phone.e164);
-      const challenge = await this.challenges.find(owner, phone.e164, authCode);
+      // Independent reads: in parallel, one round trip of latency.
+      const [state, challenge] = await Promise.all([
+        this.links.linkState(user, phone.e164),
+        this.challenges.find(owner, phone.e164, authCode),
+      ]);
 
       if (state.accountLinked) {
         // The one exception to "already linked": repeating the verify that made the link.

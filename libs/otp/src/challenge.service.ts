@@ -22,6 +22,14 @@ export interface IssuedCode {
   expiresIn: number;
   resendAfter: number;
   attemptsLeft: number;
+  /** A fresh code on an existing live challenge (its earlier messages are now worthless). */
+  resent: boolean;
+}
+
+/** One send: who, to which phone, when (counted by the hourly limits). */
+interface SendRecord extends ChallengeOwner {
+  phoneE164: string;
+  now: Date;
 }
 
 /** A challenge as verify sees it; `expired` is derived from the clock. */
@@ -132,19 +140,15 @@ export class ChallengeService {
 
     const code = this.codes.code(this.otp.length);
     const expiresAt = new Date(now.getTime() + this.otp.ttlSeconds * 1000);
+    const send = { ...owner, phoneE164, now };
     const issued = state.live_id
-      ? await this.resendOn(manager, state.live_id, code, now, expiresAt).then(() => ({
-          challengeId: state.live_id as string,
+      ? {
+          challengeId: await this.resendOn(manager, state.live_id, code, expiresAt, send),
           authCode: state.live_auth_code as string,
           attempts: state.live_attempts ?? 0,
-        }))
-      : { ...(await this.start(manager, owner, phoneE164, code, now, expiresAt)), attempts: 0 };
+        }
+      : { ...(await this.start(manager, code, expiresAt, send)), attempts: 0 };
 
-    await manager.query(
-      `INSERT INTO otp_sends (challenge_id, client_id, user_id, phone_e164, phone_prefix, sent_at)
-       VALUES ($1, $2, $3, $4, $5, $6)`,
-      [issued.challengeId, owner.clientId, owner.userId, phoneE164, prefixOf(phoneE164), now],
-    );
     return {
       challengeId: issued.challengeId,
       authCode: issued.authCode,
@@ -153,6 +157,7 @@ export class ChallengeService {
       expiresIn: this.otp.ttlSeconds,
       resendAfter: this.otp.resendCooldownSeconds,
       attemptsLeft: this.otp.maxAttempts - issued.attempts,
+      resent: state.live_id !== null,
     };
   }
 
@@ -336,51 +341,72 @@ export class ChallengeService {
     }
   }
 
+  /** New code on the live challenge, and its send record, in one statement. */
   private async resendOn(
     manager: EntityManager,
     challengeId: string,
     code: string,
-    now: Date,
     expiresAt: Date,
-  ): Promise<void> {
+    send: SendRecord,
+  ): Promise<string> {
     await manager.query(
-      `UPDATE otp_challenges
-          SET code_hash = $2, last_sent_at = $3, expires_at = $4, send_count = send_count + 1
-        WHERE id = $1`,
-      [challengeId, this.hasher.hash(challengeId, code), now, expiresAt],
+      `WITH c AS (
+         UPDATE otp_challenges
+            SET code_hash = $2, last_sent_at = $3, expires_at = $4, send_count = send_count + 1
+          WHERE id = $1
+          RETURNING id)
+       INSERT INTO otp_sends (challenge_id, client_id, user_id, phone_e164, phone_prefix, sent_at)
+       SELECT c.id, $5, $6, $7, $8, $3 FROM c`,
+      [
+        challengeId,
+        this.hasher.hash(challengeId, code),
+        send.now,
+        expiresAt,
+        send.clientId,
+        send.userId,
+        send.phoneE164,
+        prefixOf(send.phoneE164),
+      ],
     );
+    return challengeId;
   }
 
-  /** Inserts a new challenge whose authCode no live challenge of the owner uses. */
+  /**
+   * Inserts a new challenge whose authCode no live challenge of the owner uses, with its send
+   * record, in one statement.
+   */
   private async start(
     manager: EntityManager,
-    owner: ChallengeOwner,
-    phoneE164: string,
     code: string,
-    now: Date,
     expiresAt: Date,
+    send: SendRecord,
   ): Promise<{ challengeId: string; authCode: string }> {
     for (let attempt = 0; attempt < AUTH_CODE_TRIES; attempt++) {
       const challengeId = randomUUID();
       const authCode = this.codes.authCode();
-      const rows = await manager.query<Array<{ id: string }>>(
-        `INSERT INTO otp_challenges
-           (id, client_id, user_id, phone_e164, auth_code, code_hash, last_sent_at, expires_at, created_at)
-         SELECT $1::uuid, $2::varchar, $3::varchar, $4::varchar, $5::varchar, $6::bytea,
-                $7::timestamptz, $8::timestamptz, $7::timestamptz
-          WHERE NOT EXISTS (SELECT 1 FROM otp_challenges
-                             WHERE client_id = $2 AND user_id = $3 AND auth_code = $5
-                               AND status = 'pending' AND expires_at > $7)
-         RETURNING id`,
+      const rows = await manager.query<Array<{ challenge_id: string }>>(
+        `WITH c AS (
+           INSERT INTO otp_challenges
+             (id, client_id, user_id, phone_e164, auth_code, code_hash, last_sent_at, expires_at, created_at)
+           SELECT $1::uuid, $2::varchar, $3::varchar, $4::varchar, $5::varchar, $6::bytea,
+                  $7::timestamptz, $8::timestamptz, $7::timestamptz
+            WHERE NOT EXISTS (SELECT 1 FROM otp_challenges
+                               WHERE client_id = $2 AND user_id = $3 AND auth_code = $5
+                                 AND status = 'pending' AND expires_at > $7)
+           RETURNING id)
+         INSERT INTO otp_sends (challenge_id, client_id, user_id, phone_e164, phone_prefix, sent_at)
+         SELECT c.id, $2, $3, $4, $9, $7 FROM c
+         RETURNING challenge_id`,
         [
           challengeId,
-          owner.clientId,
-          owner.userId,
-          phoneE164,
+          send.clientId,
+          send.userId,
+          send.phoneE164,
           authCode,
           this.hasher.hash(challengeId, code),
-          now,
+          send.now,
           expiresAt,
+          prefixOf(send.phoneE164),
         ],
       );
       if (rows.length === 1) return { challengeId, authCode };

@@ -90,34 +90,43 @@ export class LinkService {
     phoneE164: string,
     challengeId: string,
   ): Promise<{ phoneUserId: string; isNewUser: boolean }> {
-    // xmax = 0 only on a row this statement inserted: tells "created" from "already there".
-    const [phone] = await manager.query<Array<{ id: string; inserted: boolean }>>(
-      `INSERT INTO phone_users (phone_e164) VALUES ($1)
-       ON CONFLICT ON CONSTRAINT uq_phone_users_phone DO UPDATE SET phone_e164 = EXCLUDED.phone_e164
-       RETURNING id, (xmax = 0) AS inserted`,
-      [phoneE164],
-    );
-    const [partnerUser] = await manager.query<Array<{ id: string }>>(
-      `INSERT INTO third_party_users (client_id, user_id, wallet_address, client_name)
-       VALUES ($1, $2, $3, $4)
-       ON CONFLICT ON CONSTRAINT uq_third_party_users_client_user DO UPDATE
-         SET wallet_address = COALESCE(EXCLUDED.wallet_address, third_party_users.wallet_address),
-             client_name = COALESCE(EXCLUDED.client_name, third_party_users.client_name),
-             updated_at = now()
-       RETURNING id`,
-      [user.clientId, user.userId, user.walletAddress ?? null, user.clientName ?? null],
-    );
+    // One statement: the phone identity (xmax = 0 only on a row this statement inserted, which
+    // tells "created" from "already there"), the partner user, and the link.
+    let rows: Array<{ id: string; inserted: boolean }>;
     try {
-      await manager.query(
-        `INSERT INTO links (third_party_user_id, phone_user_id, client_id, challenge_id)
-         VALUES ($1, $2, $3, $4)`,
-        [partnerUser.id, phone.id, user.clientId, challengeId],
+      rows = await manager.query<Array<{ id: string; inserted: boolean }>>(
+        `WITH phone AS (
+           INSERT INTO phone_users (phone_e164) VALUES ($1)
+           ON CONFLICT ON CONSTRAINT uq_phone_users_phone DO UPDATE SET phone_e164 = EXCLUDED.phone_e164
+           RETURNING id, (xmax = 0) AS inserted),
+         partner AS (
+           INSERT INTO third_party_users (client_id, user_id, wallet_address, client_name)
+           VALUES ($2, $3, $4, $5)
+           ON CONFLICT ON CONSTRAINT uq_third_party_users_client_user DO UPDATE
+             SET wallet_address = COALESCE(EXCLUDED.wallet_address, third_party_users.wallet_address),
+                 client_name = COALESCE(EXCLUDED.client_name, third_party_users.client_name),
+                 updated_at = now()
+           RETURNING id),
+         link AS (
+           INSERT INTO links (third_party_user_id, phone_user_id, client_id, challenge_id)
+           SELECT partner.id, phone.id, $2, $6 FROM partner, phone
+           RETURNING phone_user_id)
+         SELECT phone.id, phone.inserted FROM phone, link`,
+        [
+          phoneE164,
+          user.clientId,
+          user.userId,
+          user.walletAddress ?? null,
+          user.clientName ?? null,
+          challengeId,
+        ],
       );
     } catch (error) {
       const code = linkConflict(error);
       if (code) throw new AppError(code);
       throw error;
     }
+    const [phone] = rows;
     return { phoneUserId: phone.id, isNewUser: phone.inserted };
   }
 

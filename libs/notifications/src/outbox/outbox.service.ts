@@ -17,11 +17,13 @@ export interface MessageAudit {
 export interface QueuedMessage extends MessagePayload {
   channel: Channel;
   to: string;
-  /**
-   * Messages with the same key replace each other: enqueuing one supersedes the older ones still
-   * pending (a resent code makes the undelivered previous one worthless).
-   */
+  /** Messages of one group (e.g. the codes of one challenge). */
   groupKey?: string;
+  /**
+   * This message makes the group's older ones worthless (a resent code): they are superseded
+   * if still pending. Left false for a group's first message, which saves a statement.
+   */
+  supersedesGroup?: boolean;
   /** Not delivered after this (a code past its lifetime is useless to the user). */
   expiresAt: Date;
   audit: MessageAudit;
@@ -92,7 +94,7 @@ export class OutboxService {
   /** Queues a message in `manager`'s transaction; counts as its first attempt. Returns its id. */
   async enqueue(manager: EntityManager, message: QueuedMessage): Promise<string> {
     const now = this.clock.now();
-    if (message.groupKey) {
+    if (message.groupKey && message.supersedesGroup) {
       await manager.query(
         `UPDATE outbox_messages SET status = 'superseded', payload = NULL
           WHERE group_key = $1 AND status = 'pending'`,
