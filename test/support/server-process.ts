@@ -71,7 +71,10 @@ export function startServerProcess(env: Record<string, string>): ServerProcess {
         });
       }),
     kill: () => {
-      if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGKILL');
+      // A child ended by a signal keeps exitCode null: check signalCode too (no ESRCH).
+      if (child.exitCode === null && child.signalCode === null && child.pid) {
+        process.kill(child.pid, 'SIGKILL');
+      }
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { DataSourceOptions, MixedList, EntitySchema } from 'typeorm';
 import type { DatabaseConfig } from '@app/config';
+import { PartitionSafeClient } from './partition-safe-client';
 
 /** Entities and migrations are listed by the composition root, so this lib imports no domain lib. */
 export interface SchemaParts {
@@ -9,6 +10,8 @@ export interface SchemaParts {
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   migrations: MixedList<Function | string>;
 }
+
+const STATEMENT_TIMEOUT_MS = 5_000;
 
 /** Common to PostgreSQL and the embedded database. */
 const SHARED = {
@@ -50,9 +53,15 @@ export function buildDataSourceOptions(
     connectTimeoutMS: 5000,
     applicationName: 'otp-link',
     extra: {
-      // A stuck statement or a forgotten transaction must not hold a connection forever.
-      statement_timeout: 10_000,
+      // A stuck statement or a forgotten transaction must not hold a connection forever; the
+      // hot paths take milliseconds. The server enforces statement_timeout; a query lost in a
+      // network partition is bounded by query_timeout on this side, its connection destroyed.
+      statement_timeout: STATEMENT_TIMEOUT_MS,
+      query_timeout: STATEMENT_TIMEOUT_MS + 500,
       idle_in_transaction_session_timeout: 30_000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      Client: PartitionSafeClient,
     },
   };
 }

@@ -9,8 +9,11 @@ const UNREACHABLE_NODE_CODES = new Set([
   'EAI_AGAIN',
 ]);
 
-/** SQLSTATE classes/codes: connection exceptions (08), shutdown and startup (57P0x), too many connections (53300). */
-const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-4]|53300)$/;
+/**
+ * SQLSTATE classes/codes: connection exceptions (08), statement timeout (57014), shutdown and
+ * startup (57P0x), too many connections (53300).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08...|57014|57P0[1-4]|53300)$/;
 
 const UNREACHABLE_MESSAGES = [
   'Connection terminated',
@@ -18,6 +21,7 @@ const UNREACHABLE_MESSAGES = [
   'Client has encountered a connection error',
   'Connection terminated unexpectedly',
   'embedded database pool has ended',
+  'Query read timeout',
 ];
 
 /** True when the error (or the driver error it wraps) says the database is unavailable. */

@@ -125,7 +125,14 @@ export class TwilioNotifier extends Notifier {
     const networkCode = errorCode(error);
     // The deadline first: the caller's signal is often a timeout of the same length, and
     // "timed out" is what an operator needs to read then.
-    if (deadline.aborted || networkCode === 'ECONNABORTED' || networkCode === 'ETIMEDOUT') {
+    const callerTimedOut =
+      (signal?.reason as { name?: string } | undefined)?.name === 'TimeoutError';
+    if (
+      deadline.aborted ||
+      callerTimedOut ||
+      networkCode === 'ECONNABORTED' ||
+      networkCode === 'ETIMEDOUT'
+    ) {
       return new Error(`Twilio request timed out after ${this.timeoutMs} ms`);
     }
     if (signal?.aborted) return new Error('Twilio request aborted');
