@@ -25,7 +25,7 @@ export async function createChaosDatabase(): Promise<ChaosDatabase> {
   await adminQuery(`CREATE DATABASE "${name}"`);
   const url = withDatabase(CHAOS_PG_URL, name);
   const migrator = new DataSource(
-    buildDataSourceOptions({ url, dataDir: '', poolSize: 1 }, SCHEMA),
+    buildDataSourceOptions({ url, dataDir: '', poolSize: 1 }, SCHEMA, undefined, 'migrations'),
   );
   await migrator.initialize();
   try {

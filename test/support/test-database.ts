@@ -33,7 +33,7 @@ export async function createTestDatabase(
   const drop = () => adminQuery(target, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   if (options.migrate === false) return { env: { DATABASE_URL: url }, drop };
   const migrator = new DataSource(
-    buildDataSourceOptions({ url, dataDir: '', poolSize: 1 }, SCHEMA),
+    buildDataSourceOptions({ url, dataDir: '', poolSize: 1 }, SCHEMA, undefined, 'migrations'),
   );
   await migrator.initialize();
   await migrator.runMigrations();

@@ -9,4 +9,6 @@ const config = loadConfig(readEnvironment());
 if (!config.database.url) {
   throw new Error('DATABASE_URL must name the PostgreSQL database to migrate');
 }
-export default new DataSource(buildDataSourceOptions(config.database, SCHEMA));
+export default new DataSource(
+  buildDataSourceOptions(config.database, SCHEMA, undefined, 'migrations'),
+);

@@ -11,7 +11,9 @@ import { SCHEMA } from './entities';
 async function migrate(): Promise<void> {
   const config = loadConfig(readEnvironment());
   if (!config.database.url) throw new Error('DATABASE_URL must name the database to migrate');
-  const dataSource = new DataSource(buildDataSourceOptions(config.database, SCHEMA));
+  const dataSource = new DataSource(
+    buildDataSourceOptions(config.database, SCHEMA, undefined, 'migrations'),
+  );
   await dataSource.initialize();
   try {
     const applied = await dataSource.runMigrations({ transaction: 'each' });

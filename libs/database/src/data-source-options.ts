@@ -13,6 +13,21 @@ export interface SchemaParts {
 
 const STATEMENT_TIMEOUT_MS = 5_000;
 
+/**
+ * node-postgres pool options for serving requests. A stuck statement or a forgotten transaction
+ * must not hold a connection forever; the hot paths take milliseconds. The server enforces
+ * statement_timeout; a query lost in a network partition is bounded by query_timeout on this
+ * side, and its connection destroyed (PartitionSafeClient).
+ */
+const REQUEST_POOL_OPTIONS = {
+  statement_timeout: STATEMENT_TIMEOUT_MS,
+  query_timeout: STATEMENT_TIMEOUT_MS + 500,
+  idle_in_transaction_session_timeout: 30_000,
+  keepAlive: true,
+  keepAliveInitialDelayMillis: 10_000,
+  Client: PartitionSafeClient,
+};
+
 /** Common to PostgreSQL and the embedded database. */
 const SHARED = {
   type: 'postgres',
@@ -25,14 +40,18 @@ const SHARED = {
   logging: false,
 } as const;
 
+/** What a data source is for: serving requests (tight timeouts) or migrating (none). */
+export type DataSourcePurpose = 'app' | 'migrations';
+
 /**
  * The one options builder: the app, the tests and the migration CLI all build their data source
- * here. `driver` is set only for the embedded database (a pg-shaped driver over PGlite).
+ * here. `embeddedDriver` is set only for the embedded database (a pg-shaped driver over PGlite).
  */
 export function buildDataSourceOptions(
   config: DatabaseConfig,
   schema: SchemaParts,
   embeddedDriver?: unknown,
+  purpose: DataSourcePurpose = 'app',
 ): DataSourceOptions {
   if (embeddedDriver) {
     return {
@@ -52,16 +71,7 @@ export function buildDataSourceOptions(
     poolSize: config.poolSize,
     connectTimeoutMS: 5000,
     applicationName: 'otp-link',
-    extra: {
-      // A stuck statement or a forgotten transaction must not hold a connection forever; the
-      // hot paths take milliseconds. The server enforces statement_timeout; a query lost in a
-      // network partition is bounded by query_timeout on this side, its connection destroyed.
-      statement_timeout: STATEMENT_TIMEOUT_MS,
-      query_timeout: STATEMENT_TIMEOUT_MS + 500,
-      idle_in_transaction_session_timeout: 30_000,
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 10_000,
-      Client: PartitionSafeClient,
-    },
+    // A migration may rewrite a large table: no request timeouts for it.
+    extra: purpose === 'migrations' ? {} : REQUEST_POOL_OPTIONS,
   };
 }
