@@ -7,6 +7,7 @@ import {
   Clock,
   CommonModule,
   FeThrottlerGuard,
+  MemoryThrottlerStorage,
   RedisThrottlerStorage,
 } from '@app/common';
 import { DatabaseModule } from '@app/database';
@@ -44,7 +45,9 @@ export class AppModule {
             },
           ],
           // Shared by every instance when REDIS_URL is set; in-process otherwise.
-          storage: config.redisUrl ? RedisThrottlerStorage.fromUrl(config.redisUrl) : undefined,
+          storage: config.redisUrl
+            ? RedisThrottlerStorage.fromUrl(config.redisUrl)
+            : new MemoryThrottlerStorage(),
         }),
       ],
       providers: [

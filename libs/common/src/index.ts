@@ -10,6 +10,7 @@ export * from './common.module';
 export * from './phone/phone-number';
 export * from './throttling/redis-throttler.storage';
 export * from './throttling/fe-throttler.guard';
+export * from './throttling/memory-throttler.storage';
 export * from './http/json-body-parser';
 export * from './background/background-loop';
 export * from './metrics/metrics.service';
