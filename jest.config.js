@@ -21,7 +21,8 @@ const e2e = (name, database) => ({
 });
 
 module.exports = {
-  testTimeout: 30_000,
+  // Generous: on a loaded 2-core machine an embedded database takes seconds to start per file.
+  testTimeout: 90_000,
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
     {
