@@ -3,8 +3,12 @@ import { BackgroundLoop } from './background-loop';
 
 describe('BackgroundLoop', () => {
   // The failing-tick test logs a warning on purpose; keep the test output clean.
-  beforeAll(() => Logger.overrideLogger(false));
-  afterAll(() => Logger.overrideLogger(['log', 'error', 'warn', 'debug', 'verbose']));
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
+  afterAll(() => {
+    Logger.overrideLogger(['log', 'error', 'warn', 'debug', 'verbose']);
+  });
 
   it('ticks on its interval, at once while there is more work, and stops cleanly', async () => {
     const calls: number[] = [];
