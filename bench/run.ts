@@ -11,9 +11,11 @@ import {
   createScratchTable,
   databaseUrl,
   dropDatabase,
+  historyCounts,
   newDatabaseName,
   outboxStatuses,
   seedChallenges,
+  seedHistory,
   seedLinks,
   tableCounts,
 } from './lib/database';
@@ -23,9 +25,12 @@ import { NotifyTail } from './lib/notify-tail';
 import { freePort, killAllNow, runCommand, startServer, type ServerHandle } from './lib/processes';
 import {
   failuresOf,
+  renderGrowth,
   renderTables,
   summarizeLog,
   writeResults,
+  type GrowthResult,
+  type RssSample,
   type ScenarioResult,
   type ServerLogSummary,
 } from './lib/report';
@@ -39,6 +44,7 @@ import {
   wrongCodeRequests,
   type KnownChallenge,
 } from './lib/scenarios';
+import { rssMb } from './lib/system';
 import type autocannon from 'autocannon';
 
 const ROOT = resolve(__dirname, '..');
@@ -53,6 +59,11 @@ const TOP_UP_MAX_SECONDS = 120;
 const BUILD_TIMEOUT_MS = 180_000;
 const MIGRATE_TIMEOUT_MS = 60_000;
 const START_TIMEOUT_MS = 60_000;
+/** The growth group's small table size (rows of otp_challenges and of otp_sends). */
+const GROWTH_SMALL_ROWS = 10_000;
+/** Verify challenges are rows too: the growth group sizes their pools for this rate at most. */
+const GROWTH_VERIFY_RATE = 800;
+const GROWTH_RSS_LIMIT_MB = 300;
 
 const NOTES = [
   'The API runs with NODE_ENV=bench, not production: production refuses the file notify driver ' +
@@ -245,6 +256,7 @@ interface RunContext {
   serverEnv: Record<string, Record<string, string>>;
   databaseRows?: Record<string, number>;
   outbox?: Record<string, number>;
+  growth?: GrowthResult;
   /** 1, 5 and 15 minute load averages when the run started: other work on the machine. */
   loadAtStart: number[];
 }
@@ -579,6 +591,184 @@ async function runEmbedded(ctx: RunContext): Promise<void> {
   }
 }
 
+/**
+ * The opt-in growth group: register and verify latency with 10 000 and then `growth.rows` rows
+ * in otp_challenges and otp_sends, then the API's RSS over `growth.registrations` registrations.
+ */
+async function runGrowth(ctx: RunContext): Promise<void> {
+  const { config, identities } = ctx;
+  const settings = config.growth;
+  const growth: GrowthResult = {
+    settings: { ...settings, smallRows: GROWTH_SMALL_ROWS, rssLimitMb: GROWTH_RSS_LIMIT_MB },
+    runs: [],
+    failures: [],
+  };
+  ctx.growth = growth;
+  const runConfig: BenchConfig = {
+    ...config,
+    connections: settings.connections,
+    durationSeconds: settings.durationSeconds,
+  };
+  const verifyPoolSize = oneShotPoolSize({
+    ...runConfig,
+    poolRate: Math.min(config.poolRate, GROWTH_VERIFY_RATE),
+  });
+
+  const port = await freePort();
+  const env = apiEnv(config, ctx.keys, port, join(ctx.tmp, 'notify-growth.jsonl'), {
+    url: ctx.databaseUrl,
+  });
+  ctx.serverEnv['api-growth'] = redacted(env);
+  const server = await startServer('api-growth', NODE, [join(ROOT, 'dist/apps/api/src/main.js')], {
+    cwd: ctx.tmp,
+    env,
+    timeoutMs: START_TIMEOUT_MS,
+    logFile: join(ctx.tmp, 'api-growth.log'),
+    readyUrl: `http://127.0.0.1:${port}/health`,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const common = { group: 'growth' as const, url, serverPid: server.pid, expected: '200' };
+  let seeded = 0;
+  try {
+    for (const target of [GROWTH_SMALL_ROWS, settings.rows]) {
+      const verifyPool = new Pool<KnownChallenge>(
+        `growth verify challenges (${target})`,
+        await seedChallenges(
+          ctx.databaseUrl,
+          ctx.keys.otpSecret,
+          OTP_LENGTH,
+          identities.makeUsers(verifyPoolSize, `growth-verify-${target}`),
+        ),
+      );
+      const registerUsers = new Pool(
+        `growth register users (${target})`,
+        identities.makeUsers(oneShotPoolSize(runConfig), `growth-register-${target}`),
+      );
+      const before = await historyCounts(ctx.databaseUrl);
+      const more = {
+        challenges: target - before.challenges,
+        sends: target - before.sends,
+      };
+      log(`growth: seeding ${JSON.stringify(more)} history rows (generate_series), then ANALYZE`);
+      const started = performance.now();
+      await seedHistory(ctx.databaseUrl, seeded, more);
+      seeded += Math.max(more.challenges, more.sends, 0);
+      await analyze(ctx.databaseUrl);
+      log(`growth: seeded in ${Math.round(performance.now() - started)} ms`);
+
+      const defs: Array<[GrowthResult['runs'][number]['path'], ScenarioDef]> = [
+        [
+          'register',
+          {
+            ...common,
+            name: `growth:register@${target}`,
+            description: `register with about ${target} rows in otp_challenges and otp_sends`,
+            expectation: { statuses: [200], bodyIncludes: '"authCode"' },
+            pools: [registerUsers],
+            phase: (_phase, check) => ({ requests: registerRequests(registerUsers, check) }),
+          },
+        ],
+        [
+          'verify',
+          {
+            ...common,
+            name: `growth:verify@${target}`,
+            description: `verify with about ${target} rows in otp_challenges and otp_sends`,
+            expectation: { statuses: [200], bodyIncludes: 'Users linked successfully' },
+            pools: [verifyPool],
+            phase: (_phase, check) => ({ requests: verifyRequests(verifyPool, check) }),
+          },
+        ],
+      ];
+      for (const [path, def] of defs) {
+        const rows = await historyCounts(ctx.databaseUrl);
+        const result = await runScenario(runConfig, def);
+        if (!server.alive()) result.failures.push('the API process died during this scenario');
+        growth.runs.push({ path, rows, result });
+        growth.failures.push(...result.failures.map((failure) => `${def.name}: ${failure}`));
+        if (!server.alive()) return;
+      }
+    }
+    if (settings.registrations > 0) await runGrowthMemory(ctx, growth, server, url);
+  } finally {
+    await stopServer(ctx, server);
+  }
+}
+
+/** `registrations` registers at `growth.connections`, the API's RSS sampled as they go. */
+async function runGrowthMemory(
+  ctx: RunContext,
+  growth: GrowthResult,
+  server: ServerHandle,
+  url: string,
+): Promise<void> {
+  const { config } = ctx;
+  const { registrations: wanted, connections, sampleSeconds } = config.growth;
+  // Spares: requests still in flight when the run is stopped draw from the pool too.
+  const users = new Pool(
+    'growth memory users',
+    ctx.identities.makeUsers(wanted + 1000 + 4 * connections, 'growth-memory'),
+  );
+  const samples: RssSample[] = [];
+  const started = performance.now();
+  let done = 0;
+  const sample = (mark?: string) =>
+    samples.push({
+      seconds: Math.round((performance.now() - started) / 100) / 10,
+      registrations: done,
+      rssMb: rssMb(server.pid),
+      ...(mark ? { mark } : {}),
+    });
+  const marks = new Map([0.25, 0.5, 0.75, 1].map((f) => [Math.ceil(wanted * f), `${f * 100}%`]));
+  log(`growth: ${wanted} registrations at ${connections} connections, RSS every ${sampleSeconds}s`);
+  sample('start');
+  const timer = setInterval(() => sample(), sampleSeconds * 1000);
+  let stop: () => void = () => undefined;
+  let run: RunStats;
+  try {
+    run = await runLoad({
+      url,
+      connections,
+      // Bounded by the whole bench's limit; it stops as soon as enough registrations succeeded.
+      seconds: config.maxSeconds,
+      timeoutSeconds: config.requestTimeoutSeconds,
+      pools: [users],
+      expectation: { statuses: [200], bodyIncludes: '"authCode"' },
+      serverPid: server.pid,
+      onStart: (stopRun) => (stop = stopRun),
+      requests: (check) =>
+        registerRequests(users, check, () => {
+          const mark = marks.get(++done);
+          if (mark) sample(mark);
+          if (done === wanted) stop();
+        }),
+    });
+  } finally {
+    clearInterval(timer);
+  }
+  sample('end');
+  const rss = samples.flatMap((s) => (s.rssMb === undefined ? [] : [s.rssMb]));
+  const maxRssMb = rss.length > 0 ? Math.max(...rss) : undefined;
+  growth.memory = {
+    registrations: done,
+    seconds: run.seconds,
+    rps: run.rps,
+    samples,
+    maxRssMb,
+    limitMb: GROWTH_RSS_LIMIT_MB,
+    underLimit: maxRssMb !== undefined && maxRssMb < GROWTH_RSS_LIMIT_MB,
+    run,
+  };
+  log(`growth: ${done} registrations, RSS MB ${rss.join(' ')}`);
+  if (done < wanted) growth.failures.push(`memory: only ${done} of ${wanted} registrations`);
+  if (run.unexpected > 0 || run.errors > 0) {
+    growth.failures.push(
+      `memory: statuses ${JSON.stringify(run.statusCounts)}, ${run.errors} connection errors`,
+    );
+  }
+  if (!server.alive()) growth.failures.push('memory: the API process died');
+}
+
 function gitCommit(): string | undefined {
   // Read-only.
   const result = spawnSync('git', ['rev-parse', 'HEAD'], {
@@ -595,6 +785,7 @@ async function report(ctx: RunContext, startedAt: Date, fatal?: string): Promise
   const floor = ctx.results.find((result) => result.name === 'baseline:pg-insert')?.loaded?.rps;
   const finishedAt = new Date();
   const failed = ctx.results.filter((result) => result.failures.length > 0);
+  const growthFailures = ctx.growth?.failures ?? [];
   const path = await writeResults(config.resultsDir, startedAt, {
     startedAt,
     finishedAt,
@@ -622,12 +813,14 @@ async function report(ctx: RunContext, startedAt: Date, fatal?: string): Promise
     results: ctx.results,
     databaseRowsAfterPostgresGroup: ctx.databaseRows,
     outboxAfterPostgresGroup: ctx.outbox,
+    growth: ctx.growth,
     serverLogs: ctx.logs,
     fatal,
   });
 
   const out = process.stdout;
-  out.write(`\n${renderTables(ctx.results, floor)}\n\n`);
+  if (ctx.results.length > 0 || !ctx.growth) out.write(`\n${renderTables(ctx.results, floor)}\n\n`);
+  if (ctx.growth) out.write(`\n${renderGrowth(ctx.growth)}\n\n`);
   out.write(
     'non-2xx/errors: answers other than the scenario expects / connection errors and timeouts. ' +
       '"vs floor": req/s over baseline:pg-insert. 1-conn: latency of one connection, no queueing.\n' +
@@ -650,9 +843,13 @@ async function report(ctx: RunContext, startedAt: Date, fatal?: string): Promise
       out.write(`    e.g. ${sample.status} ${sample.body}\n`);
     }
   }
+  if (growthFailures.length > 0) {
+    out.write('FAILED growth:\n');
+    for (const failure of growthFailures) out.write(`  - ${failure}\n`);
+  }
   if (fatal) out.write(`FAILED: the bench stopped early: ${fatal.split('\n')[0]}\n`);
   out.write(`results: ${path}\n`);
-  return fatal || failed.length > 0 ? 1 : 0;
+  return fatal || failed.length > 0 || growthFailures.length > 0 ? 1 : 0;
 }
 
 async function main(): Promise<number> {
@@ -720,6 +917,7 @@ async function main(): Promise<number> {
     if (config.groups.has('baselines')) await runBaselines(ctx);
     if (config.groups.has('postgres')) await runPostgres(ctx);
     if (config.groups.has('embedded')) await runEmbedded(ctx);
+    if (config.groups.has('growth')) await runGrowth(ctx);
   } catch (error) {
     fatal = error instanceof Error ? (error.stack ?? error.message) : String(error);
     log(`stopped early: ${fatal}`);

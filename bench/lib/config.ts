@@ -11,7 +11,7 @@ export interface BenchConfig {
   requestTimeoutSeconds: number;
   /** A maintenance database of the PostgreSQL server; bench databases are created next to it. */
   pgAdminUrl: string;
-  /** Groups to run: baselines, postgres, embedded. */
+  /** Groups to run: baselines, postgres, embedded (the default), growth (only when asked for). */
   groups: Set<BenchGroup>;
   /** Reuse dist/ instead of running `nest build`. */
   skipBuild: boolean;
@@ -29,10 +29,27 @@ export interface BenchConfig {
   /** Passed to the API as DATABASE_POOL_SIZE (and used by the database floor) when set. */
   databasePoolSize?: number;
   resultsDir: string;
+  growth: GrowthConfig;
 }
 
-export const BENCH_GROUPS = ['baselines', 'postgres', 'embedded'] as const;
+/** The opt-in `growth` group: latency at two table sizes, then memory over many registrations. */
+export interface GrowthConfig {
+  /** Rows of otp_challenges and of otp_sends for the large measurement (the small one has 10 000). */
+  rows: number;
+  /** Registrations of the memory run (0 skips it). */
+  registrations: number;
+  /** Connections of the lightly loaded runs and of the memory run. */
+  connections: number;
+  /** Seconds of each lightly loaded run. */
+  durationSeconds: number;
+  /** Seconds between two RSS samples of the memory run. */
+  sampleSeconds: number;
+}
+
+export const BENCH_GROUPS = ['baselines', 'postgres', 'embedded', 'growth'] as const;
 export type BenchGroup = (typeof BENCH_GROUPS)[number];
+/** What a run without BENCH_ONLY does: `growth` takes minutes and seeds millions of rows. */
+const DEFAULT_GROUPS: BenchGroup[] = ['baselines', 'postgres', 'embedded'];
 
 function number(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
   const raw = env[name];
@@ -49,7 +66,8 @@ function flag(env: NodeJS.ProcessEnv, name: string): boolean {
 }
 
 export function readBenchConfig(env: NodeJS.ProcessEnv, resultsDir: string): BenchConfig {
-  const only = (env.BENCH_ONLY ?? '')
+  // BENCH_GROUPS is accepted as another name of BENCH_ONLY.
+  const only = (env.BENCH_ONLY ?? env.BENCH_GROUPS ?? '')
     .split(',')
     .map((group) => group.trim())
     .filter(Boolean);
@@ -68,7 +86,7 @@ export function readBenchConfig(env: NodeJS.ProcessEnv, resultsDir: string): Ben
     unloadedSeconds: number(env, 'BENCH_UNLOADED_DURATION', Math.min(3, durationSeconds), 0),
     requestTimeoutSeconds: number(env, 'BENCH_REQUEST_TIMEOUT', 10, 1),
     pgAdminUrl: env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-    groups: new Set<BenchGroup>(only.length > 0 ? (only as BenchGroup[]) : BENCH_GROUPS),
+    groups: new Set<BenchGroup>(only.length > 0 ? (only as BenchGroup[]) : DEFAULT_GROUPS),
     skipBuild: flag(env, 'BENCH_SKIP_BUILD'),
     keep: flag(env, 'BENCH_KEEP'),
     maxSeconds: number(env, 'BENCH_MAX_SECONDS', 900, 30),
@@ -78,5 +96,12 @@ export function readBenchConfig(env: NodeJS.ProcessEnv, resultsDir: string): Ben
       ? Math.round(number(env, 'BENCH_DATABASE_POOL_SIZE', 10, 1))
       : undefined,
     resultsDir,
+    growth: {
+      rows: Math.round(number(env, 'BENCH_GROWTH_ROWS', 1_000_000, 10_000)),
+      registrations: Math.round(number(env, 'BENCH_GROWTH_REGISTRATIONS', 100_000, 0)),
+      connections: Math.round(number(env, 'BENCH_GROWTH_CONNECTIONS', 10, 1)),
+      durationSeconds: number(env, 'BENCH_GROWTH_DURATION', 5, 1),
+      sampleSeconds: number(env, 'BENCH_GROWTH_SAMPLE_SECONDS', 5, 1),
+    },
   };
 }

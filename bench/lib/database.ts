@@ -182,3 +182,53 @@ export async function outboxStatuses(url: string): Promise<Record<string, number
     return Object.fromEntries(rows.map((row) => [row.status, row.n]));
   });
 }
+
+/**
+ * A history of past challenges and sends, as months of traffic would leave them, numbered from
+ * `from` (so later calls add new values): 20 partner clients, a user per 3 rows, a phone per 2
+ * (Indian mobiles, so their prefixes mix with the bench's own), created over the last 6 hours
+ * with a 5-minute TTL, so most are expired and about a sixth fall in the hourly windows. Mostly
+ * pending, some verified or locked. Sends follow the same spread.
+ */
+export async function seedHistory(
+  url: string,
+  from: number,
+  counts: { challenges: number; sends: number },
+): Promise<void> {
+  const rows = `FROM generate_series($1::bigint, $2::bigint - 1) AS i,
+         LATERAL (SELECT 'growth-client-' || (i % 20) AS client_id,
+                         'growth-user-' || (i / 3) AS user_id,
+                         '+919' || lpad(((i / 2) * 387420489 % 1000000000)::text, 9, '0') AS phone,
+                         now() - (i * 7919 % 21600) * interval '1 second' AS at) AS r`;
+  await withClient(url, async (client) => {
+    await client.query(
+      `INSERT INTO otp_challenges
+         (client_id, user_id, phone_e164, auth_code, code_hash, status, attempts, send_count,
+          last_sent_at, expires_at, verified_at, created_at)
+       SELECT r.client_id, r.user_id, r.phone, (10000000 + i * 7919 % 90000000)::text,
+              sha256(i::text::bytea),
+              CASE WHEN i % 10 < 7 THEN 'pending' WHEN i % 10 < 9 THEN 'verified' ELSE 'locked' END,
+              i % 4, 1 + i % 2, r.at, r.at + interval '5 minutes',
+              CASE WHEN i % 10 BETWEEN 7 AND 8 THEN r.at + interval '1 minute' END, r.at
+       ${rows}`,
+      [from, from + Math.max(0, counts.challenges)],
+    );
+    await client.query(
+      `INSERT INTO otp_sends (challenge_id, client_id, user_id, phone_e164, phone_prefix, sent_at)
+       SELECT gen_random_uuid(), r.client_id, r.user_id, r.phone, left(r.phone, -4), r.at
+       ${rows}`,
+      [from, from + Math.max(0, counts.sends)],
+    );
+  });
+}
+
+/** Exact row counts of the tables that grow with traffic. */
+export async function historyCounts(url: string): Promise<{ challenges: number; sends: number }> {
+  return withClient(url, async (client) => {
+    const { rows } = await client.query<{ challenges: number; sends: number }>(
+      `SELECT (SELECT count(*)::int FROM otp_challenges) AS challenges,
+              (SELECT count(*)::int FROM otp_sends) AS sends`,
+    );
+    return rows[0];
+  });
+}

@@ -5,7 +5,7 @@ import type { RunStats } from './load';
 
 export interface ScenarioResult {
   name: string;
-  group: 'baseline' | 'postgres' | 'embedded';
+  group: 'baseline' | 'postgres' | 'embedded' | 'growth';
   description: string;
   /** What counts as success, e.g. "200" or "400 INVALID_OTP". */
   expected: string;
@@ -183,6 +183,92 @@ export function renderTables(results: ScenarioResult[], floorRps: number | undef
       )
       .join('; ');
     sections.push('', `${result.name}: ${flow.flowsPerSecond} flows/s; ${steps}`);
+  }
+  return sections.join('\n');
+}
+
+/** One latency measurement of the growth group at one table size. */
+export interface GrowthRun {
+  path: 'register' | 'verify';
+  /** Rows when the path's runs started. */
+  rows: { challenges: number; sends: number };
+  result: ScenarioResult;
+}
+
+export interface RssSample {
+  seconds: number;
+  registrations: number;
+  rssMb?: number;
+  /** start, 25%, 50%, 75%, 100%, end; unmarked samples are the periodic ones. */
+  mark?: string;
+}
+
+/** The `growth` section of the results. */
+export interface GrowthResult {
+  settings: Record<string, number>;
+  runs: GrowthRun[];
+  memory?: {
+    registrations: number;
+    seconds: number;
+    rps: number;
+    samples: RssSample[];
+    maxRssMb?: number;
+    limitMb: number;
+    underLimit: boolean;
+    run: RunStats;
+  };
+  failures: string[];
+}
+
+/** Latency at each table size with the large/small ratios, then the memory run's RSS. */
+export function renderGrowth(growth: GrowthResult): string {
+  const rows: string[][] = [];
+  const ratio = (large: number, small: number) =>
+    small > 0 ? `${(large / small).toFixed(2)}x` : '-';
+  for (const path of ['register', 'verify'] as const) {
+    for (const phase of ['unloaded', 'loaded'] as const) {
+      const runs = growth.runs.filter((run) => run.path === path);
+      const stats = runs.map((run) => run.result[phase]);
+      runs.forEach((run, i) => {
+        rows.push([
+          path + (run.result.failures.length > 0 ? ' !' : ''),
+          String(stats[i]?.connections ?? '-'),
+          String(run.rows.challenges),
+          String(run.rows.sends),
+          fixed(stats[i]?.latency.p50, 2),
+          fixed(stats[i]?.latency.p99, 2),
+          fixed(stats[i]?.rps),
+        ]);
+      });
+      const [small, large] = stats;
+      if (small && large) {
+        rows.push([
+          path,
+          String(large.connections),
+          'ratio large/small',
+          '',
+          ratio(large.latency.p50, small.latency.p50),
+          ratio(large.latency.p99, small.latency.p99),
+          ratio(large.rps, small.rps),
+        ]);
+      }
+    }
+  }
+  const sections = [
+    table(['growth', 'conn', 'otp_challenges', 'otp_sends', 'p50 ms', 'p99 ms', 'req/s'], rows),
+  ];
+  const memory = growth.memory;
+  if (memory) {
+    const marked = memory.samples
+      .filter((sample) => sample.mark)
+      .map((sample) => `${sample.mark} ${sample.rssMb ?? '?'}`)
+      .join(', ');
+    sections.push(
+      '',
+      `growth memory: ${memory.registrations} registrations in ${memory.seconds} s (${memory.rps} req/s); ` +
+        `API RSS MB: ${marked}; max ${memory.maxRssMb ?? '?'} ` +
+        `(${memory.underLimit ? 'under' : 'NOT under'} ${memory.limitMb} MB)`,
+    );
   }
   return sections.join('\n');
 }

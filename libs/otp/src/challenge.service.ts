@@ -285,19 +285,30 @@ export class ChallengeService {
               live.id AS live_id, live.auth_code AS live_auth_code,
               live.last_sent_at AS live_last_sent_at, live.attempts AS live_attempts
          FROM (SELECT count(*)::int AS phone_sends, min(sent_at) AS phone_oldest
-                 FROM otp_sends WHERE phone_e164 = $3 AND sent_at > $4) p,
+                 FROM (${windowOf('phone_e164 = $3', '$7')}) w) p,
               (SELECT count(*)::int AS user_sends, min(sent_at) AS user_oldest
-                 FROM otp_sends WHERE client_id = $1 AND user_id = $2 AND sent_at > $4) u,
+                 FROM (${windowOf('client_id = $1 AND user_id = $2', '$8')}) w) u,
               (SELECT count(*)::int AS global_sends, min(sent_at) AS global_oldest
-                 FROM otp_sends WHERE sent_at > $4) g,
+                 FROM (${windowOf('true', '$9')}) w) g,
               (SELECT count(*)::int AS prefix_sends, min(sent_at) AS prefix_oldest
-                 FROM otp_sends WHERE phone_prefix = $6 AND sent_at > $4) x
+                 FROM (${windowOf('phone_prefix = $6', '$10')}) w) x
          LEFT JOIN LATERAL (
                SELECT id, auth_code, last_sent_at, attempts FROM otp_challenges
                 WHERE client_id = $1 AND user_id = $2 AND phone_e164 = $3
                   AND status = 'pending' AND expires_at > $5
                 ORDER BY created_at DESC LIMIT 1) live ON true`,
-      [owner.clientId, owner.userId, phoneE164, windowStart, now, prefixOf(phoneE164)],
+      [
+        owner.clientId,
+        owner.userId,
+        phoneE164,
+        windowStart,
+        now,
+        prefixOf(phoneE164),
+        this.otp.maxSendsPerPhonePerHour,
+        this.otp.maxSendsPerUserPerHour,
+        this.otp.maxSendsPerHour,
+        this.otp.maxSendsPerPrefixPerHour,
+      ],
     );
     return rows[0];
   }
@@ -310,8 +321,8 @@ export class ChallengeService {
     await manager.query(`SELECT pg_advisory_xact_lock(${LOCK_GLOBAL_BUDGET}, 0)`);
     const [row] = await manager.query<Array<Pick<IssueState, 'global_sends' | 'global_oldest'>>>(
       `SELECT count(*)::int AS global_sends, min(sent_at) AS global_oldest
-         FROM otp_sends WHERE sent_at > $1`,
-      [new Date(now.getTime() - HOUR_MS)],
+         FROM (${windowOf('true', '$2', '$1')}) w`,
+      [new Date(now.getTime() - HOUR_MS), this.otp.maxSendsPerHour],
     );
     return row;
   }
@@ -413,6 +424,16 @@ export class ChallengeService {
     }
     throw new Error('could not find a free authCode');
   }
+}
+
+/**
+ * The sends of one scope inside the hour window, oldest first, at most `limit` of them: a limit
+ * only needs to know whether it is reached (and the oldest send, for Retry-After), so the count
+ * stops at the limit instead of scanning every send of a busy hour.
+ */
+function windowOf(scope: string, limit: string, windowStart = '$4'): string {
+  return `SELECT sent_at FROM otp_sends WHERE ${scope} AND sent_at > ${windowStart}
+           ORDER BY sent_at LIMIT ${limit}`;
 }
 
 /** The number block of a phone, for the velocity limit. */
