@@ -1,4 +1,5 @@
 import { CodeGenerator } from '@app/otp';
+import { http } from '../support/http';
 import { startTestApp, TestApp } from '../support/test-app';
 import {
   lastCodeFor,
@@ -327,6 +328,47 @@ describe('OTP flow: register → verify → linked', () => {
     );
     expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     expect(new Set(answers.map((r) => JSON.stringify(r.body))).size).toBe(1);
+  });
+
+  it('self-service unlink removes the link (audited); the phone can then be linked again', async () => {
+    const user = newPartnerUser();
+    const phone = uniquePhone();
+    const app = client(user.token);
+    await app.register(phone.national);
+    const first = lastCodeFor(t.messagesFile, phone.e164);
+    expect((await app.verify(phone.national, first.authCode, first.code)).status).toBe(200);
+
+    const unlinked = await app.unlink();
+    expect(unlinked.status).toBe(200);
+    expect(unlinked.body).toEqual({ message: 'Users unlinked successfully' });
+    expect((await app.linkedMobileNumber()).status).toBe(404);
+    const again = await app.unlink();
+    expect(again.status).toBe(404);
+    expect(again.body).toMatchObject({ statusCode: 404, error: 'RECORD_NOT_FOUND' });
+    // The code that made the link is spent, not replayable into a new link.
+    expect((await app.verify(phone.national, first.authCode, first.code)).body).toMatchObject({
+      error: 'OTP_EXPIRED',
+    });
+
+    // The phone is free again within the client: another user of it may link it.
+    const other = client(newPartnerUser({ clientId: user.clientId }).token);
+    const registered = await other.register(phone.national);
+    expect(registered.status).toBe(200);
+    expect(registered.body.isNewUser).toBe(false); // the phone identity stayed
+    const code = lastCodeFor(t.messagesFile, phone.e164);
+    expect((await other.verify(phone.national, code.authCode, code.code)).status).toBe(200);
+
+    const [event] = await t.dataSource.query<Array<{ phone_masked: string; ip: string }>>(
+      `SELECT phone_masked, ip FROM audit_events WHERE event = 'unlinked' AND user_id = $1`,
+      [user.userId],
+    );
+    expect(event).toEqual({
+      phone_masked: `+91******${phone.national.slice(-3)}`,
+      ip: '127.0.0.1',
+    });
+    expect((await http(t.url, 'DELETE', '/fe/users/account/linked-mobile-number')).status).toBe(
+      401,
+    );
   });
 
   it('linked-mobile-number without a link is 404 RECORD_NOT_FOUND', async () => {

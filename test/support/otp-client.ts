@@ -76,6 +76,12 @@ export class OtpClient {
       headers: this.headers(),
     });
   }
+
+  unlink(): Promise<HttpResult> {
+    return http(this.t.url, 'DELETE', '/fe/users/account/linked-mobile-number', {
+      headers: this.headers(),
+    });
+  }
 }
 
 /** A wrong code guaranteed to differ from `code` (same length). */

@@ -10,6 +10,7 @@ export const AUDIT_EVENTS = [
   'linked',
   'link_conflict',
   'rate_limited',
+  'unlinked',
 ] as const;
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];
 

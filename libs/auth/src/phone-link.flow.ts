@@ -303,6 +303,19 @@ export class PhoneLinkFlow {
     return error;
   }
 
+  /** Self-service unlink: the user's link is removed (audited); the phone can be linked again. */
+  async unlink(
+    user: ThirdPartyUser,
+    ip: string,
+  ): Promise<{ message: 'Users unlinked successfully' }> {
+    const phoneE164 = await this.links.unlink(user.clientId, user.userId);
+    if (!phoneE164)
+      throw new AppError(ErrorCode.RecordNotFound, {}, 'no phone is linked to this user');
+    await this.audit.record([{ event: 'unlinked', ...ownerOf(user), phoneE164, ip }]);
+    this.metrics.links.inc({ result: 'unlinked' });
+    return { message: 'Users unlinked successfully' };
+  }
+
   /** Runs `work`; a refusal worth tracing (limits, link conflicts) is written to the audit trail. */
   private async refusalsAudited<T>(
     user: ThirdPartyUser,

@@ -130,6 +130,22 @@ export class LinkService {
     return { phoneUserId: phone.id, isNewUser: phone.inserted };
   }
 
+  /**
+   * Removes the user's link; returns the phone it was linked to, or undefined when there was
+   * none. The phone identity stays (other clients' users may be linked to it).
+   */
+  async unlink(clientId: string, userId: string): Promise<string | undefined> {
+    const rows = await this.dataSource.query<[Array<{ phone_e164: string }>, number]>(
+      `DELETE FROM links l
+        USING third_party_users t, phone_users p
+        WHERE t.id = l.third_party_user_id AND p.id = l.phone_user_id
+          AND t.client_id = $1 AND t.user_id = $2
+        RETURNING p.phone_e164`,
+      [clientId, userId],
+    );
+    return rows[0][0]?.phone_e164;
+  }
+
   /** The user's link with its phone, or undefined. */
   async findLinkedPhone(clientId: string, userId: string): Promise<LinkedPhone | undefined> {
     const rows = await this.dataSource.query<

@@ -37,6 +37,11 @@ export class VerifyResponse {
   isNewUser!: boolean;
 }
 
+export class UnlinkResponse {
+  @ApiProperty({ example: 'Users unlinked successfully' })
+  message!: string;
+}
+
 export class LinkedMobileNumberResponse {
   @ApiProperty({ example: 'qwerty' })
   UserID!: string;

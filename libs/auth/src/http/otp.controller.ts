@@ -1,4 +1,14 @@
-import { Body, Controller, Get, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Post,
+  Req,
+  UseGuards,
+} from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@app/config';
@@ -13,6 +23,7 @@ import {
   LinkedMobileNumberResponse,
   OtpConfigResponse,
   OtpSentResponse,
+  UnlinkResponse,
   VerifyResponse,
 } from '../dto/responses.dto';
 
@@ -101,6 +112,22 @@ export class OtpController {
   )
   linkedMobileNumber(@PartnerUser() user: ThirdPartyUser) {
     return this.flow.linkedMobileNumber(user);
+  }
+
+  @Delete('account/linked-mobile-number')
+  @ApiOperation({
+    summary:
+      "Remove the caller's own link (audited); the phone identity stays and can be linked again",
+  })
+  @ApiOkResponse({ type: UnlinkResponse })
+  @ApiErrors(
+    ErrorCode.Unauthorized,
+    ErrorCode.RecordNotFound,
+    ErrorCode.RateLimited,
+    ErrorCode.Unavailable,
+  )
+  unlink(@PartnerUser() user: ThirdPartyUser, @Req() request: FastifyRequest) {
+    return this.flow.unlink(user, request.ip);
   }
 }
 
