@@ -108,7 +108,7 @@ describe('foundation: database down', () => {
         message: 'database unavailable',
       });
     } finally {
-      await t.app.close().catch(() => undefined);
+      await t.close().catch(() => undefined); // its data source is already destroyed
     }
   });
 });

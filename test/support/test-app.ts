@@ -78,9 +78,13 @@ export async function startTestApp(
     messagesFile,
     database,
     close: async () => {
-      await app.close();
-      if (ownsDatabase) await database.drop();
-      rmSync(scratch, { recursive: true, force: true });
+      try {
+        await app.close();
+      } finally {
+        // Even when closing failed (a test may have torn the database connection down itself).
+        if (ownsDatabase) await database.drop();
+        rmSync(scratch, { recursive: true, force: true });
+      }
     },
   };
 }
