@@ -23,6 +23,15 @@ describe('OTP flow: register → verify → linked', () => {
 
   const client = (token: string) => new OtpClient(t, token);
 
+  /** A fresh partner user who registered a fresh phone, and the code that was sent. */
+  async function codeSent() {
+    const user = newPartnerUser();
+    const phone = uniquePhone();
+    const app = client(user.token);
+    const registered = await app.register(phone.national);
+    return { user, phone, app, registered, sent: lastCodeFor(t.messagesFile, phone.e164) };
+  }
+
   it('sends a code, links on verify, and shows the link', async () => {
     const user = newPartnerUser({ walletAddress: '0x4C5874998bE398BD7EA29bBb21FFf7506aDf639D' });
     const phone = uniquePhone();
@@ -69,11 +78,7 @@ describe('OTP flow: register → verify → linked', () => {
   });
 
   it('answers a repeated verify with the first answer, unchanged, and changes nothing', async () => {
-    const user = newPartnerUser();
-    const phone = uniquePhone();
-    const app = client(user.token);
-    await app.register(phone.national);
-    const sent = lastCodeFor(t.messagesFile, phone.e164);
+    const { phone, app, sent } = await codeSent();
     const first = await app.verify(phone.national, sent.authCode, sent.code);
     const linksBefore = await t.dataSource.query('SELECT count(*)::int AS n FROM links');
     const again = await app.verify(phone.national, sent.authCode, sent.code);
@@ -99,11 +104,7 @@ describe('OTP flow: register → verify → linked', () => {
   });
 
   it('refuses register and verify for an already-linked user, sending nothing', async () => {
-    const user = newPartnerUser();
-    const phone = uniquePhone();
-    const app = client(user.token);
-    await app.register(phone.national);
-    const sent = lastCodeFor(t.messagesFile, phone.e164);
+    const { phone, app, sent } = await codeSent();
     await app.verify(phone.national, sent.authCode, sent.code);
     const count = sentMessages(t.messagesFile).length;
 
@@ -148,11 +149,7 @@ describe('OTP flow: register → verify → linked', () => {
   });
 
   it('counts wrong codes 4, 3, 2, 1, 0, then locks — even against the right code', async () => {
-    const user = newPartnerUser();
-    const phone = uniquePhone();
-    const app = client(user.token);
-    await app.register(phone.national);
-    const sent = lastCodeFor(t.messagesFile, phone.e164);
+    const { phone, app, sent } = await codeSent();
     const left: unknown[] = [];
     for (let i = 0; i < 5; i++) {
       const res = await app.verify(phone.national, sent.authCode, wrongCode(sent.code));
@@ -173,11 +170,7 @@ describe('OTP flow: register → verify → linked', () => {
   });
 
   it('counts exactly 5 attempts when 20 wrong verifies arrive at once', async () => {
-    const user = newPartnerUser();
-    const phone = uniquePhone();
-    const app = client(user.token);
-    await app.register(phone.national);
-    const sent = lastCodeFor(t.messagesFile, phone.e164);
+    const { phone, app, sent } = await codeSent();
     const answers = await Promise.all(
       Array.from({ length: 20 }, () =>
         app.verify(phone.national, sent.authCode, wrongCode(sent.code)),
@@ -261,11 +254,7 @@ describe('OTP flow: register → verify → linked', () => {
   });
 
   it('an expired code is refused with 410 even when right; a new register starts over', async () => {
-    const user = newPartnerUser();
-    const phone = uniquePhone();
-    const app = client(user.token);
-    const registered = await app.register(phone.national);
-    const sent = lastCodeFor(t.messagesFile, phone.e164);
+    const { phone, app, registered, sent } = await codeSent();
     t.clock.advance(301);
     const expired = await app.verify(phone.national, sent.authCode, sent.code);
     expect(expired.status).toBe(410);
@@ -318,11 +307,7 @@ describe('OTP flow: register → verify → linked', () => {
   });
 
   it('parallel right verifies of one challenge link once and all answer the same', async () => {
-    const user = newPartnerUser();
-    const phone = uniquePhone();
-    const app = client(user.token);
-    await app.register(phone.national);
-    const sent = lastCodeFor(t.messagesFile, phone.e164);
+    const { phone, app, sent } = await codeSent();
     const answers = await Promise.all(
       Array.from({ length: 5 }, () => app.verify(phone.national, sent.authCode, sent.code)),
     );
@@ -331,11 +316,7 @@ describe('OTP flow: register → verify → linked', () => {
   });
 
   it('self-service unlink removes the link (audited); the phone can then be linked again', async () => {
-    const user = newPartnerUser();
-    const phone = uniquePhone();
-    const app = client(user.token);
-    await app.register(phone.national);
-    const first = lastCodeFor(t.messagesFile, phone.e164);
+    const { user, phone, app, sent: first } = await codeSent();
     expect((await app.verify(phone.national, first.authCode, first.code)).status).toBe(200);
 
     const unlinked = await app.unlink();
@@ -382,11 +363,7 @@ describe('OTP flow: register → verify → linked', () => {
   });
 
   it('writes the audit trail with masked phones only', async () => {
-    const user = newPartnerUser();
-    const phone = uniquePhone();
-    const app = client(user.token);
-    await app.register(phone.national);
-    const sent = lastCodeFor(t.messagesFile, phone.e164);
+    const { user, phone, app, sent } = await codeSent();
     await app.verify(phone.national, sent.authCode, wrongCode(sent.code));
     await app.verify(phone.national, sent.authCode, sent.code);
     const events = await t.dataSource.query<
@@ -427,11 +404,7 @@ describe('OTP flow: register → verify → linked', () => {
   });
 
   it('never logs a code, a token or a full phone number', async () => {
-    const user = newPartnerUser();
-    const phone = uniquePhone();
-    const app = client(user.token);
-    await app.register(phone.national);
-    const sent = lastCodeFor(t.messagesFile, phone.e164);
+    const { user, phone, app, sent } = await codeSent();
     await app.verify(phone.national, sent.authCode, wrongCode(sent.code));
     await app.verify(phone.national, sent.authCode, sent.code);
     const logs = t.logs.join('\n');
