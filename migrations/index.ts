@@ -1,6 +1,7 @@
 import { InitialSchema1763900000000 } from './1763900000000-initial-schema';
 import { OutboxSupersede1763900100000 } from './1763900100000-outbox-supersede';
 import { AbuseLimits1763900200000 } from './1763900200000-abuse-limits';
+import { PartnerRegistry1763900300000 } from './1763900300000-partner-registry';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- migrations/Name` writes a new
@@ -10,4 +11,5 @@ export const MIGRATIONS = [
   InitialSchema1763900000000,
   OutboxSupersede1763900100000,
   AbuseLimits1763900200000,
+  PartnerRegistry1763900300000,
 ];

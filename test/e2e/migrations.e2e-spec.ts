@@ -16,6 +16,8 @@ const TABLES = [
   'otp_sends',
   'otp_verify_failures',
   'outbox_messages',
+  'partner_client_keys',
+  'partner_clients',
   'phone_users',
   'third_party_users',
 ];
@@ -47,8 +49,9 @@ describe('migrations', () => {
       try {
         expect(await tables(dataSource)).toEqual(TABLES);
         await dataSource.undoLastMigration(); // the newest only
-        expect(await tables(dataSource)).not.toContain('otp_verify_failures');
-        expect(await hasColumn(dataSource, 'outbox_messages', 'group_key')).toBe(true);
+        expect(await tables(dataSource)).not.toContain('partner_clients');
+        expect(await hasColumn(dataSource, 'audit_events', 'phone_hash')).toBe(false);
+        expect(await tables(dataSource)).toContain('otp_verify_failures');
         for (let i = 1; i < MIGRATIONS.length; i++) await dataSource.undoLastMigration();
         expect(await tables(dataSource)).toEqual([]);
         await dataSource.runMigrations();
@@ -78,10 +81,11 @@ describe('migrations', () => {
         expect(shown.stdout).toContain('[X]');
         expect(shown.stdout).toContain('InitialSchema1763900000000');
         await npm('migration:revert'); // the newest only
-        expect(await tables(probe)).not.toContain('otp_verify_failures');
-        expect(await hasColumn(probe, 'outbox_messages', 'group_key')).toBe(true);
+        expect(await tables(probe)).not.toContain('partner_clients');
+        expect(await hasColumn(probe, 'audit_events', 'actor')).toBe(false);
+        expect(await tables(probe)).toContain('otp_verify_failures');
         expect((await npm('migration:show')).stdout).toMatch(
-          /\[X\].*InitialSchema[\s\S]*\[X\].*OutboxSupersede[\s\S]*\[ \].*AbuseLimits/,
+          /\[X\].*InitialSchema[\s\S]*\[X\].*AbuseLimits[\s\S]*\[ \].*PartnerRegistry/,
         );
         for (let i = 1; i < MIGRATIONS.length; i++) await npm('migration:revert');
         expect(await tables(probe)).toEqual([]);

@@ -20,7 +20,9 @@ function servedRoutes(t: TestApp): Array<[string, string]> {
   const routes: Array<[string, string]> = [];
   for (const match of printed.matchAll(/^[├└]── (\/\S*) \(([^)]+)\)$/gm)) {
     for (const method of match[2].split(', ')) {
-      if (method !== 'HEAD' && method !== 'OPTIONS') routes.push([method.toLowerCase(), match[1]]);
+      // Fastify's `:param` is OpenAPI's `{param}`.
+      const path = match[1].replace(/:(\w+)/g, '{$1}');
+      if (method !== 'HEAD' && method !== 'OPTIONS') routes.push([method.toLowerCase(), path]);
     }
   }
   return routes;

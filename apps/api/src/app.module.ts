@@ -16,6 +16,7 @@ import { NotificationsModule } from '@app/notifications';
 import { UsersModule } from '@app/users';
 import { OtpModule } from '@app/otp';
 import { AuthModule } from '@app/auth';
+import { AdminModule, EmbeddedCliChannel } from '@app/admin';
 import { SCHEMA } from './entities';
 
 /** The composition root: wires the libs together and nothing else. */
@@ -34,6 +35,7 @@ export class AppModule {
         UsersModule,
         OtpModule,
         AuthModule,
+        AdminModule,
         ThrottlerModule.forRoot({
           throttlers: [
             // A sliding minute, no extra penalty block: requests flow again as old ones age out.
@@ -53,6 +55,7 @@ export class AppModule {
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_GUARD, useClass: FeThrottlerGuard },
+        EmbeddedCliChannel,
       ],
     };
   }

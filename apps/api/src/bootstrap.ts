@@ -38,6 +38,9 @@ export async function createApp(
     genReqId: requestId,
     requestIdHeader: false,
     bodyLimit: config.http.bodyLimitBytes,
+    // Path parameters carry client ids (128) and user ids (256) of partners; longer ones are
+    // refused by the routes' own validation with a clear error instead of a bare 404.
+    routerOptions: { maxParamLength: 1024 },
     trustProxy: config.http.trustProxy,
     return503OnClosing: true,
     clientErrorHandler,

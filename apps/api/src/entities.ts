@@ -2,6 +2,7 @@ import { AuditEvent } from '@app/audit';
 import { OutboxMessage } from '@app/notifications';
 import { OtpChallenge, OtpSend, OtpVerifyFailure } from '@app/otp';
 import { Link, PhoneUser, ThirdPartyUserRecord } from '@app/users';
+import { PartnerClient, PartnerClientKey } from '@app/partners';
 import { MIGRATIONS } from '@app/migrations';
 import type { SchemaParts } from '@app/database';
 
@@ -16,6 +17,8 @@ export const SCHEMA: SchemaParts = {
     OtpVerifyFailure,
     OutboxMessage,
     AuditEvent,
+    PartnerClient,
+    PartnerClientKey,
   ],
   migrations: MIGRATIONS,
 };

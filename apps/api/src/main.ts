@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, readEnvironment } from '@app/config';
 import { createLogger, describeError } from '@app/common';
+import { DataDirInUseError } from '@app/database';
 import { createApp } from './bootstrap';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -50,8 +51,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // A known condition needs its message, not a stack.
+  const detail = error instanceof DataDirInUseError ? error.message : undefined;
   process.stderr.write(
-    `otp-link failed to start: ${error instanceof Error ? error.stack : String(error)}\n`,
+    `otp-link failed to start: ${detail ?? (error instanceof Error ? error.stack : String(error))}\n`,
   );
   process.exit(1);
 });

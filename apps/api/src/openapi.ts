@@ -12,10 +12,37 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
     )
     .setVersion('1')
     .addApiKey(
-      { type: 'apiKey', in: 'header', name: 'user-jwt-token', description: 'Partner JWT (HS256)' },
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'user-jwt-token',
+        description: "Partner JWT: HS256, or the registered client's RS256/ES256 key",
+      },
       'partnerJwt',
     )
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'partnerBearer')
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'x-client-id',
+        description: 'Partner client id (/s2s)',
+      },
+      'clientId',
+    )
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'x-client-secret',
+        description: 'Partner API secret (/s2s), given once at registration',
+      },
+      'clientSecret',
+    )
+    .addApiKey(
+      { type: 'apiKey', in: 'header', name: 'x-admin-key', description: 'ADMIN_API_KEY (/admin)' },
+      'adminKey',
+    )
     .build();
   return SwaggerModule.createDocument(app, config);
 }

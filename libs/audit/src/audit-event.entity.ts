@@ -11,13 +11,28 @@ export const AUDIT_EVENTS = [
   'link_conflict',
   'rate_limited',
   'unlinked',
+  'client_created',
+  'client_updated',
+  'client_suspended',
+  'client_activated',
+  'key_added',
+  'key_retired',
+  'api_secret_rotated',
 ] as const;
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];
 
-/** Append-only trail of what happened to whom; phones are stored masked only. */
+/** Who acted: the partner's user (frontend token), the partner's backend (/s2s) or an operator. */
+export const AUDIT_ACTORS = ['user', 'partner', 'admin'] as const;
+export type AuditActor = (typeof AUDIT_ACTORS)[number];
+
+/**
+ * Append-only trail of what happened to whom. Phones are stored masked, and as a keyed hash so
+ * operators can look events up by phone.
+ */
 @Entity({ name: 'audit_events' })
 @Index('ix_audit_events_user', ['clientId', 'userId', 'createdAt'])
 @Index('ix_audit_events_created_at', ['createdAt'])
+@Index('ix_audit_events_phone', ['phoneHash', 'createdAt'], { where: '"phone_hash" IS NOT NULL' })
 export class AuditEvent {
   @PrimaryColumn({
     type: 'bigint',
@@ -30,6 +45,9 @@ export class AuditEvent {
   @Column({ type: 'varchar', length: 32 })
   event!: AuditEventName;
 
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  actor!: AuditActor | null;
+
   @Column({ name: 'client_id', type: 'varchar', length: 128, nullable: true })
   clientId!: string | null;
 
@@ -38,6 +56,9 @@ export class AuditEvent {
 
   @Column({ name: 'phone_masked', type: 'varchar', length: 24, nullable: true })
   phoneMasked!: string | null;
+
+  @Column({ name: 'phone_hash', type: 'bytea', nullable: true })
+  phoneHash!: Buffer | null;
 
   @Column({ type: 'varchar', length: 64, nullable: true })
   ip!: string | null;

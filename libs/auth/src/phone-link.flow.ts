@@ -11,7 +11,7 @@ import {
 } from '@app/common';
 import { AuditRecord, AuditService } from '@app/audit';
 import { ChallengeOwner, ChallengeService, ChallengeView, otpMessageText } from '@app/otp';
-import { LinkService } from '@app/users';
+import { LinkService, UnlinkBy } from '@app/users';
 import { OutboxService, QueuedMessage } from '@app/notifications';
 import type { ThirdPartyUser } from './jwt/third-party-user';
 
@@ -38,6 +38,17 @@ export interface Linked {
   message: 'Users linked successfully';
   userId: string;
   isNewUser: boolean;
+}
+
+/** A partner user's link in the contract's field names (spec §3). */
+export interface LinkedMobileNumber {
+  UserID: string;
+  NameSpacedThirdPartyUserID: string;
+  WalletAddress: string | null;
+  LinkedPhone: string;
+  CountryCode: string;
+  PhoneUserId: string;
+  LinkedAt: string;
 }
 
 /** Partner-supplied app names go into SMS text: keep them short and printable. */
@@ -70,7 +81,9 @@ const REFUSAL_EVENTS: Partial<Record<ErrorCode, AuditRecord['event']>> = {
  */
 @Injectable()
 export class PhoneLinkFlow {
-  private readonly policy: PhonePolicy;
+  private readonly blockedNumberTypes: string[];
+  /** ALLOWED_COUNTRY_CODES; undefined: every country. */
+  private readonly allowedCountryCodes?: string[];
   private readonly otpLength: number;
   private readonly ttlSeconds: number;
 
@@ -83,10 +96,9 @@ export class PhoneLinkFlow {
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.policy = {
-      allowedCountryCodes: config.allowedCountryCodes,
-      blockedNumberTypes: config.blockedNumberTypes,
-    };
+    this.blockedNumberTypes = config.blockedNumberTypes;
+    if (config.allowedCountryCodes.length > 0)
+      this.allowedCountryCodes = config.allowedCountryCodes;
     this.otpLength = config.otp.length;
     this.ttlSeconds = config.otp.ttlSeconds;
   }
@@ -97,20 +109,27 @@ export class PhoneLinkFlow {
    * first delivery attempt follows before answering.
    */
   async requestCode(user: ThirdPartyUser, input: PhoneInput, ip: string): Promise<CodeSent> {
-    const phone = normalizePhone(input.countryCode, input.phoneNumber, this.policy);
+    const phone = normalizePhone(input.countryCode, input.phoneNumber, this.policyFor(user));
     const owner = ownerOf(user);
     const prepared = await this.refusalsAudited(user, phone.e164, ip, () =>
       this.dataSource.transaction(async (manager) => {
         await this.challenges.lock(manager, owner, phone.e164);
         const state = await this.links.linkState(user, phone.e164, manager);
         this.links.assertCanLink(state);
-        const issued = await this.challenges.issue(manager, owner, phone.e164);
+        const issued = await this.challenges.issue(manager, owner, phone.e164, {
+          hourlySendBudget: user.client?.hourlySendBudget,
+        });
         const message: QueuedMessage = {
           channel: 'sms',
           to: phone.e164,
           groupKey: `otp:${issued.challengeId}`,
           supersedesGroup: issued.resent,
-          body: otpMessageText(issued.code, this.ttlSeconds, appName(user)),
+          body: otpMessageText({
+            code: issued.code,
+            ttlSeconds: this.ttlSeconds,
+            appName: appName(user),
+            template: user.client?.messageTemplate ?? undefined,
+          }),
           code: issued.code,
           authCode: issued.authCode,
           expiresAt: issued.expiresAt,
@@ -167,7 +186,7 @@ export class PhoneLinkFlow {
     input: VerifyInput,
     ip: string,
   ): Promise<{ answer: Linked; repeat: boolean }> {
-    const phone = normalizePhone(input.countryCode, input.phoneNumber, this.policy);
+    const phone = normalizePhone(input.countryCode, input.phoneNumber, this.policyFor(user));
     const owner = ownerOf(user);
     const authCode = String(input.authCode);
     const otp =
@@ -272,14 +291,14 @@ export class PhoneLinkFlow {
     throw new Error('verify did not settle after concurrent changes');
   }
 
-  /** The caller's own link, in the contract's field names. */
-  async linkedMobileNumber(user: ThirdPartyUser) {
-    const link = await this.links.findLinkedPhone(user.clientId, user.userId);
+  /** A partner user's link, in the contract's field names; RECORD_NOT_FOUND without one. */
+  async linkOf(clientId: string, userId: string): Promise<LinkedMobileNumber> {
+    const link = await this.links.findLinkedPhone(clientId, userId);
     if (!link) throw new AppError(ErrorCode.RecordNotFound, {}, 'no phone is linked to this user');
     const { countryCode, nationalNumber } = splitE164(link.phoneE164);
     return {
-      UserID: user.userId,
-      NameSpacedThirdPartyUserID: user.namespacedId,
+      UserID: userId,
+      NameSpacedThirdPartyUserID: `${clientId}___${userId}`,
       WalletAddress: link.walletAddress,
       LinkedPhone: nationalNumber,
       CountryCode: countryCode,
@@ -303,17 +322,31 @@ export class PhoneLinkFlow {
     return error;
   }
 
-  /** Self-service unlink: the user's link is removed (audited); the phone can be linked again. */
+  /**
+   * Removes a partner user's link (audited as done by `by.actor`: the user themself, or the
+   * partner's backend); the phone can be linked again.
+   */
   async unlink(
-    user: ThirdPartyUser,
-    ip: string,
+    clientId: string,
+    userId: string,
+    by: UnlinkBy,
   ): Promise<{ message: 'Users unlinked successfully' }> {
-    const phoneE164 = await this.links.unlink(user.clientId, user.userId);
-    if (!phoneE164)
+    if (!(await this.links.unlink(clientId, userId, by))) {
       throw new AppError(ErrorCode.RecordNotFound, {}, 'no phone is linked to this user');
-    await this.audit.record([{ event: 'unlinked', ...ownerOf(user), phoneE164, ip }]);
-    this.metrics.links.inc({ result: 'unlinked' });
+    }
     return { message: 'Users unlinked successfully' };
+  }
+
+  /**
+   * The phone rules for this user's client: the service's ALLOWED_COUNTRY_CODES, narrowed to
+   * the client's own list when it has one (a client cannot open a country the service closed).
+   */
+  private policyFor(user: ThirdPartyUser): PhonePolicy {
+    const own = user.client?.allowedCountryCodes;
+    const global = this.allowedCountryCodes;
+    const allowedCountryCodes =
+      own && global ? own.filter((code) => global.includes(code)) : (own ?? global);
+    return { allowedCountryCodes, blockedNumberTypes: this.blockedNumberTypes };
   }
 
   /** Runs `work`; a refusal worth tracing (limits, link conflicts) is written to the audit trail. */
@@ -349,8 +382,10 @@ function ownerOf(user: ThirdPartyUser): ChallengeOwner {
   return { clientId: user.clientId, userId: user.userId };
 }
 
+/** The registry's sender name, else the token's client name, else the registered name. */
 function appName(user: ThirdPartyUser): string | undefined {
-  return user.clientName?.slice(0, APP_NAME_MAX);
+  const name = user.client?.senderName ?? user.clientName ?? user.client?.name;
+  return name?.slice(0, APP_NAME_MAX);
 }
 
 function linkedAnswer(challenge: ChallengeView): Linked {

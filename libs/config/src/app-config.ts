@@ -161,10 +161,13 @@ export function loadConfig(env: Env): AppConfig {
 
 function checkSecrets(read: EnvReader, config: AppConfig): void {
   if (!config.isProduction) return;
-  const secrets: Array<[string, string, string]> = [
+  const secrets: Array<[string, string, string | undefined]> = [
     ['PARTNER_JWT_SECRET', config.partnerJwt.secret, DEV_PARTNER_JWT_SECRET],
     ['OTP_SECRET', config.otp.secret, DEV_OTP_SECRET],
   ];
+  if (config.adminApiKey !== undefined) {
+    secrets.push(['ADMIN_API_KEY', config.adminApiKey, undefined]);
+  }
   for (const [name, value, devDefault] of secrets) {
     if (value === devDefault) {
       read.fail(`${name} must be set in production (the development default is refused)`);

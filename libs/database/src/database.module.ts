@@ -1,11 +1,33 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { buildDataSourceOptions, SchemaParts } from './data-source-options';
-import { openEmbeddedDatabase } from './embedded/embedded-database';
+import { EmbeddedDatabase, openEmbeddedDatabase } from './embedded/embedded-database';
 import { DatabaseHealth } from './database-health';
 import { HealthController } from './health.controller';
 import { DatabaseMetrics } from './database-metrics';
+import { DatabaseNotifications } from './database-notifications';
+import { EMBEDDED_DATABASE } from './embedded/embedded-database.token';
+
+/** Opens the embedded database (when there is no DATABASE_URL) once, for TypeORM and the rest. */
+@Global()
+@Module({})
+class EmbeddedDatabaseModule {
+  static forRoot(): DynamicModule {
+    return {
+      module: EmbeddedDatabaseModule,
+      providers: [
+        {
+          provide: EMBEDDED_DATABASE,
+          inject: [APP_CONFIG],
+          useFactory: (config: AppConfig): Promise<EmbeddedDatabase | null> | null =>
+            config.database.url ? null : openEmbeddedDatabase(config.database.dataDir),
+        },
+      ],
+      exports: [EMBEDDED_DATABASE],
+    };
+  }
+}
 
 /**
  * PostgreSQL when DATABASE_URL is set, else the embedded database in DATA_DIR (migrated at
@@ -13,24 +35,24 @@ import { DatabaseMetrics } from './database-metrics';
  */
 @Module({})
 export class DatabaseModule {
-  static forRoot(schema: SchemaParts): DynamicModule {
+  /** `connect.retryAttempts`: how often to retry connecting at start (Nest's default: 9). */
+  static forRoot(schema: SchemaParts, connect: { retryAttempts?: number } = {}): DynamicModule {
     return {
       module: DatabaseModule,
       global: true,
       imports: [
+        EmbeddedDatabaseModule.forRoot(),
         TypeOrmModule.forRootAsync({
-          inject: [APP_CONFIG],
-          useFactory: async (config: AppConfig) => {
-            const embedded = config.database.url
-              ? undefined
-              : await openEmbeddedDatabase(config.database.dataDir);
-            return buildDataSourceOptions(config.database, schema, embedded?.driver);
-          },
+          inject: [APP_CONFIG, EMBEDDED_DATABASE],
+          useFactory: (config: AppConfig, embedded: EmbeddedDatabase | null) => ({
+            ...buildDataSourceOptions(config.database, schema, embedded?.driver),
+            ...connect,
+          }),
         }),
       ],
       controllers: [HealthController],
-      providers: [DatabaseHealth, DatabaseMetrics],
-      exports: [DatabaseHealth],
+      providers: [DatabaseHealth, DatabaseMetrics, DatabaseNotifications],
+      exports: [DatabaseHealth, DatabaseNotifications],
     };
   }
 }

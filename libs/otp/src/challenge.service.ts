@@ -13,6 +13,12 @@ export interface ChallengeOwner {
   userId: string;
 }
 
+/** Limits of the partner client, beyond the service-wide ones. */
+export interface ClientLimits {
+  /** Codes per hour for all the client's users together. */
+  hourlySendBudget?: number | null;
+}
+
 /** A code ready to send, and what the caller is told about it. */
 export interface IssuedCode {
   challengeId: string;
@@ -61,6 +67,8 @@ interface IssueState {
   global_oldest: Date | null;
   prefix_sends: number;
   prefix_oldest: Date | null;
+  client_sends: number;
+  client_oldest: Date | null;
   live_id: string | null;
   live_auth_code: string | null;
   live_last_sent_at: Date | null;
@@ -72,12 +80,14 @@ const HOUR_MS = 3_600_000;
 const LOCK_PHONE = 1;
 const LOCK_USER = 2;
 const LOCK_GLOBAL_BUDGET = 3;
+const LOCK_CLIENT_BUDGET = 4;
 /**
- * Below (budget - margin) sends in the hour, concurrent registers cannot overshoot the global
- * budget, so they skip its lock; closer to it they serialise on one lock and count exactly. The
- * margin must exceed the registers in flight across all instances (their pool sizes).
+ * Below (budget - margin) sends in the hour, concurrent registers cannot overshoot a shared
+ * budget (the service's, a client's), so they skip its lock; closer to it they serialise on one
+ * lock and count exactly. The margin must exceed the registers in flight across all instances
+ * (their pool sizes).
  */
-const GLOBAL_LOCK_MARGIN = 200;
+const BUDGET_LOCK_MARGIN = 200;
 /** A number block: E.164 without its last digits (10 000 numbers). */
 const PREFIX_HIDDEN_DIGITS = 4;
 const AUTH_CODE_TRIES = 5;
@@ -122,11 +132,20 @@ export class ChallengeService {
     manager: EntityManager,
     owner: ChallengeOwner,
     phoneE164: string,
+    clientLimits: ClientLimits = {},
   ): Promise<IssuedCode> {
     const now = this.clock.now();
-    const state = await this.readIssueState(manager, owner, phoneE164, now);
-    if (state.global_sends >= this.otp.maxSendsPerHour - GLOBAL_LOCK_MARGIN) {
-      Object.assign(state, await this.lockGlobalBudget(manager, now));
+    const clientBudget = clientLimits.hourlySendBudget ?? null;
+    const state = await this.readIssueState(manager, owner, phoneE164, now, clientBudget);
+    if (clientBudget !== null && state.client_sends >= clientBudget - BUDGET_LOCK_MARGIN) {
+      const exact = await this.recountUnderLock(manager, now, clientBudget, owner.clientId);
+      state.client_sends = exact.sends;
+      state.client_oldest = exact.oldest;
+    }
+    if (state.global_sends >= this.otp.maxSendsPerHour - BUDGET_LOCK_MARGIN) {
+      const exact = await this.recountUnderLock(manager, now, this.otp.maxSendsPerHour);
+      state.global_sends = exact.sends;
+      state.global_oldest = exact.oldest;
     }
 
     if (state.live_id && state.live_last_sent_at) {
@@ -136,7 +155,7 @@ export class ChallengeService {
         throw new AppError(ErrorCode.ResendTooSoon, { retryAfter });
       }
     }
-    this.checkSendLimits(state, now);
+    this.checkSendLimits(state, now, owner, clientBudget);
 
     const code = this.codes.code(this.otp.length);
     const expiresAt = new Date(now.getTime() + this.otp.ttlSeconds * 1000);
@@ -277,11 +296,13 @@ export class ChallengeService {
     owner: ChallengeOwner,
     phoneE164: string,
     now: Date,
+    clientBudget: number | null,
   ): Promise<IssueState> {
     const windowStart = new Date(now.getTime() - HOUR_MS);
     const rows = await manager.query<IssueState[]>(
       `SELECT p.phone_sends, p.phone_oldest, u.user_sends, u.user_oldest,
               g.global_sends, g.global_oldest, x.prefix_sends, x.prefix_oldest,
+              cb.client_sends, cb.client_oldest,
               live.id AS live_id, live.auth_code AS live_auth_code,
               live.last_sent_at AS live_last_sent_at, live.attempts AS live_attempts
          FROM (SELECT count(*)::int AS phone_sends, min(sent_at) AS phone_oldest
@@ -291,7 +312,10 @@ export class ChallengeService {
               (SELECT count(*)::int AS global_sends, min(sent_at) AS global_oldest
                  FROM (${windowOf('true', '$9')}) w) g,
               (SELECT count(*)::int AS prefix_sends, min(sent_at) AS prefix_oldest
-                 FROM (${windowOf('phone_prefix = $6', '$10')}) w) x
+                 FROM (${windowOf('phone_prefix = $6', '$10')}) w) x,
+              -- Only for a client with a budget of its own.
+              (SELECT count(*)::int AS client_sends, min(sent_at) AS client_oldest
+                 FROM (${windowOf('$11::int IS NOT NULL AND client_id = $1', '$11')}) w) cb
          LEFT JOIN LATERAL (
                SELECT id, auth_code, last_sent_at, attempts FROM otp_challenges
                 WHERE client_id = $1 AND user_id = $2 AND phone_e164 = $3
@@ -308,40 +332,64 @@ export class ChallengeService {
         this.otp.maxSendsPerUserPerHour,
         this.otp.maxSendsPerHour,
         this.otp.maxSendsPerPrefixPerHour,
+        clientBudget,
       ],
     );
     return rows[0];
   }
 
-  /** Serialises registers on the global budget and recounts it exactly under that lock. */
-  private async lockGlobalBudget(
+  /**
+   * Serialises registers on one shared budget (the client's when `clientId` is given, else the
+   * service's) and recounts it exactly under that lock.
+   */
+  private async recountUnderLock(
     manager: EntityManager,
     now: Date,
-  ): Promise<Pick<IssueState, 'global_sends' | 'global_oldest'>> {
-    await manager.query(`SELECT pg_advisory_xact_lock(${LOCK_GLOBAL_BUDGET}, 0)`);
-    const [row] = await manager.query<Array<Pick<IssueState, 'global_sends' | 'global_oldest'>>>(
-      `SELECT count(*)::int AS global_sends, min(sent_at) AS global_oldest
-         FROM (${windowOf('true', '$2', '$1')}) w`,
-      [new Date(now.getTime() - HOUR_MS), this.otp.maxSendsPerHour],
+    budget: number,
+    clientId?: string,
+  ): Promise<{ sends: number; oldest: Date | null }> {
+    const scope = clientId === undefined ? 'true' : 'client_id = $3';
+    await manager.query(
+      clientId === undefined
+        ? `SELECT pg_advisory_xact_lock(${LOCK_GLOBAL_BUDGET}, 0)`
+        : `SELECT pg_advisory_xact_lock(${LOCK_CLIENT_BUDGET}, hashtext($1))`,
+      clientId === undefined ? [] : [clientId],
+    );
+    const [row] = await manager.query<Array<{ sends: number; oldest: Date | null }>>(
+      `SELECT count(*)::int AS sends, min(sent_at) AS oldest
+         FROM (${windowOf(scope, '$2', '$1')}) w`,
+      [new Date(now.getTime() - HOUR_MS), budget, ...(clientId === undefined ? [] : [clientId])],
     );
     return row;
   }
 
-  private checkSendLimits(state: IssueState, now: Date): void {
-    const limits: Array<[number, Date | null, number, string]> = [
+  private checkSendLimits(
+    state: IssueState,
+    now: Date,
+    owner: ChallengeOwner,
+    clientBudget: number | null,
+  ): void {
+    type Limit = [sends: number, oldest: Date | null, max: number, scope: string];
+    const limits: Limit[] = [
       [state.phone_sends, state.phone_oldest, this.otp.maxSendsPerPhonePerHour, 'phone'],
       [state.user_sends, state.user_oldest, this.otp.maxSendsPerUserPerHour, 'user'],
       [state.prefix_sends, state.prefix_oldest, this.otp.maxSendsPerPrefixPerHour, 'number range'],
+      [state.client_sends, state.client_oldest, clientBudget ?? Infinity, 'app'],
       [state.global_sends, state.global_oldest, this.otp.maxSendsPerHour, 'service'],
     ];
     for (const [sends, oldest, max, scope] of limits) {
       if (sends < max) continue;
       const retryAfter = secondsUntilWindowEnds(oldest, now);
+      // Operators alert on these lines: a shared budget ran out, not one user's or phone's.
       if (scope === 'service') {
-        // Operators alert on this line: the whole service hit its hourly send budget.
         this.logger.error(
           { alert: 'otp_global_send_budget_exhausted', sends, max },
           'global OTP send budget exhausted',
+        );
+      } else if (scope === 'app') {
+        this.logger.warn(
+          { alert: 'otp_client_send_budget_exhausted', clientId: owner.clientId, sends, max },
+          "a partner client's hourly send budget is exhausted",
         );
       }
       throw new AppError(

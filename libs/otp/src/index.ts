@@ -7,7 +7,13 @@ export type {
   WrongCodeOutcome,
 } from './challenge.service';
 export { CodeGenerator, AUTH_CODE_LENGTH } from './code-generator';
-export { otpMessageText } from './otp-message';
+export {
+  otpMessageText,
+  messageTemplateProblem,
+  MESSAGE_TEMPLATE_PLACEHOLDERS,
+  MESSAGE_TEMPLATE_MAX_LENGTH,
+} from './otp-message';
+export type { MessageParts } from './otp-message';
 export { OtpChallenge } from './entities/otp-challenge.entity';
 export { OtpSend } from './entities/otp-send.entity';
 export { OtpVerifyFailure } from './entities/otp-verify-failure.entity';

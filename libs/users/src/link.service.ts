@@ -1,6 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
-import { AppError, ErrorCode } from '@app/common';
+import {
+  AppError,
+  decodeCursor,
+  ErrorCode,
+  MetricsService,
+  Page,
+  pageSize,
+  toPage,
+} from '@app/common';
+import { AuditActor, AuditService } from '@app/audit';
 
 /** A partner's user as its token names it. */
 export interface PartnerUserRef {
@@ -22,6 +31,7 @@ export interface LinkState {
 }
 
 export interface LinkedPhone {
+  clientId: string;
   userId: string;
   walletAddress: string | null;
   phoneE164: string;
@@ -35,10 +45,37 @@ const CONSTRAINT_ERRORS: Record<string, ErrorCode> = {
   uq_links_client_phone: ErrorCode.PhoneAlreadyLinked,
 };
 
+/** Who removes a link, and from where (for the audit trail). */
+export interface UnlinkBy {
+  actor: AuditActor;
+  ip?: string;
+}
+
+interface LinkRow {
+  client_id: string;
+  user_id: string;
+  wallet_address: string | null;
+  phone_e164: string;
+  phone_user_id: string;
+  created_at: Date;
+  created_text: string;
+  link_id: string;
+}
+
+const LINK_COLUMNS = `l.client_id, t.user_id, t.wallet_address, p.phone_e164, p.id AS phone_user_id,
+  l.created_at, l.created_at::text AS created_text, l.id AS link_id`;
+const LINK_JOINS = `links l
+  JOIN third_party_users t ON t.id = l.third_party_user_id
+  JOIN phone_users p ON p.id = l.phone_user_id`;
+
 /** Phone identities, partner users and the links between them. */
 @Injectable()
 export class LinkService {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+    private readonly metrics: MetricsService,
+  ) {}
 
   async linkState(
     user: PartnerUserRef,
@@ -131,48 +168,81 @@ export class LinkService {
   }
 
   /**
-   * Removes the user's link; returns the phone it was linked to, or undefined when there was
-   * none. The phone identity stays (other clients' users may be linked to it).
+   * Removes the user's link and writes the `unlinked` event, in one transaction. Returns the
+   * phone it was linked to, or undefined when there was none. The phone identity stays (other
+   * clients' users may be linked to it).
    */
-  async unlink(clientId: string, userId: string): Promise<string | undefined> {
-    const rows = await this.dataSource.query<[Array<{ phone_e164: string }>, number]>(
-      `DELETE FROM links l
-        USING third_party_users t, phone_users p
-        WHERE t.id = l.third_party_user_id AND p.id = l.phone_user_id
-          AND t.client_id = $1 AND t.user_id = $2
-        RETURNING p.phone_e164`,
-      [clientId, userId],
-    );
-    return rows[0][0]?.phone_e164;
+  async unlink(clientId: string, userId: string, by: UnlinkBy): Promise<string | undefined> {
+    const phoneE164 = await this.dataSource.transaction(async (manager) => {
+      const [rows] = await manager.query<[Array<{ phone_e164: string }>, number]>(
+        `DELETE FROM links l
+          USING third_party_users t, phone_users p
+          WHERE t.id = l.third_party_user_id AND p.id = l.phone_user_id
+            AND t.client_id = $1 AND t.user_id = $2
+          RETURNING p.phone_e164`,
+        [clientId, userId],
+      );
+      const phone = rows[0]?.phone_e164;
+      if (phone) {
+        await this.audit.record(
+          [{ event: 'unlinked', actor: by.actor, clientId, userId, phoneE164: phone, ip: by.ip }],
+          manager,
+        );
+      }
+      return phone;
+    });
+    if (phoneE164) this.metrics.links.inc({ result: 'unlinked' });
+    return phoneE164;
   }
 
   /** The user's link with its phone, or undefined. */
   async findLinkedPhone(clientId: string, userId: string): Promise<LinkedPhone | undefined> {
-    const rows = await this.dataSource.query<
-      Array<{
-        wallet_address: string | null;
-        phone_e164: string;
-        phone_user_id: string;
-        created_at: Date;
-      }>
-    >(
-      `SELECT t.wallet_address, p.phone_e164, p.id AS phone_user_id, l.created_at
-         FROM third_party_users t
-         JOIN links l ON l.third_party_user_id = t.id
-         JOIN phone_users p ON p.id = l.phone_user_id
-        WHERE t.client_id = $1 AND t.user_id = $2`,
+    const rows = await this.dataSource.query<LinkRow[]>(
+      `SELECT ${LINK_COLUMNS} FROM ${LINK_JOINS} WHERE t.client_id = $1 AND t.user_id = $2`,
       [clientId, userId],
     );
-    const row = rows[0];
-    if (!row) return undefined;
-    return {
-      userId,
-      walletAddress: row.wallet_address,
-      phoneE164: row.phone_e164,
-      phoneUserId: row.phone_user_id,
-      linkedAt: row.created_at,
-    };
+    return rows[0] && toLinkedPhone(rows[0]);
   }
+
+  /** Every link of a phone, across clients (one user per client at most). */
+  async findByPhone(phoneE164: string): Promise<LinkedPhone[]> {
+    const rows = await this.dataSource.query<LinkRow[]>(
+      `SELECT ${LINK_COLUMNS} FROM ${LINK_JOINS} WHERE p.phone_e164 = $1 ORDER BY l.created_at, l.id`,
+      [phoneE164],
+    );
+    return rows.map(toLinkedPhone);
+  }
+
+  /** A client's links, oldest first, a page at a time. */
+  async listByClient(
+    clientId: string,
+    options: { limit?: number; cursor?: string } = {},
+  ): Promise<Page<LinkedPhone>> {
+    const limit = pageSize(options.limit);
+    const [afterAt, afterId] = options.cursor
+      ? decodeCursor(options.cursor, ['timestamp', 'uuid'])
+      : [null, null];
+    const rows = await this.dataSource.query<LinkRow[]>(
+      `SELECT ${LINK_COLUMNS} FROM ${LINK_JOINS}
+        WHERE l.client_id = $1
+          AND ($2::timestamptz IS NULL OR (l.created_at, l.id) > ($2::timestamptz, $3::uuid))
+        ORDER BY l.created_at, l.id
+        LIMIT $4`,
+      [clientId, afterAt, afterId, limit + 1],
+    );
+    return toPage(rows, limit, toLinkedPhone, (row) => [row.created_text, row.link_id]);
+  }
+}
+
+function toLinkedPhone(row: LinkRow): LinkedPhone {
+  return {
+    clientId: row.client_id,
+    userId: row.user_id,
+    walletAddress: row.wallet_address,
+    phoneE164: row.phone_e164,
+    phoneUserId: row.phone_user_id,
+    linkedAt: row.created_at,
+  };
 }
 
 function linkConflict(error: unknown): ErrorCode | undefined {

@@ -12,11 +12,10 @@ import {
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { ErrorCode, PHONE_NUMBER_PATTERN } from '@app/common';
 import { PhoneLinkFlow } from '../phone-link.flow';
 import type { ThirdPartyUser } from '../jwt/third-party-user';
 import { PartnerJwtGuard, PartnerUser } from './partner-jwt.guard';
-import { ApiErrors } from './error-responses';
+import { ApiErrors, ErrorCode, PHONE_NUMBER_PATTERN } from '@app/common';
 import { RegisterOtpDto, ResendOtpDto } from '../dto/request-otp.dto';
 import { VerifyOtpDto } from '../dto/verify-otp.dto';
 import {
@@ -111,7 +110,7 @@ export class OtpController {
     ErrorCode.Unavailable,
   )
   linkedMobileNumber(@PartnerUser() user: ThirdPartyUser) {
-    return this.flow.linkedMobileNumber(user);
+    return this.flow.linkOf(user.clientId, user.userId);
   }
 
   @Delete('account/linked-mobile-number')
@@ -127,7 +126,7 @@ export class OtpController {
     ErrorCode.Unavailable,
   )
   unlink(@PartnerUser() user: ThirdPartyUser, @Req() request: FastifyRequest) {
-    return this.flow.unlink(user, request.ip);
+    return this.flow.unlink(user.clientId, user.userId, { actor: 'user', ip: request.ip });
   }
 }
 

@@ -8,31 +8,41 @@ import {
 import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, Clock, ErrorCode } from '@app/common';
-import { extractPartnerToken, PartnerJwtVerifier } from '../jwt/partner-jwt.verifier';
+import { PartnerDirectory } from '@app/partners';
+import {
+  extractPartnerToken,
+  PartnerJwtVerifier,
+  unverifiedClientId,
+} from '../jwt/partner-jwt.verifier';
 import type { ThirdPartyUser } from '../jwt/third-party-user';
 
 type PartnerRequest = FastifyRequest & { partnerUser?: ThirdPartyUser };
 
-/** Lets a request in only with a valid partner JWT, and keeps the user it names on the request. */
+/**
+ * Lets a request in only with a valid partner JWT, and keeps the user it names (with its
+ * client's registry entry, when registered) on the request.
+ */
 @Injectable()
 export class PartnerJwtGuard implements CanActivate {
   private readonly verifier: PartnerJwtVerifier;
-  private readonly fallbackEnabled: boolean;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig, clock: Clock) {
-    this.verifier = new PartnerJwtVerifier(config.partnerJwt.secret, clock);
-    this.fallbackEnabled = config.partnerJwt.fallback;
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    clock: Clock,
+    private readonly directory: PartnerDirectory,
+  ) {
+    const { secret, fallback } = config.partnerJwt;
+    this.verifier = new PartnerJwtVerifier(fallback ? secret : undefined, clock);
   }
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<PartnerRequest>();
     const token = extractPartnerToken(request.headers);
-    // Without a partner registry, PARTNER_JWT_SECRET is the only key; turning the fallback off
-    // leaves no key to trust.
-    if (!this.fallbackEnabled) {
-      throw new AppError(ErrorCode.Unauthorized, {}, 'token client is not registered');
-    }
-    request.partnerUser = this.verifier.verify(token);
+    const clientId = unverifiedClientId(token);
+    const client = clientId === undefined ? undefined : await this.directory.find(clientId);
+    const user = this.verifier.verify(token, client);
+    if (client) user.client = client;
+    request.partnerUser = user;
     return true;
   }
 }

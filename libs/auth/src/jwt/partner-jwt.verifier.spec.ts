@@ -1,7 +1,12 @@
-import { createHmac, generateKeyPairSync } from 'crypto';
+import { createHmac, createPublicKey, createSecretKey, generateKeyPairSync } from 'crypto';
 import { sign, type Algorithm } from 'jsonwebtoken';
 import { AppError, Clock, ErrorCode } from '@app/common';
-import { extractPartnerToken, PartnerJwtVerifier } from './partner-jwt.verifier';
+import type { RegisteredClient } from '@app/partners';
+import {
+  extractPartnerToken,
+  PartnerJwtVerifier,
+  unverifiedClientId,
+} from './partner-jwt.verifier';
 
 class FakeClock extends Clock {
   constructor(private current: Date) {
@@ -421,6 +426,170 @@ describe('PartnerJwtVerifier', () => {
 
   it('refuses an empty secret at construction', () => {
     expect(() => new PartnerJwtVerifier('', clock)).toThrow('non-empty secret');
+  });
+});
+
+describe('PartnerJwtVerifier with a registered client', () => {
+  const clock = new FakeClock(new Date(NOW * 1000));
+  const OLD_SECRET = 'old-client-secret-0123456789abcdef';
+  const NEW_SECRET = 'new-client-secret-0123456789abcdef';
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+
+  function client(overrides: Partial<RegisteredClient> = {}): RegisteredClient {
+    return {
+      id: CLIENT,
+      name: 'Ludo',
+      status: 'active',
+      allowedCountryCodes: null,
+      hourlySendBudget: null,
+      senderName: null,
+      messageTemplate: null,
+      keys: [
+        { kid: 'old', algorithm: 'HS256', key: createSecretKey(Buffer.from(OLD_SECRET)) },
+        { kid: 'new', algorithm: 'HS256', key: createSecretKey(Buffer.from(NEW_SECRET)) },
+        { kid: 'ec', algorithm: 'ES256', key: ec.publicKey },
+      ],
+      retiredKids: new Set(['gone']),
+      apiSecretHash: Buffer.alloc(32),
+      ...overrides,
+    };
+  }
+
+  const signed = (
+    secret: string | Buffer | import('crypto').KeyObject,
+    algorithm: Algorithm,
+    kid?: string,
+  ) => sign(EXAMPLE, secret, { algorithm, ...(kid ? { keyid: kid } : {}) });
+
+  function reasonWith(verifier: PartnerJwtVerifier, input: string, registered?: RegisteredClient) {
+    try {
+      verifier.verify(input, registered);
+    } catch (error) {
+      expect(error).toBeInstanceOf(AppError);
+      expect((error as AppError).status).toBe(401);
+      return (error as AppError).message;
+    }
+    throw new Error('verify did not throw');
+  }
+
+  const withFallback = new PartnerJwtVerifier(SECRET, clock);
+  const withoutFallback = new PartnerJwtVerifier(undefined, clock);
+
+  it('verifies with the key the kid names, or each active key of the algorithm without a kid', () => {
+    for (const input of [
+      signed(OLD_SECRET, 'HS256', 'old'),
+      signed(NEW_SECRET, 'HS256', 'new'),
+      signed(NEW_SECRET, 'HS256'),
+      signed(OLD_SECRET, 'HS256'),
+      signed(ec.privateKey, 'ES256', 'ec'),
+      signed(ec.privateKey, 'ES256'),
+    ]) {
+      const user = withoutFallback.verify(input, client());
+      expect(user).toMatchObject({ clientId: CLIENT, userId: 'qwerty' });
+    }
+  });
+
+  it("never uses the fallback secret for a registered client's token", () => {
+    expect(reasonWith(withFallback, token(EXAMPLE), client())).toBe('invalid token signature');
+  });
+
+  it('refuses a kid naming another key, a retired key or no key at all', () => {
+    expect(reasonWith(withoutFallback, signed(OLD_SECRET, 'HS256', 'new'), client())).toBe(
+      'invalid token signature',
+    );
+    expect(reasonWith(withoutFallback, signed(OLD_SECRET, 'HS256', 'gone'), client())).toBe(
+      'token key is retired',
+    );
+    expect(reasonWith(withoutFallback, signed(OLD_SECRET, 'HS256', 'never'), client())).toBe(
+      'token key is unknown',
+    );
+  });
+
+  it('refuses an algorithm the named key or the client does not use', () => {
+    // HS256 signed with the EC public key's PEM: algorithm confusion.
+    const pem = ec.publicKey.export({ type: 'spki', format: 'pem' });
+    expect(reasonWith(withoutFallback, signed(pem, 'HS256', 'ec'), client())).toBe(
+      'unsupported token algorithm',
+    );
+    expect(reasonWith(withoutFallback, signed(rsa.privateKey, 'RS256'), client())).toBe(
+      'unsupported token algorithm',
+    );
+    const onlyRsa = client({
+      keys: [
+        {
+          kid: 'rsa',
+          algorithm: 'RS256',
+          key: createPublicKey(rsa.publicKey.export({ type: 'spki', format: 'pem' })),
+        },
+      ],
+    });
+    expect(withoutFallback.verify(signed(rsa.privateKey, 'RS256'), onlyRsa).userId).toBe('qwerty');
+    expect(reasonWith(withoutFallback, signed(SECRET, 'HS256'), onlyRsa)).toBe(
+      'unsupported token algorithm',
+    );
+  });
+
+  it('answers the real problem once a key verified the signature (expiry, claims)', () => {
+    const expired = sign({ ...EXAMPLE, exp: NOW - 3600 }, NEW_SECRET, { algorithm: 'HS256' });
+    // The old key is tried first and fails the signature; the new one verifies and finds expiry.
+    expect(reasonWith(withoutFallback, expired, client())).toBe('token expired');
+  });
+
+  it('refuses a suspended client, and a client without usable keys', () => {
+    expect(
+      reasonWith(
+        withoutFallback,
+        signed(NEW_SECRET, 'HS256', 'new'),
+        client({ status: 'suspended' }),
+      ),
+    ).toBe('token client is suspended');
+    expect(reasonWith(withoutFallback, signed(NEW_SECRET, 'HS256'), client({ keys: [] }))).toBe(
+      'unsupported token algorithm',
+    );
+  });
+
+  it('refuses unregistered clients when the fallback is off', () => {
+    expect(reasonWith(withoutFallback, token(EXAMPLE))).toBe('token client is not registered');
+    expect(reasonWith(withoutFallback, 'garbage')).toBe('token malformed');
+  });
+
+  it('refuses a kid that is not a short string', () => {
+    for (const kid of [7, '', 'k'.repeat(65)]) {
+      const input = signRaw({ alg: 'HS256', kid }, EXAMPLE);
+      expect(reasonWith(withFallback, input)).toBe('token malformed');
+    }
+  });
+});
+
+describe('unverifiedClientId', () => {
+  it('reads third_party_client_id, else client_id, without verifying anything', () => {
+    expect(unverifiedClientId(token(EXAMPLE, 'any-secret'))).toBe(CLIENT);
+    expect(unverifiedClientId(token({ ...without('third_party_client_id') }, 'x'))).toBe(CLIENT);
+    expect(unverifiedClientId(signRaw({ alg: 'none' }, { client_id: 'abc' }))).toBe('abc');
+  });
+
+  it('gives nothing for ids the registry could not hold, or tokens it cannot read', () => {
+    for (const claims of [
+      { client_id: 'a\u0000b' },
+      { client_id: 'a b' },
+      { client_id: 'a___b' },
+      { client_id: 'c'.repeat(129) },
+      { client_id: 42 },
+      { client_id: '' },
+      {},
+    ]) {
+      expect(unverifiedClientId(signRaw({ alg: 'HS256' }, claims))).toBeUndefined();
+    }
+    for (const input of [
+      undefined,
+      '',
+      'a.b',
+      `${b64url({})}.${b64url('[1]')}.x`,
+      `x.${'e'.repeat(9000)}.y`,
+    ]) {
+      expect(unverifiedClientId(input)).toBeUndefined();
+    }
   });
 });
 

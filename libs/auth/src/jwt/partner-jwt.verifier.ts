@@ -1,6 +1,13 @@
 import { createSecretKey, type KeyObject } from 'crypto';
-import { JsonWebTokenError, NotBeforeError, TokenExpiredError, verify } from 'jsonwebtoken';
+import {
+  type Algorithm,
+  JsonWebTokenError,
+  NotBeforeError,
+  TokenExpiredError,
+  verify,
+} from 'jsonwebtoken';
 import { AppError, Clock, ErrorCode } from '@app/common';
+import { clientIdProblem, type RegisteredClient } from '@app/partners';
 import type { ThirdPartyUser } from './third-party-user';
 
 /** Tokens longer than this are refused before any decoding (real partner tokens are < 1 KiB). */
@@ -25,32 +32,54 @@ function unauthorized(reason: string): AppError {
 
 type Claims = Record<string, unknown>;
 
+/** What a token's header says, read before its signature is checked. */
+interface TokenHeader {
+  alg: Algorithm;
+  kid?: string;
+}
+
+/** Algorithms a partner token may use; which one depends on the key that verifies it. */
+const ALGORITHMS: readonly Algorithm[] = ['HS256', 'RS256', 'ES256'];
+
 /**
- * Verifies partner JWTs (`user-jwt-token`, spec §2): HS256 only, `exp` required, 30 s leeway,
- * and turns the claims into a {@link ThirdPartyUser}. Every failure is a 401 AppError whose
- * message says what was wrong without echoing the token.
+ * Verifies partner JWTs (`user-jwt-token`, spec §2) and turns the claims into a
+ * {@link ThirdPartyUser}. A token of a registered client is verified with that client's keys
+ * only (HS256, RS256 or ES256, chosen by `kid` when the header names one); any other token with
+ * the fallback secret (PARTNER_JWT_SECRET, HS256 only), unless the fallback is off. `exp` is
+ * required, with 30 s leeway. Every failure is a 401 AppError whose message says what was wrong
+ * without echoing the token.
  */
 export class PartnerJwtVerifier {
   // A KeyObject made once: with a string secret jsonwebtoken rebuilds the key on every call
   // (measured 1.5k/s against 61k/s).
-  private readonly key: KeyObject;
+  private readonly fallbackKey?: KeyObject;
 
+  /** `fallbackSecret` undefined: tokens of unregistered clients are refused. */
   constructor(
-    secret: string,
+    fallbackSecret: string | undefined,
     private readonly clock: Clock,
   ) {
-    if (secret.length === 0) throw new Error('PartnerJwtVerifier needs a non-empty secret');
-    this.key = createSecretKey(Buffer.from(secret, 'utf8'));
+    if (fallbackSecret !== undefined) {
+      if (fallbackSecret.length === 0) {
+        throw new Error('PartnerJwtVerifier needs a non-empty secret');
+      }
+      this.fallbackKey = createSecretKey(Buffer.from(fallbackSecret, 'utf8'));
+    }
   }
 
-  verify(token: string | undefined): ThirdPartyUser {
+  /**
+   * Verifies `token`. `client` is the registry's entry for the client the token names
+   * ({@link unverifiedClientId}), or undefined when that client is not registered.
+   */
+  verify(token: string | undefined, client?: RegisteredClient): ThirdPartyUser {
     if (typeof token !== 'string' || token.length === 0) throw unauthorized('token missing');
     if (token.length > MAX_PARTNER_TOKEN_LENGTH) throw unauthorized('token too large');
     if (!COMPACT_JWS.test(token)) throw unauthorized('token malformed');
-    checkHeader(token);
+    const header = readHeader(token);
+    const keys = this.keysFor(header, client);
 
     const now = Math.floor(this.clock.now().getTime() / 1000);
-    const claims = this.verifySignatureAndTimes(token, now);
+    const claims = verifySignatureAndTimes(token, header.alg, keys, now);
 
     if (claims.exp === undefined) throw unauthorized('token has no expiry');
     // JSON allows 1e999 (Infinity), which jsonwebtoken would take as "never expires".
@@ -63,30 +92,94 @@ export class PartnerJwtVerifier {
         throw unauthorized('token issued in the future');
       }
     }
-    return toThirdPartyUser(claims);
+    const user = toThirdPartyUser(claims);
+    // The caller looked the client up by the same claims; a mismatch is a bug, not a bad token.
+    if (client && client.id !== user.clientId) throw new Error('verified with another client');
+    return user;
   }
 
-  private verifySignatureAndTimes(token: string, now: number): Claims {
-    let payload: unknown;
-    try {
-      payload = verify(token, this.key, {
-        algorithms: ['HS256'],
-        clockTimestamp: now,
-        clockTolerance: PARTNER_TOKEN_LEEWAY_SECONDS,
-      });
-    } catch (error) {
-      throw unauthorized(reasonFor(error));
+  /** The keys that may have signed a token with this header. */
+  private keysFor(header: TokenHeader, client: RegisteredClient | undefined): KeyObject[] {
+    if (!client) {
+      if (!this.fallbackKey) throw unauthorized('token client is not registered');
+      if (header.alg !== 'HS256') throw unauthorized('unsupported token algorithm');
+      return [this.fallbackKey];
     }
-    // jsonwebtoken hands back a string when the payload is not a JSON object.
-    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-      throw unauthorized('token malformed');
+    if (client.status !== 'active') throw unauthorized('token client is suspended');
+    if (header.kid !== undefined) {
+      const named = client.keys.find((key) => key.kid === header.kid);
+      if (!named) {
+        throw unauthorized(
+          client.retiredKids.has(header.kid) ? 'token key is retired' : 'token key is unknown',
+        );
+      }
+      if (named.algorithm !== header.alg) throw unauthorized('unsupported token algorithm');
+      return [named.key];
     }
-    return payload as Claims;
+    const candidates = client.keys.filter((key) => key.algorithm === header.alg);
+    if (candidates.length === 0) throw unauthorized('unsupported token algorithm');
+    return candidates.map((key) => key.key);
   }
 }
 
-/** Refuses anything but HS256 before verifying, so the answer does not depend on which check jsonwebtoken runs first. */
-function checkHeader(token: string): void {
+/**
+ * The client a token names (`third_party_client_id`, else `client_id`), read without verifying
+ * anything: only to find the keys to verify it with. Undefined when it names none readable; the
+ * verification then reports what is wrong.
+ */
+export function unverifiedClientId(token: string | undefined): string | undefined {
+  if (!token || token.length > MAX_PARTNER_TOKEN_LENGTH || !COMPACT_JWS.test(token)) {
+    return undefined;
+  }
+  const payload = token.slice(token.indexOf('.') + 1, token.lastIndexOf('.'));
+  let claims: unknown;
+  try {
+    claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+  } catch {
+    return undefined;
+  }
+  if (typeof claims !== 'object' || claims === null) return undefined;
+  const { third_party_client_id: preferred, client_id: fallback } = claims as Claims;
+  const id = isAbsent(preferred) ? fallback : preferred;
+  // An id the registry could not hold is not registered: no lookup (nor a NUL for PostgreSQL).
+  return typeof id === 'string' && clientIdProblem(id) === undefined ? id : undefined;
+}
+
+/**
+ * Tries each key: a signature that fails moves to the next; anything else (expired, not yet
+ * valid, a bad claim) is the token's own problem and answers at once.
+ */
+function verifySignatureAndTimes(
+  token: string,
+  algorithm: Algorithm,
+  keys: KeyObject[],
+  now: number,
+): Claims {
+  let payload: unknown;
+  for (const [index, key] of keys.entries()) {
+    try {
+      payload = verify(token, key, {
+        algorithms: [algorithm],
+        clockTimestamp: now,
+        clockTolerance: PARTNER_TOKEN_LEEWAY_SECONDS,
+      });
+      break;
+    } catch (error) {
+      const reason = reasonFor(error);
+      if (reason !== 'invalid token signature' || index === keys.length - 1) {
+        throw unauthorized(reason);
+      }
+    }
+  }
+  // jsonwebtoken hands back a string when the payload is not a JSON object.
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw unauthorized('token malformed');
+  }
+  return payload as Claims;
+}
+
+/** Reads the header; refuses anything but the partner algorithms before verifying, so the answer does not depend on which check jsonwebtoken runs first. */
+function readHeader(token: string): TokenHeader {
   let header: unknown;
   try {
     header = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString());
@@ -96,7 +189,14 @@ function checkHeader(token: string): void {
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     throw unauthorized('token malformed');
   }
-  if ((header as Claims).alg !== 'HS256') throw unauthorized('unsupported token algorithm');
+  const { alg, kid } = header as Claims;
+  if (typeof alg !== 'string' || !(ALGORITHMS as readonly string[]).includes(alg)) {
+    throw unauthorized('unsupported token algorithm');
+  }
+  if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > 64)) {
+    throw unauthorized('token malformed');
+  }
+  return { alg: alg as Algorithm, kid };
 }
 
 function reasonFor(error: unknown): string {

@@ -1,3 +1,5 @@
+import type { RegisteredClient } from '@app/partners';
+
 /** The partner studio's user a request acts for, taken from a verified partner JWT (spec §2). */
 export interface ThirdPartyUser {
   /** `third_party_client_id`, else `client_id`. */
@@ -8,4 +10,6 @@ export interface ThirdPartyUser {
   namespacedId: string;
   walletAddress?: string;
   clientName?: string;
+  /** The client's registry entry (its settings), when the client is registered. */
+  client?: RegisteredClient;
 }

@@ -4,13 +4,13 @@ import {
   COUNTRY_CODE_PATTERN,
   maskPhone,
   normalizePhone,
+  parseE164,
   PHONE_NUMBER_PATTERN,
   type PhonePolicy,
 } from './phone-number';
 
-const OPEN: PhonePolicy = { allowedCountryCodes: [], blockedNumberTypes: [] };
+const OPEN: PhonePolicy = { blockedNumberTypes: [] };
 const DEFAULT_BLOCKED: PhonePolicy = {
-  allowedCountryCodes: [],
   blockedNumberTypes: ['PREMIUM_RATE', 'SHARED_COST', 'TOLL_FREE', 'VOIP', 'UAN'],
 };
 
@@ -82,6 +82,12 @@ describe('normalizePhone', () => {
 
     it('checks the country before validity', () => {
       const error = failure('+91', '123', { ...OPEN, allowedCountryCodes: ['+44'] });
+      expect(error.code).toBe(ErrorCode.CountryNotAllowed);
+    });
+
+    it('allows every country without a list, and none with an empty one', () => {
+      expect(normalizePhone('+91', '9876543219', OPEN).e164).toBe('+919876543219');
+      const error = failure('+91', '9876543219', { ...OPEN, allowedCountryCodes: [] });
       expect(error.code).toBe(ErrorCode.CountryNotAllowed);
     });
 
@@ -183,6 +189,28 @@ describe('DTO patterns', () => {
     'PHONE_NUMBER_PATTERN refuses %j',
     (value) => {
       expect(PHONE_NUMBER_PATTERN.test(value)).toBe(false);
+    },
+  );
+});
+
+describe('parseE164', () => {
+  it('reads an E.164 number, separators allowed, into the stored form', () => {
+    expect(parseE164('+919876543219')).toBe('+919876543219');
+    expect(parseE164('+91 98765-43219')).toBe('+919876543219');
+  });
+
+  it.each(['919876543219', '+91', '+91123', 'phone', '+919876543219; DROP TABLE links', ''])(
+    'refuses %j as VALIDATION_FAILED on the field',
+    (text) => {
+      let caught: unknown;
+      try {
+        parseE164(text, 'phone');
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(AppError);
+      expect((caught as AppError).code).toBe(ErrorCode.ValidationFailed);
+      expect((caught as AppError).extra.details?.[0].field).toBe('phone');
     },
   );
 });

@@ -17,8 +17,11 @@ const COUNTRY_CODE_FIELD = /^\+?\d{1,3}$/;
 const SEPARATORS = /[\s-]+/g;
 
 export interface PhonePolicy {
-  /** Country calling codes like '+91' ('91' is read the same); empty allows every country. */
-  allowedCountryCodes: string[];
+  /**
+   * Country calling codes like '+91' ('91' is read the same); undefined allows every country,
+   * an empty list none.
+   */
+  allowedCountryCodes?: readonly string[];
   /** libphonenumber type names refused as INVALID_PHONE, e.g. PREMIUM_RATE, TOLL_FREE, VOIP. */
   blockedNumberTypes: string[];
 }
@@ -60,7 +63,7 @@ export function normalizePhone(
   const callingCode = withPlus(code);
 
   if (
-    policy.allowedCountryCodes.length > 0 &&
+    policy.allowedCountryCodes &&
     !policy.allowedCountryCodes.some((allowed) => withPlus(allowed.trim()) === callingCode)
   ) {
     throw new AppError(ErrorCode.CountryNotAllowed);
@@ -109,4 +112,20 @@ export function splitE164(e164: string): { countryCode: string; nationalNumber: 
   const parsed = parsePhoneNumberFromString(e164);
   if (!parsed) return { countryCode: '', nationalNumber: e164.replace(/^\+/, '') };
   return { countryCode: `+${parsed.countryCallingCode}`, nationalNumber: parsed.nationalNumber };
+}
+
+/**
+ * An operator's phone (`+919876543219`, spaces and dashes allowed) in the E.164 form the
+ * database keeps; VALIDATION_FAILED on `field` when it is not a valid number.
+ */
+export function parseE164(text: string, field = 'phone'): string {
+  const compact = text.replace(SEPARATORS, '');
+  const parsed = /^\+\d{4,20}$/.test(compact) ? parsePhoneNumberFromString(compact) : undefined;
+  if (!parsed?.isValid()) {
+    throw validationFailed(
+      field,
+      `${field} must be a valid number in E.164 form, e.g. +919876543219`,
+    );
+  }
+  return parsed.number;
 }

@@ -51,7 +51,10 @@ class PglitePool extends EventEmitter {
   /** Clients handed out and not yet released (0 or 1). */
   totalCount = 0;
 
-  constructor(private readonly db: PGlite) {
+  constructor(
+    private readonly db: PGlite,
+    private readonly onClosed?: () => Promise<void>,
+  ) {
     super();
     this.client = new PgliteClient(db);
   }
@@ -96,7 +99,10 @@ class PglitePool extends EventEmitter {
     this.ended = true;
     const closed = this.lock.acquire().then(async (unlock) => {
       try {
-        if (!this.db.closed) await this.db.close();
+        if (!this.db.closed) {
+          await this.db.close();
+          await this.onClosed?.();
+        }
       } finally {
         unlock();
       }
@@ -118,8 +124,11 @@ function commandOf(sql: string): string {
 }
 
 /** The module object TypeORM expects from `require('pg')`, bound to one PGlite instance. */
-export function createPglitePgDriver(db: PGlite): { Pool: new () => PglitePool } {
-  const pool = new PglitePool(db);
+export function createPglitePgDriver(
+  db: PGlite,
+  onClosed?: () => Promise<void>,
+): { Pool: new () => PglitePool } {
+  const pool = new PglitePool(db, onClosed);
   // TypeORM constructs the pool itself; every construction shares the one session.
   return {
     Pool: function Pool() {

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse } from '@nestjs/swagger';
-import { ERROR_MESSAGE, ERROR_STATUS, ErrorCode } from '@app/common';
+import { ERROR_MESSAGE, ERROR_STATUS, ErrorCode } from './error-code';
 
 /** Documents the contract errors an endpoint can answer, each with its body shape. */
 export function ApiErrors(...codes: ErrorCode[]): MethodDecorator & ClassDecorator {

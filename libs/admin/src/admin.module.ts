@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { PartnersModule } from '@app/partners';
+import { UsersModule } from '@app/users';
+import { AdminService } from './admin.service';
+import { AdminKeyGuard } from './http/admin-key.guard';
+import { AdminClientsController, AdminLinksController } from './http/admin.controller';
+
+/** Operators' tools: the AdminService behind the CLI and the /admin API. */
+@Module({
+  imports: [PartnersModule, UsersModule],
+  controllers: [AdminClientsController, AdminLinksController],
+  providers: [AdminService, AdminKeyGuard],
+  exports: [AdminService],
+})
+export class AdminModule {}

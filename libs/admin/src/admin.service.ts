@@ -1,0 +1,201 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { sign } from 'jsonwebtoken';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { AppError, Clock, ErrorCode, Page, parseE164 } from '@app/common';
+import { AuditQuery, AuditService } from '@app/audit';
+import { LinkedPhone, LinkService } from '@app/users';
+import {
+  ClientSettings,
+  ClientStatus,
+  ClientView,
+  IssuedKey,
+  NewClient,
+  PartnerDirectory,
+  PartnerRegistry,
+  PublicKeyInput,
+} from '@app/partners';
+
+/** A link as operators see it: the full phone (they look links up by it). */
+export interface LinkView {
+  clientId: string;
+  userId: string;
+  walletAddress: string | null;
+  phone: string;
+  phoneUserId: string;
+  linkedAt: string;
+}
+
+/** Which links to find: by phone (across clients), one partner user, or a client's page. */
+export interface LinkQuery {
+  phone?: string;
+  clientId?: string;
+  userId?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface MintedToken {
+  token: string;
+  kid: string;
+  expiresAt: string;
+}
+
+const MAX_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
+
+/** How operators change things: where the audit says an admin did it. */
+const BY_ADMIN = { actor: 'admin' } as const;
+
+/**
+ * What operators can do, for the CLI and the /admin API alike: manage partner clients, look up
+ * and remove links, read the audit trail. Every change is audited with actor `admin`.
+ */
+@Injectable()
+export class AdminService {
+  constructor(
+    private readonly registry: PartnerRegistry,
+    private readonly directory: PartnerDirectory,
+    private readonly links: LinkService,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async createClient(
+    input: NewClient,
+  ): Promise<{ client: ClientView; jwtKey: IssuedKey; apiSecret: string }> {
+    const created = await this.registry.create(input);
+    this.directory.forget(created.client.id); // it may be cached as "not registered"
+    return created;
+  }
+
+  listClients(options: { status?: ClientStatus; limit?: number; cursor?: string }) {
+    return this.registry.list(options);
+  }
+
+  getClient(id: string): Promise<ClientView> {
+    return this.registry.get(id);
+  }
+
+  async updateClient(id: string, settings: ClientSettings): Promise<ClientView> {
+    return this.changed(id, await this.registry.update(id, settings));
+  }
+
+  async setClientStatus(id: string, status: ClientStatus): Promise<ClientView> {
+    return this.changed(id, await this.registry.setStatus(id, status));
+  }
+
+  async rotateKey(id: string, input: PublicKeyInput = {}): Promise<IssuedKey> {
+    return this.changed(id, await this.registry.addKey(id, input));
+  }
+
+  async retireKey(id: string, kid: string): Promise<ClientView> {
+    return this.changed(id, await this.registry.retireKey(id, kid));
+  }
+
+  async rotateApiSecret(id: string): Promise<{ apiSecret: string }> {
+    return this.changed(id, { apiSecret: await this.registry.rotateApiSecret(id) });
+  }
+
+  /** Links of a phone (every client), of one partner user, or a page of a client's links. */
+  async findLinks(query: LinkQuery): Promise<Page<LinkView>> {
+    if (query.phone !== undefined) {
+      const phone = parseE164(query.phone);
+      const links = (await this.links.findByPhone(phone)).filter(
+        (link) =>
+          (query.clientId === undefined || link.clientId === query.clientId) &&
+          (query.userId === undefined || link.userId === query.userId),
+      );
+      return { items: links.map(toLinkView), nextCursor: null };
+    }
+    if (query.clientId !== undefined && query.userId !== undefined) {
+      const link = await this.links.findLinkedPhone(query.clientId, query.userId);
+      return { items: link ? [toLinkView(link)] : [], nextCursor: null };
+    }
+    if (query.clientId !== undefined) {
+      const page = await this.links.listByClient(query.clientId, query);
+      return { items: page.items.map(toLinkView), nextCursor: page.nextCursor };
+    }
+    throw new AppError(ErrorCode.ValidationFailed, {
+      details: [{ field: 'phone', message: 'give a phone, a client, or a client and a user' }],
+    });
+  }
+
+  async unlink(clientId: string, userId: string): Promise<{ message: string; phone: string }> {
+    const phone = await this.links.unlink(clientId, userId, BY_ADMIN);
+    if (!phone) throw new AppError(ErrorCode.RecordNotFound, {}, 'no phone is linked to this user');
+    return { message: 'Users unlinked successfully', phone };
+  }
+
+  searchAudit(query: Omit<AuditQuery, 'phoneE164'> & { phone?: string }) {
+    const { phone, ...rest } = query;
+    const search: AuditQuery = { ...rest };
+    if (phone !== undefined) search.phoneE164 = parseE164(phone);
+    return this.audit.search(search);
+  }
+
+  /**
+   * A partner JWT for one of the client's users, signed with its newest active HS256 key (or
+   * the one named): what the partner's backend would issue. For trying the API in development;
+   * refused in production, where only the partner signs its users' tokens.
+   */
+  async mintToken(input: {
+    clientId: string;
+    userId: string;
+    kid?: string;
+    ttlSeconds?: number;
+    walletAddress?: string;
+  }): Promise<MintedToken> {
+    if (this.config.isProduction) {
+      throw new AppError(ErrorCode.ValidationFailed, {
+        details: [{ field: 'client', message: 'tokens are minted by partners in production' }],
+      });
+    }
+    const ttl = input.ttlSeconds ?? 3600;
+    if (!Number.isSafeInteger(ttl) || ttl < 1 || ttl > MAX_TOKEN_TTL_SECONDS) {
+      throw new AppError(ErrorCode.ValidationFailed, {
+        details: [{ field: 'ttl', message: `ttl must be 1-${MAX_TOKEN_TTL_SECONDS} seconds` }],
+      });
+    }
+    const client = await this.registry.get(input.clientId);
+    const { kid, secret } = await this.registry.signingSecret(input.clientId, input.kid);
+    const now = Math.floor(this.clock.now().getTime() / 1000);
+    const { clientId, userId } = input;
+    const token = sign(
+      {
+        sub: userId,
+        user_id: userId,
+        client_id: clientId,
+        iss: clientId,
+        third_party_client_id: clientId,
+        third_party_client_name: client.name,
+        namespaced_third_party_user_id: `${clientId}___${userId}`,
+        ...(input.walletAddress ? { wallet_address: input.walletAddress } : {}),
+        iat: now,
+        exp: now + ttl,
+      },
+      secret,
+      { algorithm: 'HS256', keyid: kid },
+    );
+    return { token, kid, expiresAt: new Date((now + ttl) * 1000).toISOString() };
+  }
+
+  /**
+   * After a change of the client: this instance forgets its cached copy at once (the others
+   * hear of it from the database within moments).
+   */
+  private changed<T>(clientId: string, result: T): T {
+    this.directory.forget(clientId);
+    return result;
+  }
+}
+
+function toLinkView(link: LinkedPhone): LinkView {
+  return {
+    clientId: link.clientId,
+    userId: link.userId,
+    walletAddress: link.walletAddress,
+    phone: link.phoneE164,
+    phoneUserId: link.phoneUserId,
+    linkedAt: link.linkedAt.toISOString(),
+  };
+}

@@ -1,0 +1,30 @@
+import { ArgumentMetadata, PipeTransform } from '@nestjs/common';
+import { AppError } from '../errors/app-error';
+import { ErrorCode } from '../errors/error-code';
+
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
+/**
+ * A path parameter that names something (a client, a user, a key): 1 to `maxLength` characters
+ * of printable, well-formed text, else 400 VALIDATION_FAILED naming the parameter.
+ */
+export class TextParamPipe implements PipeTransform<unknown, string> {
+  constructor(private readonly maxLength: number) {}
+
+  transform(value: unknown, metadata: ArgumentMetadata): string {
+    if (
+      typeof value !== 'string' ||
+      value.length === 0 ||
+      value.length > this.maxLength ||
+      CONTROL_CHARS.test(value) ||
+      !value.isWellFormed()
+    ) {
+      const field = metadata.data ?? 'param';
+      throw new AppError(ErrorCode.ValidationFailed, {
+        details: [{ field, message: `${field} must be 1-${this.maxLength} printable characters` }],
+      });
+    }
+    return value;
+  }
+}

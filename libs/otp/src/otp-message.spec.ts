@@ -1,0 +1,35 @@
+import { messageTemplateProblem, otpMessageText } from './otp-message';
+
+describe('otpMessageText', () => {
+  it('puts the code first and names the app and the lifetime', () => {
+    expect(otpMessageText({ code: '596097', ttlSeconds: 300, appName: 'Ludo' })).toBe(
+      '596097 is your verification code to link your phone to Ludo. It expires in 5 min. Never share it.',
+    );
+    expect(otpMessageText({ code: '1234', ttlSeconds: 90 })).toBe(
+      '1234 is your verification code to verify your phone. It expires in 90 s. Never share it.',
+    );
+  });
+
+  it("fills a partner's template, every occurrence of each placeholder", () => {
+    const text = otpMessageText({
+      code: '596097',
+      ttlSeconds: 600,
+      appName: 'Ludo King',
+      template: '{app}: {code} ({expires}). Code {code}. {unknown} stays',
+    });
+    expect(text).toBe('Ludo King: 596097 (10 min). Code 596097. {unknown} stays');
+  });
+});
+
+describe('messageTemplateProblem', () => {
+  it.each([
+    ['{code} is your {app} code, valid {expires}', undefined],
+    ['{app}\n{code}', undefined],
+    ['your code', 'template must contain {code}'],
+    ['{code} {otp}', 'unknown placeholder {otp}; use {code}, {app}, {expires}'],
+    ['{code}\u0007', 'template must not contain control characters'],
+    ['{code}' + 'x'.repeat(320), 'template must be at most 320 characters'],
+  ])('%j → %j', (template, problem) => {
+    expect(messageTemplateProblem(template)).toBe(problem);
+  });
+});
