@@ -12,6 +12,9 @@ import {
 import { e2eDatabase } from '../support/test-database';
 import { startTestApp, TestApp } from '../support/test-app';
 import { newPartnerUser } from '../support/tokens';
+import { eventually } from '../support/eventually';
+import { PARTNER_CACHE_TTL_MS } from '@app/partners';
+import { cliOk, mintedToken, registeredClient } from '../support/admin';
 
 /*
  * Two API instances on one database: every limit and linking rule must hold across them, since
@@ -302,6 +305,52 @@ describeOnSharedDatabase('two instances on one database', () => {
         user.userId,
       ]),
     ).toBe(1);
+  });
+
+  describe('the partner registry', () => {
+    const refuses = (app: TestApp, token: string) => async () =>
+      (await on(app, token).linkedMobileNumber()).status === 401;
+
+    it("a client suspended or a key retired through A is refused by B at once, not at B's cache expiry", async () => {
+      const client = await registeredClient(a);
+      const oldToken = await mintedToken(a, client.id, 'player');
+      expect((await on(b, oldToken).linkedMobileNumber()).status).toBe(404); // cached on B
+
+      const started = Date.now();
+      await cliOk(a, 'clients:suspend', '--client', client.id);
+      await eventually(refuses(b, oldToken), PARTNER_CACHE_TTL_MS / 2);
+      expect(Date.now() - started).toBeLessThan(PARTNER_CACHE_TTL_MS / 2);
+      await cliOk(a, 'clients:activate', '--client', client.id);
+      await eventually(async () => !(await refuses(b, oldToken)()));
+
+      const added = await cliOk(a, 'clients:rotate-key', '--client', client.id);
+      const newToken = await mintedToken(a, client.id, 'player', '--kid', added.kid as string);
+      await eventually(async () => (await on(b, newToken).linkedMobileNumber()).status === 404);
+      await cliOk(a, 'clients:retire-key', '--client', client.id, '--kid', client.kid);
+      await eventually(refuses(b, oldToken), PARTNER_CACHE_TTL_MS / 2);
+      expect((await on(b, newToken).linkedMobileNumber()).status).toBe(404);
+    });
+
+    it('after its listening connection is cut, an instance forgets its cache and hears changes again', async () => {
+      const client = await registeredClient(a);
+      const token = await mintedToken(a, client.id, 'player');
+      expect((await on(b, token).linkedMobileNumber()).status).toBe(404);
+      const terminated = await a.dataSource.query<Array<{ pid: number }>>(
+        `SELECT pg_terminate_backend(pid) AS pid FROM pg_stat_activity
+          WHERE application_name = 'otp-link-listener' AND datname = current_database()`,
+      );
+      expect(terminated).toHaveLength(2); // A's and B's
+      // Both reconnect (backoff starts at 0.5 s) and listen again.
+      await eventually(async () => {
+        const [{ n }] = await a.dataSource.query<Array<{ n: number }>>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE application_name = 'otp-link-listener' AND datname = current_database()`,
+        );
+        return n === 2;
+      });
+      await cliOk(a, 'clients:suspend', '--client', client.id);
+      await eventually(refuses(b, token), PARTNER_CACHE_TTL_MS / 2);
+    });
   });
 });
 

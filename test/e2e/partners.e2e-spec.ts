@@ -6,6 +6,7 @@ import { sign } from 'jsonwebtoken';
 import { EXIT } from '@app/admin';
 import { PARTNER_CACHE_TTL_MS } from '@app/partners';
 import { http } from '../support/http';
+import { eventually } from '../support/eventually';
 import { lastCodeFor, OtpClient, uniquePhone } from '../support/otp-client';
 import { startTestApp, TestApp } from '../support/test-app';
 import { newPartnerUser, partnerToken } from '../support/tokens';
@@ -19,15 +20,6 @@ import {
   s2s,
   TEST_ADMIN_KEY,
 } from '../support/admin';
-
-/** Polls `probe` until it returns true (a change announced by the database), or fails. */
-async function eventually(probe: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** A token signed by a partner with its own private key (RS256 / ES256). */
 function signedWith(
@@ -463,6 +455,18 @@ describe('partner registry: operators, partner backends, per-client keys and lim
       // Raised, the budget lets the same request through.
       await cliOk(t, 'clients:set', '--client', client.id, '--hourly-budget', '3');
       expect((await third.register(uniquePhone().national)).status).toBe(200);
+      // "none" clears it: only the service-wide limits are left.
+      const cleared = await cliOk(
+        t,
+        'clients:set',
+        '--client',
+        client.id,
+        '--hourly-budget',
+        'none',
+      );
+      expect(cleared.hourlySendBudget).toBeNull();
+      const fourth = new OtpClient(t, await mintedToken(t, client.id, 'd'));
+      expect((await fourth.register(uniquePhone().national)).status).toBe(200);
     });
 
     it('writes the SMS with its sender name and template, until they are cleared', async () => {
@@ -488,6 +492,24 @@ describe('partner registry: operators, partner backends, per-client keys and lim
       await app.register(other.national);
       // The registered name now (the minted token carries it too).
       expect(lastCodeFor(t.messagesFile, other.e164).body).toContain('to link your phone to Ludo.');
+
+      // The CLI sets and clears them the same way ("" clears).
+      await cliOk(t, 'clients:set', '--client', client.id, '--template', '{code} from {app}');
+      const third = uniquePhone();
+      await app.register(third.national);
+      const templated = lastCodeFor(t.messagesFile, third.e164);
+      expect(templated.body).toBe(`${templated.code} from Ludo`);
+      const reset = await cliOk(
+        t,
+        'clients:set',
+        '--client',
+        client.id,
+        '--template',
+        '',
+        '--sender-name',
+        '',
+      );
+      expect(reset).toMatchObject({ senderName: null, messageTemplate: null });
     });
   });
 

@@ -4,6 +4,9 @@ import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
 const MAIN = join(ROOT, 'apps', 'api', 'src', 'main.ts');
+const CLI = join(ROOT, 'apps', 'api', 'src', 'cli.ts');
+/** Entry points run as `npm start` / `npm run cli` run them in development. */
+const TS_NODE = ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register'];
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -34,11 +37,11 @@ export async function freePort(): Promise<number> {
  * built one) with exactly `env` plus PATH: no inherited configuration.
  */
 export function startServerProcess(env: Record<string, string>): ServerProcess {
-  const child = spawn(
-    process.execPath,
-    ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', MAIN],
-    { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, [...TS_NODE, MAIN], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
@@ -77,4 +80,45 @@ export function startServerProcess(env: Record<string, string>): ServerProcess {
       }
     },
   };
+}
+
+export interface CliProcessResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout as JSON, when it is. */
+  json?: Record<string, unknown>;
+}
+
+/**
+ * Runs the admin CLI (apps/api/src/cli.ts, as `npm run cli --` does) with exactly `env` plus
+ * PATH, and waits for it to end; killed by PID after `timeoutMs`.
+ */
+export function runCliProcess(
+  argv: string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<CliProcessResult> {
+  const child = spawn(process.execPath, [...TS_NODE, CLI, ...argv], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return new Promise((resolve) =>
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      let json: Record<string, unknown> | undefined;
+      try {
+        json = JSON.parse(stdout) as Record<string, unknown>;
+      } catch {
+        json = undefined;
+      }
+      resolve({ code, stdout, stderr, json });
+    }),
+  );
 }

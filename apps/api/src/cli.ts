@@ -3,7 +3,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
 import { AppConfig, ConfigError, ConfigModule, loadConfig, readEnvironment } from '@app/config';
-import { CommonModule, createLogger, PinoNestLogger } from '@app/common';
+import { CommonModule, createLogger, isDatabaseUnavailable, PinoNestLogger } from '@app/common';
 import { askDataDirHolder, DatabaseModule, DataDirInUseError, isDataDirHeld } from '@app/database';
 import { AuditModule } from '@app/audit';
 import { AdminModule, AdminService, CliResult, EXIT, runAdminCli } from '@app/admin';
@@ -48,8 +48,9 @@ async function run(argv: string[]): Promise<CliResult> {
   let app;
   try {
     app = await NestFactory.createApplicationContext(CliModule.forRoot(config), {
-      // Logs go to stderr: stdout is the command's JSON.
-      logger: new PinoNestLogger(createLogger('warn', pino.destination(2))),
+      // Every failure is reported once, as the command's JSON error on stderr: the framework's
+      // own error lines would only repeat it. Fatal ones still go to stderr (stdout is JSON).
+      logger: new PinoNestLogger(createLogger('fatal', pino.destination(2))),
       abortOnError: false,
     });
   } catch (error) {
@@ -81,11 +82,13 @@ run(process.argv.slice(2)).then(
     process.exitCode = result.exitCode;
   },
   (error: unknown) => {
-    const message =
-      error instanceof ConfigError
-        ? error.message
-        : `otp-link cli failed: ${error instanceof Error ? error.message : String(error)}`;
-    process.stderr.write(`${JSON.stringify({ error: 'INTERNAL', message })}\n`);
-    process.exitCode = error instanceof ConfigError ? EXIT.usage : EXIT.failed;
+    // The database could not be reached on opening: what a command would answer, exit 5.
+    const [code, exitCode, message] = isDatabaseUnavailable(error)
+      ? ['UNAVAILABLE', EXIT.unavailable, 'database unavailable']
+      : error instanceof ConfigError
+        ? ['VALIDATION_FAILED', EXIT.usage, error.message]
+        : ['INTERNAL', EXIT.failed, `otp-link cli failed: ${String(error)}`];
+    process.stderr.write(`${JSON.stringify({ error: code, message })}\n`);
+    process.exitCode = exitCode;
   },
 );

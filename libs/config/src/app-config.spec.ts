@@ -113,6 +113,24 @@ describe('loadConfig', () => {
     expect(config.notify.twilio.from).toBe('MG123');
   });
 
+  it('asks a strong ADMIN_API_KEY of production when one is set, and none at all otherwise', () => {
+    const production = {
+      NODE_ENV: 'production',
+      PARTNER_JWT_SECRET: STRONG,
+      OTP_SECRET: STRONG,
+      NOTIFY_DRIVER: 'twilio',
+      TWILIO_ACCOUNT_SID: 'AC123',
+      TWILIO_AUTH_TOKEN: 'token',
+      TWILIO_FROM: 'MG123',
+    };
+    expect(problemsOf({ ...production, ADMIN_API_KEY: 'short' })).toEqual([
+      'ADMIN_API_KEY must be at least 32 characters in production',
+    ]);
+    expect(loadConfig({ ...production, ADMIN_API_KEY: STRONG }).adminApiKey).toBe(STRONG);
+    expect(loadConfig(production).adminApiKey).toBeUndefined();
+    expect(loadConfig({ ADMIN_API_KEY: 'short' }).adminApiKey).toBe('short'); // development
+  });
+
   it('requires the Twilio settings with the twilio driver and a file with the file driver', () => {
     expect(problemsOf({ NOTIFY_DRIVER: 'twilio' })).toEqual([
       'TWILIO_ACCOUNT_SID must be set when NOTIFY_DRIVER=twilio',

@@ -86,7 +86,11 @@ export async function runAdminCli(
       stderr += `${JSON.stringify({ error: ErrorCode.Unavailable, message: 'database unavailable' })}\n`;
       return { exitCode: EXIT.unavailable, stdout, stderr };
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = isUnmigrated(error)
+      ? 'the database has no otp-link tables yet: run npm run migration:run first'
+      : error instanceof Error
+        ? error.message
+        : String(error);
     stderr += `${JSON.stringify({ error: ErrorCode.Internal, message })}\n`;
     return { exitCode: EXIT.failed, stdout, stderr };
   }
@@ -135,18 +139,14 @@ function addCommands(
       );
   const settingOptions = (command: Command) =>
     command
+      // Kept as given (commander turns a parser's null into ''): settingsOf reads them.
       .option(
         '--allowed-countries <codes>',
         'comma-separated calling codes, e.g. +91,+44 ("" clears)',
-        list,
       )
-      .option('--hourly-budget <n>', 'codes per hour for all its users ("none" clears)', budget)
-      .option('--sender-name <name>', 'app name in its SMS ("" clears)', orNull)
-      .option(
-        '--template <text>',
-        'its SMS text with {code}, {app}, {expires} ("" clears)',
-        orNull,
-      );
+      .option('--hourly-budget <n>', 'codes per hour for all its users ("none" clears)')
+      .option('--sender-name <name>', 'app name in its SMS ("" clears)')
+      .option('--template <text>', 'its SMS text with {code}, {app}, {expires} ("" clears)');
 
   settingOptions(
     keyOptions(
@@ -344,11 +344,12 @@ function addCommands(
     );
 }
 
+/** The settings options as typed: "" (or "none" for the budget) clears a setting. */
 interface SettingOptions {
-  allowedCountries?: string[] | null;
-  hourlyBudget?: number | null;
-  senderName?: string | null;
-  template?: string | null;
+  allowedCountries?: string;
+  hourlyBudget?: string;
+  senderName?: string;
+  template?: string;
 }
 
 interface CreateOptions extends SettingOptions {
@@ -372,12 +373,32 @@ interface AuditOptions {
 /** Only the options given: an absent one leaves its setting as it is. */
 function settingsOf(options: SettingOptions): Omit<ClientSettings, 'name'> {
   const settings: Omit<ClientSettings, 'name'> = {};
-  if (options.allowedCountries !== undefined)
-    settings.allowedCountryCodes = options.allowedCountries;
-  if (options.hourlyBudget !== undefined) settings.hourlySendBudget = options.hourlyBudget;
-  if (options.senderName !== undefined) settings.senderName = options.senderName;
-  if (options.template !== undefined) settings.messageTemplate = options.template;
+  const { allowedCountries, hourlyBudget, senderName, template } = options;
+  if (allowedCountries !== undefined) {
+    const codes = allowedCountries
+      .split(',')
+      .map((code) => code.trim())
+      .filter(Boolean);
+    settings.allowedCountryCodes = codes.length === 0 ? null : codes;
+  }
+  if (hourlyBudget !== undefined) {
+    if (hourlyBudget !== 'none' && !/^\d{1,10}$/.test(hourlyBudget)) {
+      throw new AppError(
+        ErrorCode.ValidationFailed,
+        { details: [{ field: 'hourly-budget', message: 'a whole number, or "none"' }] },
+        '--hourly-budget must be a whole number, or "none"',
+      );
+    }
+    settings.hourlySendBudget = hourlyBudget === 'none' ? null : Number(hourlyBudget);
+  }
+  if (senderName !== undefined) settings.senderName = senderName === '' ? null : senderName;
+  if (template !== undefined) settings.messageTemplate = template === '' ? null : template;
   return settings;
+}
+
+/** PostgreSQL's undefined_table: the schema is not there (embedded databases migrate at start). */
+function isUnmigrated(error: unknown): boolean {
+  return (error as { driverError?: { code?: string } } | null)?.driverError?.code === '42P01';
 }
 
 function keyFileProblem(message: string): AppError {
@@ -391,22 +412,6 @@ function keyFileProblem(message: string): AppError {
 function integer(value: string): number {
   if (!/^\d{1,10}$/.test(value)) throw new InvalidArgumentError('must be a whole number');
   return Number(value);
-}
-
-function budget(value: string): number | null {
-  return value === 'none' ? null : integer(value);
-}
-
-function list(value: string): string[] | null {
-  const items = value
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean);
-  return items.length === 0 ? null : items;
-}
-
-function orNull(value: string): string | null {
-  return value === '' ? null : value;
 }
 
 function time(value: string): Date {
