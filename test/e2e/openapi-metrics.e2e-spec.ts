@@ -66,6 +66,35 @@ describe('OpenAPI and metrics', () => {
     ).toContain('PHONE_UNDELIVERABLE');
   });
 
+  it('documents the partner-backend and operator APIs with their own credentials and errors', () => {
+    const s2s = doc.paths['/s2s/users/{userId}/link'];
+    for (const operation of [s2s.get, s2s.delete]) {
+      // Both headers together: one requirement object.
+      expect(operation.security).toEqual([{ clientId: [], clientSecret: [] }]);
+      expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '404', '503']);
+    }
+    const create = doc.paths['/admin/clients'].post;
+    expect(create.security).toEqual([{ adminKey: [] }]);
+    expect(Object.keys(create.responses).sort()).toEqual([
+      '201',
+      '400',
+      '401',
+      '404',
+      '409',
+      '503',
+    ]);
+    expect(JSON.stringify(create.responses['409'])).toContain('CONFLICT');
+    const schemes = (doc as unknown as { components: { securitySchemes: Record<string, unknown> } })
+      .components.securitySchemes;
+    expect(Object.keys(schemes).sort()).toEqual([
+      'adminKey',
+      'clientId',
+      'clientSecret',
+      'partnerBearer',
+      'partnerJwt',
+    ]);
+  });
+
   it('gives every DTO property an example', () => {
     const missing = Object.entries(doc.components.schemas).flatMap(([name, schema]) =>
       Object.entries(schema.properties ?? {})

@@ -429,6 +429,17 @@ describe('partner registry: operators, partner backends, per-client keys and lim
       // Other clients keep the service's policy.
       const other = new OtpClient(t, newPartnerUser().token);
       expect((await other.register(uniquePhone().national, '+91')).status).toBe(200);
+
+      // The form of its frontend shows its countries; unknown or no client ids get the service's.
+      const own = await http(t.url, 'GET', `/fe/users/auth/otp/config?clientId=${client.id}`);
+      expect(own.body).toMatchObject({ allowedCountryCodes: ['+44'], allCountriesAllowed: false });
+      for (const query of ['', '?clientId=nobody']) {
+        const plain = await http(t.url, 'GET', `/fe/users/auth/otp/config${query}`);
+        expect(plain.body).toMatchObject({ allowedCountryCodes: [], allCountriesAllowed: true });
+      }
+      const bad = await http(t.url, 'GET', `/fe/users/auth/otp/config?clientId=${'x'.repeat(129)}`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.error).toBe('VALIDATION_FAILED');
     });
 
     it("stops a client's users at its hourly send budget, not other clients'", async () => {
@@ -842,6 +853,22 @@ describe('partner registry with the fallback off and no admin key', () => {
     const app = new OtpClient(t, await mintedToken(t, client.id, 'p'));
     expect((await app.register('7400123456', '+44')).body.error).toBe('COUNTRY_NOT_ALLOWED');
     expect((await app.register(uniquePhone().national, '+91')).status).toBe(200);
+    const config = (clientId: string) =>
+      http(t.url, 'GET', `/fe/users/auth/otp/config?clientId=${clientId}`);
+    expect((await config(client.id)).body).toMatchObject({
+      allowedCountryCodes: ['+91'],
+      allCountriesAllowed: false,
+    });
+    // Lists that do not meet leave no country at all, and the form says so.
+    const ukOnly = await registeredClient(t, '--allowed-countries', '+44');
+    expect((await config(ukOnly.id)).body).toMatchObject({
+      allowedCountryCodes: [],
+      allCountriesAllowed: false,
+    });
+    const uk = new OtpClient(t, await mintedToken(t, ukOnly.id, 'p'));
+    expect((await uk.register(uniquePhone().national, '+91')).body.error).toBe(
+      'COUNTRY_NOT_ALLOWED',
+    );
   });
 
   it('has no /admin API: every admin route is not found, with or without a key', async () => {

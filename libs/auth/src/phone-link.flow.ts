@@ -12,6 +12,7 @@ import {
 import { AuditRecord, AuditService } from '@app/audit';
 import { ChallengeOwner, ChallengeService, ChallengeView, otpMessageText } from '@app/otp';
 import { LinkService, UnlinkBy } from '@app/users';
+import type { RegisteredClient } from '@app/partners';
 import { OutboxService, QueuedMessage } from '@app/notifications';
 import type { ThirdPartyUser } from './jwt/third-party-user';
 
@@ -83,7 +84,7 @@ const REFUSAL_EVENTS: Partial<Record<ErrorCode, AuditRecord['event']>> = {
 export class PhoneLinkFlow {
   private readonly blockedNumberTypes: string[];
   /** ALLOWED_COUNTRY_CODES; undefined: every country. */
-  private readonly allowedCountryCodes?: string[];
+  private readonly serviceCountryCodes?: string[];
   private readonly otpLength: number;
   private readonly ttlSeconds: number;
 
@@ -98,7 +99,7 @@ export class PhoneLinkFlow {
   ) {
     this.blockedNumberTypes = config.blockedNumberTypes;
     if (config.allowedCountryCodes.length > 0)
-      this.allowedCountryCodes = config.allowedCountryCodes;
+      this.serviceCountryCodes = config.allowedCountryCodes;
     this.otpLength = config.otp.length;
     this.ttlSeconds = config.otp.ttlSeconds;
   }
@@ -338,15 +339,21 @@ export class PhoneLinkFlow {
   }
 
   /**
-   * The phone rules for this user's client: the service's ALLOWED_COUNTRY_CODES, narrowed to
-   * the client's own list when it has one (a client cannot open a country the service closed).
+   * The country calling codes the client's users may register: the service's
+   * ALLOWED_COUNTRY_CODES, narrowed to the client's own list when it has one (a client cannot
+   * open a country the service closed). Undefined: every country.
    */
+  allowedCountryCodes(client?: RegisteredClient): string[] | undefined {
+    const own = client?.allowedCountryCodes;
+    const global = this.serviceCountryCodes;
+    return own && global ? own.filter((code) => global.includes(code)) : (own ?? global);
+  }
+
   private policyFor(user: ThirdPartyUser): PhonePolicy {
-    const own = user.client?.allowedCountryCodes;
-    const global = this.allowedCountryCodes;
-    const allowedCountryCodes =
-      own && global ? own.filter((code) => global.includes(code)) : (own ?? global);
-    return { allowedCountryCodes, blockedNumberTypes: this.blockedNumberTypes };
+    return {
+      allowedCountryCodes: this.allowedCountryCodes(user.client),
+      blockedNumberTypes: this.blockedNumberTypes,
+    };
   }
 
   /** Runs `work`; a refusal worth tracing (limits, link conflicts) is written to the audit trail. */

@@ -82,8 +82,18 @@ export class OtpConfigResponse {
   @ApiProperty({ example: 5 })
   maxAttempts!: number;
 
-  @ApiProperty({ example: ['+91', '+44'], description: 'Empty: every country is allowed.' })
+  @ApiProperty({
+    example: ['+91', '+44'],
+    description: 'Empty: every country is allowed (see allCountriesAllowed).',
+  })
   allowedCountryCodes!: string[];
+
+  @ApiProperty({
+    example: false,
+    description:
+      "True when no country list applies; false with an empty list: none (the client's list and the service's do not meet).",
+  })
+  allCountriesAllowed!: boolean;
 
   @ApiProperty({ example: '^\\+?\\d{1,3}$' })
   countryCodePattern!: string;

@@ -6,6 +6,7 @@ import {
   HttpCode,
   Inject,
   Post,
+  Query,
   Req,
   UseGuards,
 } from '@nestjs/common';
@@ -16,6 +17,8 @@ import { PhoneLinkFlow } from '../phone-link.flow';
 import type { ThirdPartyUser } from '../jwt/third-party-user';
 import { PartnerJwtGuard, PartnerUser } from './partner-jwt.guard';
 import { ApiErrors, ErrorCode, PHONE_NUMBER_PATTERN } from '@app/common';
+import { PartnerDirectory } from '@app/partners';
+import { OtpConfigQueryDto } from '../dto/otp-config-query.dto';
 import { RegisterOtpDto, ResendOtpDto } from '../dto/request-otp.dto';
 import { VerifyOtpDto } from '../dto/verify-otp.dto';
 import {
@@ -136,13 +139,18 @@ export class OtpController {
 export class OtpConfigController {
   private readonly answer: OtpConfigResponse;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly flow: PhoneLinkFlow,
+    private readonly directory: PartnerDirectory,
+  ) {
     this.answer = {
       otpLength: config.otp.length,
       expiresIn: config.otp.ttlSeconds,
       resendAfter: config.otp.resendCooldownSeconds,
       maxAttempts: config.otp.maxAttempts,
       allowedCountryCodes: config.allowedCountryCodes,
+      allCountriesAllowed: config.allowedCountryCodes.length === 0,
       countryCodePattern: '^\\+?\\d{1,3}$',
       phoneNumberPattern: PHONE_NUMBER_PATTERN.source,
       channels: ['sms'],
@@ -150,11 +158,21 @@ export class OtpConfigController {
   }
 
   @Get('config')
-  @ApiOperation({ summary: 'Code length, lifetime, cooldown, attempts and allowed countries' })
+  @ApiOperation({
+    summary:
+      "Code length, lifetime, cooldown, attempts and allowed countries (a registered client's own with ?clientId=)",
+  })
   @ApiOkResponse({ type: OtpConfigResponse })
-  @ApiErrors(ErrorCode.RateLimited)
-  config(): OtpConfigResponse {
-    return this.answer;
+  @ApiErrors(ErrorCode.ValidationFailed, ErrorCode.RateLimited, ErrorCode.Unavailable)
+  async config(@Query() query: OtpConfigQueryDto): Promise<OtpConfigResponse> {
+    const client = query.clientId ? await this.directory.find(query.clientId) : undefined;
+    if (!client) return this.answer;
+    const allowed = this.flow.allowedCountryCodes(client);
+    return {
+      ...this.answer,
+      allowedCountryCodes: allowed ?? [],
+      allCountriesAllowed: allowed === undefined,
+    };
   }
 }
 

@@ -20,8 +20,8 @@ const S2S_ERRORS = [
  * not found), and removing it. Same answers as the frontend's linked-mobile-number.
  */
 @ApiTags('partner backends')
-@ApiSecurity('clientId')
-@ApiSecurity('clientSecret')
+// Both headers at once (one requirement object); two decorators would mean either one.
+@ApiSecurity({ clientId: [], clientSecret: [] })
 @UseGuards(PartnerSecretGuard)
 @Controller('s2s/users/:userId/link')
 export class PartnerLinksController {
