@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '@app/config';
 import type { DatabaseNotifications, NotificationSubscriber } from '@app/database';
@@ -62,6 +63,14 @@ describe('PartnerDirectory', () => {
   let database: FakeDatabase;
   let subscriber: NotificationSubscriber;
   let directory: PartnerDirectory;
+
+  // A key sealed for another client is logged as an error on purpose; keep the output clean.
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
+  afterAll(() => {
+    Logger.overrideLogger(['log', 'error', 'warn', 'debug', 'verbose']);
+  });
 
   beforeEach(async () => {
     database = new FakeDatabase();
