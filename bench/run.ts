@@ -49,6 +49,11 @@ import type autocannon from 'autocannon';
 
 const ROOT = resolve(__dirname, '..');
 const NODE = process.execPath;
+
+/** With BENCH_CPU_PROFILE, the API writes a V8 CPU profile there when it stops. */
+function profileArgs(config: BenchConfig): string[] {
+  return config.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${config.cpuProfileDir}`] : [];
+}
 const OTP_LENGTH = 6;
 /** Wrong-code load is spread over this many challenges, far below OTP_MAX_ATTEMPTS each. */
 const WRONG_CODE_CHALLENGES = 10_000;
@@ -356,7 +361,7 @@ async function runPostgres(ctx: RunContext): Promise<void> {
   const server = await startServer(
     'api-postgres',
     NODE,
-    [join(ROOT, 'dist/apps/api/src/main.js')],
+    [...profileArgs(config), join(ROOT, 'dist/apps/api/src/main.js')],
     {
       cwd: ctx.tmp, // not the repo: a developer's .env there must not change the settings
       env,
@@ -434,6 +439,9 @@ async function runPostgres(ctx: RunContext): Promise<void> {
 
   try {
     for (const def of scenarios) {
+      if (config.scenarios.length > 0 && !config.scenarios.some((p) => def.name.startsWith(p))) {
+        continue;
+      }
       const result = await runScenario(config, def);
       result.extra = {
         ...result.extra,
@@ -470,7 +478,7 @@ async function runEmbedded(ctx: RunContext): Promise<void> {
   const server = await startServer(
     'api-embedded',
     NODE,
-    [join(ROOT, 'dist/apps/api/src/main.js')],
+    [...profileArgs(config), join(ROOT, 'dist/apps/api/src/main.js')],
     {
       cwd: ctx.tmp,
       env,

@@ -30,6 +30,10 @@ export interface BenchConfig {
   databasePoolSize?: number;
   resultsDir: string;
   growth: GrowthConfig;
+  /** Only the PostgreSQL scenarios whose names start with one of these (empty: all). */
+  scenarios: string[];
+  /** A directory: the API processes run with --cpu-prof and write their profiles there. */
+  cpuProfileDir?: string;
 }
 
 /** The opt-in `growth` group: latency at two table sizes, then memory over many registrations. */
@@ -96,6 +100,11 @@ export function readBenchConfig(env: NodeJS.ProcessEnv, resultsDir: string): Ben
       ? Math.round(number(env, 'BENCH_DATABASE_POOL_SIZE', 10, 1))
       : undefined,
     resultsDir,
+    scenarios: (env.BENCH_SCENARIOS ?? '')
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean),
+    cpuProfileDir: env.BENCH_CPU_PROFILE || undefined,
     growth: {
       rows: Math.round(number(env, 'BENCH_GROWTH_ROWS', 1_000_000, 10_000)),
       registrations: Math.round(number(env, 'BENCH_GROWTH_REGISTRATIONS', 100_000, 0)),

@@ -1,3 +1,4 @@
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { AppError } from '../errors/app-error';
 import { ErrorCode } from '../errors/error-code';
 import {
@@ -5,6 +6,7 @@ import {
   maskPhone,
   normalizePhone,
   parseE164,
+  splitE164,
   PHONE_NUMBER_PATTERN,
   type PhonePolicy,
 } from './phone-number';
@@ -213,4 +215,27 @@ describe('parseE164', () => {
       expect((caught as AppError).extra.details?.[0].field).toBe('phone');
     },
   );
+});
+
+describe('splitE164', () => {
+  it.each([
+    '+919876543219',
+    '+14155552671',
+    '+447400123456',
+    '+79161234567',
+    '+8613812345678',
+    '+35312345678',
+    '+2348031234567',
+    '+80012345678',
+  ])('splits %s as libphonenumber parses it', (e164) => {
+    const parsed = parsePhoneNumberFromString(e164);
+    expect(splitE164(e164)).toEqual({
+      countryCode: `+${parsed?.countryCallingCode}`,
+      nationalNumber: parsed?.nationalNumber,
+    });
+  });
+
+  it('keeps what is not a number whole', () => {
+    expect(splitE164('+999123')).toEqual({ countryCode: '', nationalNumber: '999123' });
+  });
 });

@@ -1,5 +1,6 @@
 // The `max` metadata: the default `min` set cannot tell number types apart (getType() needs it).
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import metadata from 'libphonenumber-js/metadata.max.json';
 import { AppError } from '../errors/app-error';
 import { ErrorCode } from '../errors/error-code';
 
@@ -107,11 +108,25 @@ export function maskPhone(e164: string): string {
   return `+${callingCode}${maskDigits(compact.slice(1 + callingCode.length))}`;
 }
 
-/** A stored E.164 number back into the contract's (countryCode, national number) pair. */
+/** Every country calling code (ITU-T E.164 assigns them prefix-free: none starts another). */
+const CALLING_CODES = new Set([
+  ...Object.keys(metadata.country_calling_codes),
+  ...Object.keys(metadata.nonGeographic), // +800, +808, +870, …
+]);
+
+/**
+ * A stored E.164 number back into the contract's (countryCode, national number) pair: the
+ * calling code is the one prefix of 1-3 digits that is a calling code (no parsing: this runs on
+ * every read of a link).
+ */
 export function splitE164(e164: string): { countryCode: string; nationalNumber: string } {
-  const parsed = parsePhoneNumberFromString(e164);
-  if (!parsed) return { countryCode: '', nationalNumber: e164.replace(/^\+/, '') };
-  return { countryCode: `+${parsed.countryCallingCode}`, nationalNumber: parsed.nationalNumber };
+  const digits = e164.replace(/^\+/, '');
+  for (let length = 1; length <= 3; length++) {
+    const code = digits.slice(0, length);
+    if (CALLING_CODES.has(code))
+      return { countryCode: `+${code}`, nationalNumber: digits.slice(length) };
+  }
+  return { countryCode: '', nationalNumber: digits };
 }
 
 /**
