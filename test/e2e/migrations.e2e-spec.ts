@@ -13,6 +13,7 @@ const TABLES = [
   'audit_events',
   'links',
   'otp_challenges',
+  'otp_send_counts',
   'otp_sends',
   'otp_verify_failures',
   'outbox_messages',
@@ -38,6 +39,15 @@ async function tables(dataSource: DataSource): Promise<string[]> {
   return rows.map((row) => row.name);
 }
 
+/** The service's own functions (the registry's trigger function aside). */
+async function functions(dataSource: DataSource): Promise<string[]> {
+  const rows = await dataSource.query<Array<{ name: string }>>(
+    `SELECT p.proname AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+      WHERE n.nspname = 'public' AND p.proname <> 'partner_clients_notify' ORDER BY 1`,
+  );
+  return rows.map((row) => row.name);
+}
+
 describe('migrations', () => {
   if (e2eDatabase() === 'embedded') {
     it('apply at start on the embedded database, and revert cleanly', async () => {
@@ -49,9 +59,9 @@ describe('migrations', () => {
       try {
         expect(await tables(dataSource)).toEqual(TABLES);
         await dataSource.undoLastMigration(); // the newest only
-        expect(await tables(dataSource)).not.toContain('partner_clients');
-        expect(await hasColumn(dataSource, 'audit_events', 'phone_hash')).toBe(false);
-        expect(await tables(dataSource)).toContain('otp_verify_failures');
+        expect(await tables(dataSource)).not.toContain('otp_send_counts');
+        expect(await functions(dataSource)).toEqual([]);
+        expect(await tables(dataSource)).toContain('partner_clients');
         for (let i = 1; i < MIGRATIONS.length; i++) await dataSource.undoLastMigration();
         expect(await tables(dataSource)).toEqual([]);
         await dataSource.runMigrations();
@@ -80,12 +90,13 @@ describe('migrations', () => {
         const shown = await npm('migration:show');
         expect(shown.stdout).toContain('[X]');
         expect(shown.stdout).toContain('InitialSchema1763900000000');
+        expect(await functions(probe)).toContain('otp_request_code');
         await npm('migration:revert'); // the newest only
-        expect(await tables(probe)).not.toContain('partner_clients');
-        expect(await hasColumn(probe, 'audit_events', 'actor')).toBe(false);
-        expect(await tables(probe)).toContain('otp_verify_failures');
+        expect(await tables(probe)).not.toContain('otp_send_counts');
+        expect(await functions(probe)).toEqual([]);
+        expect(await tables(probe)).toContain('partner_clients');
         expect((await npm('migration:show')).stdout).toMatch(
-          /\[X\].*InitialSchema[\s\S]*\[X\].*AbuseLimits[\s\S]*\[ \].*PartnerRegistry/,
+          /\[X\].*InitialSchema[\s\S]*\[X\].*PartnerRegistry[\s\S]*\[ \].*HotPathFunctions/,
         );
         for (let i = 1; i < MIGRATIONS.length; i++) await npm('migration:revert');
         expect(await tables(probe)).toEqual([]);

@@ -49,11 +49,14 @@ describe('retention: tables do not grow without end', () => {
     expect(await job.purgeOnce()).toBe(false);
     expect(await count(t, 'otp_sends')).toBe(2); // still inside the limits' window
     expect(await count(t, 'otp_verify_failures')).toBe(1);
+    const counters = await count(t, 'otp_send_counts');
+    expect(counters).toBeGreaterThanOrEqual(2); // the service's and the clients' budgets
 
     t.clock.advance(2 * HOUR + 1);
     await job.purgeOnce();
     expect(await count(t, 'otp_sends')).toBe(0);
     expect(await count(t, 'otp_verify_failures')).toBe(0);
+    expect(await count(t, 'otp_send_counts')).toBe(0);
     expect(await count(t, 'otp_challenges')).toBe(2); // not yet a day past expiry
 
     t.clock.advance(24 * HOUR);

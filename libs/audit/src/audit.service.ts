@@ -59,7 +59,15 @@ interface AuditRow {
   created_text: string;
 }
 
-const COLUMNS = 10;
+/** The columns every audit write fills, in the order of AuditService.values(). */
+export const AUDIT_COLUMNS =
+  'event, actor, client_id, user_id, phone_masked, phone_hash, ip, challenge_id, detail, created_at';
+export const AUDIT_COLUMN_COUNT = 10;
+
+/** `$first, …, $first+9`: the placeholders of one row's AUDIT_COLUMNS. */
+export function placeholders(first: number): string {
+  return Array.from({ length: AUDIT_COLUMN_COUNT }, (_, i) => `$${first + i}`).join(', ');
+}
 
 /** Appends to the audit trail (never updates or deletes) and lets operators search it. */
 @Injectable()
@@ -86,29 +94,32 @@ export class AuditService {
   /** Writes the records in one statement, inside `manager`'s transaction when given. */
   async record(records: AuditRecord[], manager?: EntityManager): Promise<void> {
     if (records.length === 0) return;
-    const params: unknown[] = [];
-    const rows = records.map((record, index) => {
-      params.push(
-        record.event,
-        record.actor ?? null,
-        record.clientId ?? null,
-        record.userId ?? null,
-        record.phoneE164 ? maskPhone(record.phoneE164) : null,
-        record.phoneE164 ? this.phoneHash(record.phoneE164) : null,
-        record.ip?.slice(0, 64) ?? null,
-        record.challengeId ?? null,
-        record.detail?.slice(0, 500) ?? null,
-        record.at ?? new Date(),
-      );
-      const base = index * COLUMNS;
-      return `(${Array.from({ length: COLUMNS }, (_, i) => `$${base + i + 1}`).join(', ')})`;
-    });
+    const params = records.flatMap((record) => this.values(record));
+    const rows = records.map((_, index) => `(${placeholders(index * AUDIT_COLUMN_COUNT + 1)})`);
     await (manager ?? this.dataSource).query(
-      `INSERT INTO audit_events
-         (event, actor, client_id, user_id, phone_masked, phone_hash, ip, challenge_id, detail, created_at)
-       VALUES ${rows.join(', ')}`,
+      `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES ${rows.join(', ')}`,
       params,
     );
+  }
+
+  /**
+   * One record as the values of AUDIT_COLUMNS, for a statement that writes its audit event
+   * itself (`INSERT INTO audit_events (AUDIT_COLUMNS) SELECT $n… FROM changed`), so the change
+   * and its event are one round trip.
+   */
+  values(record: AuditRecord): unknown[] {
+    return [
+      record.event,
+      record.actor ?? null,
+      record.clientId ?? null,
+      record.userId ?? null,
+      record.phoneE164 ? maskPhone(record.phoneE164) : null,
+      record.phoneE164 ? this.phoneHash(record.phoneE164) : null,
+      record.ip?.slice(0, 64) ?? null,
+      record.challengeId ?? null,
+      record.detail?.slice(0, 500) ?? null,
+      record.at ?? new Date(),
+    ];
   }
 
   /** Events matching every given filter, newest first, a page at a time. */

@@ -1,16 +1,23 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import {
   AppError,
+  Clock,
   ErrorCode,
+  maskPhone,
   MetricsService,
   normalizePhone,
   PhonePolicy,
   splitE164,
 } from '@app/common';
 import { AuditRecord, AuditService } from '@app/audit';
-import { ChallengeOwner, ChallengeService, ChallengeView, otpMessageText } from '@app/otp';
+import {
+  AuditContext,
+  ChallengeOwner,
+  ChallengeService,
+  ChallengeView,
+  otpMessageText,
+} from '@app/otp';
 import { LinkService, UnlinkBy } from '@app/users';
 import type { RegisteredClient } from '@app/partners';
 import { OutboxService, QueuedMessage } from '@app/notifications';
@@ -87,14 +94,15 @@ export class PhoneLinkFlow {
   private readonly serviceCountryCodes?: string[];
   private readonly otpLength: number;
   private readonly ttlSeconds: number;
+  private readonly maxAttempts: number;
 
   constructor(
-    private readonly dataSource: DataSource,
     private readonly challenges: ChallengeService,
     private readonly links: LinkService,
     private readonly outbox: OutboxService,
     private readonly audit: AuditService,
     private readonly metrics: MetricsService,
+    private readonly clock: Clock,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.blockedNumberTypes = config.blockedNumberTypes;
@@ -102,63 +110,49 @@ export class PhoneLinkFlow {
       this.serviceCountryCodes = config.allowedCountryCodes;
     this.otpLength = config.otp.length;
     this.ttlSeconds = config.otp.ttlSeconds;
+    this.maxAttempts = config.otp.maxAttempts;
   }
 
   /**
    * Register and resend are one operation: a fresh code on the live challenge of (user, phone),
-   * or a new challenge. The challenge, its send and its outbox message commit together; the
-   * first delivery attempt follows before answering.
+   * or a new challenge. The challenge, its send and its outbox message commit together, in one
+   * database call; the first delivery attempt follows before answering.
    */
   async requestCode(user: ThirdPartyUser, input: PhoneInput, ip: string): Promise<CodeSent> {
     const phone = normalizePhone(input.countryCode, input.phoneNumber, this.policyFor(user));
     const owner = ownerOf(user);
-    const prepared = await this.refusalsAudited(user, phone.e164, ip, () =>
-      this.dataSource.transaction(async (manager) => {
-        await this.challenges.lock(manager, owner, phone.e164);
-        const state = await this.links.linkState(user, phone.e164, manager);
-        this.links.assertCanLink(state);
-        const issued = await this.challenges.issue(manager, owner, phone.e164, {
-          hourlySendBudget: user.client?.hourlySendBudget,
-        });
-        const message: QueuedMessage = {
-          channel: 'sms',
-          to: phone.e164,
-          groupKey: `otp:${issued.challengeId}`,
-          supersedesGroup: issued.resent,
-          body: otpMessageText({
-            code: issued.code,
-            ttlSeconds: this.ttlSeconds,
-            appName: appName(user),
-            template: user.client?.messageTemplate ?? undefined,
-          }),
-          code: issued.code,
-          authCode: issued.authCode,
-          expiresAt: issued.expiresAt,
-          audit: { ...owner, challengeId: issued.challengeId, ip },
-        };
-        const messageId = await this.outbox.enqueue(manager, message);
-        await this.audit.record(
-          [
-            {
-              event: 'requested',
-              ...owner,
-              phoneE164: phone.e164,
-              ip,
-              challengeId: issued.challengeId,
-            },
-          ],
-          manager,
-        );
-        return { issued, message, messageId, isNewUser: !state.phoneKnown };
+    let message: QueuedMessage | undefined;
+    const issued = await this.refusalsAudited(user, phone.e164, ip, () =>
+      this.challenges.issue({
+        owner,
+        phoneE164: phone.e164,
+        limits: { hourlySendBudget: user.client?.hourlySendBudget },
+        audit: this.auditContext(phone.e164, ip),
+        messageFor: (draft) => {
+          message = {
+            channel: 'sms',
+            to: phone.e164,
+            body: otpMessageText({
+              code: draft.code,
+              ttlSeconds: this.ttlSeconds,
+              appName: appName(user),
+              template: user.client?.messageTemplate ?? undefined,
+            }),
+            code: draft.code,
+            authCode: draft.authCode,
+            expiresAt: draft.expiresAt,
+            audit: { ...owner, challengeId: draft.challengeId, ip },
+          };
+          return this.outbox.prepare(message);
+        },
       }),
     );
 
-    const outcome = await this.outbox.deliverNow(prepared.messageId, prepared.message);
+    const outcome = await this.outbox.deliverNow(issued.messageId, message as QueuedMessage);
     if (outcome.status === 'failed') throw new AppError(ErrorCode.PhoneUndeliverable);
-    const { issued } = prepared;
     return {
       authCode: issued.authCode,
-      isNewUser: prepared.isNewUser,
+      isNewUser: !issued.phoneKnown,
       expiresIn: issued.expiresIn,
       resendAfter: issued.resendAfter,
       attemptsLeft: issued.attemptsLeft,
@@ -193,12 +187,10 @@ export class PhoneLinkFlow {
     const otp =
       typeof input.otp === 'number' ? String(input.otp).padStart(this.otpLength, '0') : input.otp;
 
+    const audit = this.auditContext(phone.e164, ip);
     for (let round = 0; round < VERIFY_ROUNDS; round++) {
-      // Independent reads: in parallel, one round trip of latency.
-      const [state, challenge] = await Promise.all([
-        this.links.linkState(user, phone.e164),
-        this.challenges.find(owner, phone.e164, authCode),
-      ]);
+      const state = await this.challenges.verifyState(owner, phone.e164, authCode);
+      const { challenge } = state;
 
       if (state.accountLinked) {
         // The one exception to "already linked": repeating the verify that made the link.
@@ -228,55 +220,28 @@ export class PhoneLinkFlow {
         throw await this.phoneCapped(user, phone.e164, ip, challenge.phoneRetryAfter);
 
       if (!this.challenges.codeMatches(challenge, otp)) {
-        const outcome = await this.challenges.recordWrongCode(phone.e164, challenge.id);
-        if (!outcome.counted) {
-          if ('retryAfter' in outcome)
-            throw await this.phoneCapped(user, phone.e164, ip, outcome.retryAfter);
-          continue; // locked or expired meanwhile: the next round answers that
+        const outcome = await this.challenges.recordWrongCode(
+          owner,
+          phone.e164,
+          challenge.id,
+          audit,
+        );
+        if (outcome.counted) {
+          throw new AppError(ErrorCode.InvalidOtp, { attemptsLeft: outcome.attemptsLeft });
         }
-        const { attemptsLeft } = outcome;
-        await this.audit.record([
-          {
-            event: 'verify_failed',
-            ...owner,
-            phoneE164: phone.e164,
-            ip,
-            challengeId: challenge.id,
-          },
-          ...(attemptsLeft === 0
-            ? [
-                {
-                  event: 'locked' as const,
-                  ...owner,
-                  phoneE164: phone.e164,
-                  ip,
-                  challengeId: challenge.id,
-                },
-              ]
-            : []),
-        ]);
-        throw new AppError(ErrorCode.InvalidOtp, { attemptsLeft });
+        if ('retryAfter' in outcome)
+          throw await this.phoneCapped(user, phone.e164, ip, outcome.retryAfter);
+        continue; // locked or expired meanwhile: the next round answers that
       }
 
       const linked = await this.refusalsAudited(user, phone.e164, ip, () =>
-        this.dataSource.transaction(async (manager) => {
-          if (!(await this.challenges.markVerified(manager, challenge.id))) return undefined;
-          const result = await this.links.link(manager, user, phone.e164, challenge.id);
-          await this.challenges.saveResult(
-            manager,
-            challenge.id,
-            result.phoneUserId,
-            result.isNewUser,
-          );
-          const event = { ...owner, phoneE164: phone.e164, ip, challengeId: challenge.id };
-          await this.audit.record(
-            [
-              { event: 'verified', ...event },
-              { event: 'linked', ...event },
-            ],
-            manager,
-          );
-          return result;
+        this.links.linkVerified({
+          challengeId: challenge.id,
+          user,
+          phoneE164: phone.e164,
+          now: this.clock.now(),
+          maxAttempts: this.maxAttempts,
+          audit,
         }),
       );
       // undefined: a concurrent verify of this challenge got there first; the next round answers.
@@ -305,6 +270,15 @@ export class PhoneLinkFlow {
       CountryCode: countryCode,
       PhoneUserId: link.phoneUserId,
       LinkedAt: link.linkedAt.toISOString(),
+    };
+  }
+
+  /** The phone as the audit rows the database writes keep it: masked and keyed-hashed. */
+  private auditContext(phoneE164: string, ip: string): AuditContext {
+    return {
+      phoneMasked: maskPhone(phoneE164),
+      phoneHash: this.audit.phoneHash(phoneE164),
+      ip: ip.slice(0, 64),
     };
   }
 

@@ -7,6 +7,7 @@ import { DatabaseHealth } from './database-health';
 import { HealthController } from './health.controller';
 import { DatabaseMetrics } from './database-metrics';
 import { DatabaseNotifications } from './database-notifications';
+import { Sql } from './sql';
 import { EMBEDDED_DATABASE } from './embedded/embedded-database.token';
 
 /** Opens the embedded database (when there is no DATABASE_URL) once, for TypeORM and the rest. */
@@ -51,8 +52,8 @@ export class DatabaseModule {
         }),
       ],
       controllers: [HealthController],
-      providers: [DatabaseHealth, DatabaseMetrics, DatabaseNotifications],
-      exports: [DatabaseHealth, DatabaseNotifications],
+      providers: [DatabaseHealth, DatabaseMetrics, DatabaseNotifications, Sql],
+      exports: [DatabaseHealth, DatabaseNotifications, Sql],
     };
   }
 }

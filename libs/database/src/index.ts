@@ -14,3 +14,5 @@ export {
   isDataDirHeld,
 } from './embedded/data-dir-lock';
 export type { ControlHandler } from './embedded/data-dir-lock';
+export { Sql, statement } from './sql';
+export type { Statement } from './sql';

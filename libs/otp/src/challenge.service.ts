@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig, OtpConfig } from '@app/config';
 import { AppError, Clock, ErrorCode } from '@app/common';
+import { Sql, statement } from '@app/database';
 import { CodeGenerator } from './code-generator';
 import { CodeHasher } from './code-hasher';
 import type { ChallengeStatus } from './entities/otp-challenge.entity';
@@ -19,23 +19,48 @@ export interface ClientLimits {
   hourlySendBudget?: number | null;
 }
 
-/** A code ready to send, and what the caller is told about it. */
-export interface IssuedCode {
+/** Where a request comes from, for the audit trail (the phone masked and keyed-hashed). */
+export interface AuditContext {
+  phoneMasked: string;
+  phoneHash: Buffer;
+  ip: string;
+}
+
+/** A code about to be sent, before its message is queued. */
+export interface CodeDraft {
   challengeId: string;
   authCode: string;
   code: string;
   expiresAt: Date;
-  expiresIn: number;
-  resendAfter: number;
-  attemptsLeft: number;
   /** A fresh code on an existing live challenge (its earlier messages are now worthless). */
   resent: boolean;
 }
 
-/** One send: who, to which phone, when (counted by the hourly limits). */
-interface SendRecord extends ChallengeOwner {
+/** The outbox message of a code, ready to be written with it. */
+export interface DraftMessage {
+  channel: string;
+  payload: Buffer;
+  leaseUntil: Date;
+  audit: object;
+}
+
+export interface IssueRequest {
+  owner: ChallengeOwner;
   phoneE164: string;
-  now: Date;
+  limits: ClientLimits;
+  audit: AuditContext;
+  /** The message for a code (called again if the code's challenge changes before it is kept). */
+  messageFor(draft: CodeDraft): DraftMessage;
+}
+
+/** A code issued and queued: what the caller is told, and the message to deliver. */
+export interface IssuedCode extends CodeDraft {
+  messageId: string;
+  expiresIn: number;
+  resendAfter: number;
+  attemptsLeft: number;
+  /** A phone identity exists for the number already. */
+  phoneKnown: boolean;
 }
 
 /** A challenge as verify sees it; `expired` is derived from the clock. */
@@ -50,6 +75,16 @@ export interface ChallengeView {
   phoneRetryAfter: number;
 }
 
+/** What verify reads in one go: the linking rules' view of the user, and the challenge. */
+export interface VerifyState {
+  accountLinked: boolean;
+  /** The challenge that made the user's link, when linked. */
+  linkChallengeId: string | null;
+  /** The phone is linked to another user of the same client. */
+  phoneLinked: boolean;
+  challenge?: ChallengeView;
+}
+
 /** What counting a wrong code did. */
 export type WrongCodeOutcome =
   | { counted: true; attemptsLeft: number }
@@ -58,29 +93,7 @@ export type WrongCodeOutcome =
   /** The phone hit the failed-verify cap meanwhile. */
   | { counted: false; retryAfter: number };
 
-interface IssueState {
-  phone_sends: number;
-  phone_oldest: Date | null;
-  user_sends: number;
-  user_oldest: Date | null;
-  global_sends: number;
-  global_oldest: Date | null;
-  prefix_sends: number;
-  prefix_oldest: Date | null;
-  client_sends: number;
-  client_oldest: Date | null;
-  live_id: string | null;
-  live_auth_code: string | null;
-  live_last_sent_at: Date | null;
-  live_attempts: number | null;
-}
-
 const HOUR_MS = 3_600_000;
-/** Advisory-lock namespaces: one phone, one partner user. */
-const LOCK_PHONE = 1;
-const LOCK_USER = 2;
-const LOCK_GLOBAL_BUDGET = 3;
-const LOCK_CLIENT_BUDGET = 4;
 /**
  * Below (budget - margin) sends in the hour, concurrent registers cannot overshoot a shared
  * budget (the service's, a client's), so they skip its lock; closer to it they serialise on one
@@ -88,13 +101,66 @@ const LOCK_CLIENT_BUDGET = 4;
  * (their pool sizes).
  */
 const BUDGET_LOCK_MARGIN = 200;
-/** A number block: E.164 without its last digits (10 000 numbers). */
-const PREFIX_HIDDEN_DIGITS = 4;
-const AUTH_CODE_TRIES = 5;
+/** A new authCode collides with a live one of the user about never; this bounds the retries. */
+const ISSUE_ROUNDS = 6;
+
+/** The limits' names in the function's answers, as told to the caller. */
+const LIMIT_SCOPES: Record<string, string> = {
+  phone: 'phone',
+  user: 'user',
+  prefix: 'number range',
+  client: 'app',
+  service: 'service',
+};
+
+const REQUEST_CODE = statement(
+  `SELECT * FROM otp_request_code($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                                  $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`,
+);
+const VERIFY_STATE = statement(`SELECT * FROM otp_verify_state($1, $2, $3, $4, $5)`);
+const COUNT_WRONG_CODE = statement(
+  `SELECT * FROM otp_count_wrong_code($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+);
+
+interface RequestCodeRow {
+  outcome:
+    | 'issued'
+    | 'live_changed'
+    | 'auth_code_taken'
+    | 'account_linked'
+    | 'phone_linked'
+    | 'too_soon'
+    | 'limited';
+  challenge_id: string | null;
+  auth_code: string | null;
+  attempts: number | null;
+  retry_after: number | null;
+  scope: string | null;
+  sends: number | null;
+  phone_known: boolean | null;
+  message_id: string | null;
+}
+
+interface VerifyStateRow {
+  account_linked: boolean;
+  link_challenge_id: string | null;
+  phone_linked: boolean;
+  id: string | null;
+  status: ChallengeStatus | null;
+  attempts: number | null;
+  expires_at: Date | null;
+  code_hash: Buffer | null;
+  result_phone_user_id: string | null;
+  result_is_new_user: boolean | null;
+  phone_failures: number;
+  oldest_failure: Date | null;
+}
 
 /**
  * The challenge engine: issues codes within the lifetime, cooldown and send limits, and counts
- * attempts. Every rule is enforced by the database, so it holds across instances and restarts.
+ * attempts. The rules run in the database (functions of migration HotPathFunctions, one call per
+ * operation), so they hold across instances and restarts; codes, their hashes and the messages
+ * are made here.
  */
 @Injectable()
 export class ChallengeService {
@@ -103,7 +169,7 @@ export class ChallengeService {
   private readonly hasher: CodeHasher;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly sql: Sql,
     private readonly clock: Clock,
     private readonly codes: CodeGenerator,
     @Inject(APP_CONFIG) config: AppConfig,
@@ -113,111 +179,119 @@ export class ChallengeService {
   }
 
   /**
-   * Serialises code requests for one phone and one user until the transaction ends, so the
-   * counts read next are exact. Phone before user everywhere: no deadlock.
+   * A fresh code on the live challenge of (owner, phone), or a new challenge, with its message
+   * queued in the same transaction. Throws ACCOUNT_ALREADY_LINKED / PHONE_ALREADY_LINKED (spec
+   * §4 comes first), then RESEND_TOO_SOON or RATE_LIMITED.
    */
-  async lock(manager: EntityManager, owner: ChallengeOwner, phoneE164: string): Promise<void> {
-    await manager.query(
-      `SELECT pg_advisory_xact_lock(${LOCK_PHONE}, hashtext($1)),
-              pg_advisory_xact_lock(${LOCK_USER}, hashtext($2))`,
-      [phoneE164, `${owner.clientId}___${owner.userId}`],
-    );
-  }
-
-  /**
-   * Sends a fresh code on the live challenge of (owner, phone), or starts a new one. Call inside
-   * a transaction after `lock`. Throws RESEND_TOO_SOON or RATE_LIMITED.
-   */
-  async issue(
-    manager: EntityManager,
-    owner: ChallengeOwner,
-    phoneE164: string,
-    clientLimits: ClientLimits = {},
-  ): Promise<IssuedCode> {
+  async issue(request: IssueRequest): Promise<IssuedCode> {
+    const { owner, phoneE164, limits, audit } = request;
     const now = this.clock.now();
-    const clientBudget = clientLimits.hourlySendBudget ?? null;
-    const state = await this.readIssueState(manager, owner, phoneE164, now, clientBudget);
-    if (clientBudget !== null && state.client_sends >= clientBudget - BUDGET_LOCK_MARGIN) {
-      const exact = await this.recountUnderLock(manager, now, clientBudget, owner.clientId);
-      state.client_sends = exact.sends;
-      state.client_oldest = exact.oldest;
-    }
-    if (state.global_sends >= this.otp.maxSendsPerHour - BUDGET_LOCK_MARGIN) {
-      const exact = await this.recountUnderLock(manager, now, this.otp.maxSendsPerHour);
-      state.global_sends = exact.sends;
-      state.global_oldest = exact.oldest;
-    }
-
-    if (state.live_id && state.live_last_sent_at) {
-      const elapsed = (now.getTime() - state.live_last_sent_at.getTime()) / 1000;
-      if (elapsed < this.otp.resendCooldownSeconds) {
-        const retryAfter = Math.max(1, Math.ceil(this.otp.resendCooldownSeconds - elapsed));
-        throw new AppError(ErrorCode.ResendTooSoon, { retryAfter });
-      }
-    }
-    this.checkSendLimits(state, now, owner, clientBudget);
-
     const code = this.codes.code(this.otp.length);
     const expiresAt = new Date(now.getTime() + this.otp.ttlSeconds * 1000);
-    const send = { ...owner, phoneE164, now };
-    const issued = state.live_id
-      ? {
-          challengeId: await this.resendOn(manager, state.live_id, code, expiresAt, send),
-          authCode: state.live_auth_code as string,
-          attempts: state.live_attempts ?? 0,
-        }
-      : { ...(await this.start(manager, code, expiresAt, send)), attempts: 0 };
-
-    return {
-      challengeId: issued.challengeId,
-      authCode: issued.authCode,
+    // The challenge the code is for: a new one, unless the database names the live one.
+    let draft: CodeDraft = {
+      challengeId: randomUUID(),
+      authCode: this.codes.authCode(),
       code,
       expiresAt,
-      expiresIn: this.otp.ttlSeconds,
-      resendAfter: this.otp.resendCooldownSeconds,
-      attemptsLeft: this.otp.maxAttempts - issued.attempts,
-      resent: state.live_id !== null,
+      resent: false,
     };
+    for (let round = 0; round < ISSUE_ROUNDS; round++) {
+      const message = request.messageFor(draft);
+      const row = (await this.sql.row<RequestCodeRow>(REQUEST_CODE, [
+        owner.clientId,
+        owner.userId,
+        phoneE164,
+        prefixOf(phoneE164),
+        now,
+        expiresAt,
+        this.otp.resendCooldownSeconds,
+        this.otp.maxSendsPerPhonePerHour,
+        this.otp.maxSendsPerUserPerHour,
+        this.otp.maxSendsPerPrefixPerHour,
+        this.otp.maxSendsPerHour,
+        limits.hourlySendBudget ?? null,
+        BUDGET_LOCK_MARGIN,
+        draft.challengeId,
+        draft.resent ? draft.challengeId : null,
+        draft.authCode,
+        this.hasher.hash(draft.challengeId, code),
+        message.channel,
+        message.payload,
+        message.leaseUntil,
+        message.audit,
+        audit.phoneMasked,
+        audit.phoneHash,
+        audit.ip,
+      ])) as RequestCodeRow;
+      switch (row.outcome) {
+        case 'issued':
+          return {
+            ...draft,
+            messageId: row.message_id as string,
+            expiresIn: this.otp.ttlSeconds,
+            resendAfter: this.otp.resendCooldownSeconds,
+            attemptsLeft: this.otp.maxAttempts - (row.attempts ?? 0),
+            phoneKnown: row.phone_known ?? false,
+          };
+        case 'live_changed':
+          // Hash the code for the live challenge the database named (or a new one, if none).
+          draft = row.challenge_id
+            ? {
+                ...draft,
+                challengeId: row.challenge_id,
+                authCode: row.auth_code as string,
+                resent: true,
+              }
+            : {
+                ...draft,
+                challengeId: randomUUID(),
+                authCode: this.codes.authCode(),
+                resent: false,
+              };
+          break;
+        case 'auth_code_taken':
+          draft = { ...draft, authCode: this.codes.authCode() };
+          break;
+        case 'account_linked':
+          throw new AppError(ErrorCode.AccountAlreadyLinked);
+        case 'phone_linked':
+          throw new AppError(ErrorCode.PhoneAlreadyLinked);
+        case 'too_soon':
+          throw new AppError(ErrorCode.ResendTooSoon, { retryAfter: row.retry_after as number });
+        case 'limited':
+          throw this.limited(row, owner);
+      }
+    }
+    throw new Error('the challenge kept changing while a code was issued');
   }
 
-  /** The newest challenge of (owner, phone) with that authCode, or undefined. */
-  async find(
+  /** The user's link state and the newest challenge of (owner, phone) with that authCode. */
+  async verifyState(
     owner: ChallengeOwner,
     phoneE164: string,
     authCode: string,
-  ): Promise<ChallengeView | undefined> {
+  ): Promise<VerifyState> {
     const now = this.clock.now();
-    const rows = await this.dataSource.query<
-      Array<{
-        id: string;
-        status: ChallengeStatus;
-        attempts: number;
-        expires_at: Date;
-        code_hash: Buffer;
-        result_phone_user_id: string | null;
-        result_is_new_user: boolean | null;
-        phone_failures: number;
-        oldest_failure: Date | null;
-      }>
-    >(
-      `SELECT c.id, c.status, c.attempts, c.expires_at, c.code_hash,
-              c.result_phone_user_id, c.result_is_new_user, f.phone_failures, f.oldest_failure
-         FROM otp_challenges c,
-              (SELECT count(*)::int AS phone_failures, min(failed_at) AS oldest_failure
-                 FROM otp_verify_failures WHERE phone_e164 = $3 AND failed_at > $5) f
-        WHERE c.client_id = $1 AND c.user_id = $2 AND c.phone_e164 = $3 AND c.auth_code = $4
-        ORDER BY c.created_at DESC
-        LIMIT 1`,
-      [owner.clientId, owner.userId, phoneE164, authCode, new Date(now.getTime() - HOUR_MS)],
-    );
-    const row = rows[0];
-    if (!row) return undefined;
-    const expired = row.status === 'pending' && row.expires_at.getTime() <= now.getTime();
-    return {
+    const row = (await this.sql.row<VerifyStateRow>(VERIFY_STATE, [
+      owner.clientId,
+      owner.userId,
+      phoneE164,
+      authCode,
+      new Date(now.getTime() - HOUR_MS),
+    ])) as VerifyStateRow;
+    const state: VerifyState = {
+      accountLinked: row.account_linked,
+      linkChallengeId: row.link_challenge_id,
+      phoneLinked: row.phone_linked,
+    };
+    if (row.id === null) return state;
+    const expired = row.status === 'pending' && (row.expires_at as Date).getTime() <= now.getTime();
+    state.challenge = {
       id: row.id,
-      state: expired ? 'expired' : row.status,
-      attemptsLeft: Math.max(0, this.otp.maxAttempts - row.attempts),
-      codeHash: Buffer.from(row.code_hash),
+      state: expired ? 'expired' : (row.status as ChallengeStatus),
+      attemptsLeft: Math.max(0, this.otp.maxAttempts - (row.attempts ?? 0)),
+      codeHash: Buffer.from(row.code_hash as Buffer),
       resultPhoneUserId: row.result_phone_user_id,
       resultIsNewUser: row.result_is_new_user,
       phoneRetryAfter:
@@ -225,6 +299,7 @@ export class ChallengeService {
           ? secondsUntilWindowEnds(row.oldest_failure, now)
           : 0,
     };
+    return state;
   }
 
   /** Whether `otp` (already normalised) is this challenge's current code; constant time. */
@@ -233,256 +308,63 @@ export class ChallengeService {
   }
 
   /**
-   * Counts one wrong code, atomically: only while the challenge is live and has attempts left
-   * (the last allowed attempt locks it), and only while the phone is under its hourly cap of
-   * failed verifies across challenges (the phone's lock makes that count exact).
+   * Counts one wrong code, atomically, with its audit events: only while the challenge is live
+   * and has attempts left (the last allowed attempt locks it), and only while the phone is under
+   * its hourly cap of failed verifies across challenges.
    */
-  async recordWrongCode(phoneE164: string, challengeId: string): Promise<WrongCodeOutcome> {
-    const now = this.clock.now();
-    return this.dataSource.transaction(async (manager) => {
-      await manager.query(`SELECT pg_advisory_xact_lock(${LOCK_PHONE}, hashtext($1))`, [phoneE164]);
-      const [failures] = await manager.query<Array<{ n: number; oldest: Date | null }>>(
-        `SELECT count(*)::int AS n, min(failed_at) AS oldest FROM otp_verify_failures
-          WHERE phone_e164 = $1 AND failed_at > $2`,
-        [phoneE164, new Date(now.getTime() - HOUR_MS)],
-      );
-      if (failures.n >= this.otp.maxFailedVerifiesPerPhonePerHour) {
-        return { counted: false, retryAfter: secondsUntilWindowEnds(failures.oldest, now) };
-      }
-      const [rows] = await manager.query<[Array<{ attempts: number }>, number]>(
-        `UPDATE otp_challenges
-            SET attempts = attempts + 1,
-                status = CASE WHEN attempts + 1 >= $2 THEN 'locked' ELSE status END
-          WHERE id = $1 AND status = 'pending' AND attempts < $2 AND expires_at > $3
-          RETURNING attempts`,
-        [challengeId, this.otp.maxAttempts, now],
-      );
-      if (!rows[0]) return { counted: false };
-      await manager.query(
-        `INSERT INTO otp_verify_failures (phone_e164, challenge_id, failed_at) VALUES ($1, $2, $3)`,
-        [phoneE164, challengeId, now],
-      );
-      return { counted: true, attemptsLeft: this.otp.maxAttempts - rows[0].attempts };
-    });
-  }
-
-  /** Marks a live challenge verified, in `manager`'s transaction. False if it no longer was live. */
-  async markVerified(manager: EntityManager, challengeId: string): Promise<boolean> {
-    const now = this.clock.now();
-    const [rows] = await manager.query<[Array<{ id: string }>, number]>(
-      `UPDATE otp_challenges SET status = 'verified', verified_at = $3
-        WHERE id = $1 AND status = 'pending' AND attempts < $2 AND expires_at > $3
-        RETURNING id`,
-      [challengeId, this.otp.maxAttempts, now],
-    );
-    return rows.length === 1;
-  }
-
-  /** Keeps the verify answer with the challenge, so a repeated verify gets it unchanged. */
-  async saveResult(
-    manager: EntityManager,
-    challengeId: string,
-    phoneUserId: string,
-    isNewUser: boolean,
-  ): Promise<void> {
-    await manager.query(
-      `UPDATE otp_challenges SET result_phone_user_id = $2, result_is_new_user = $3 WHERE id = $1`,
-      [challengeId, phoneUserId, isNewUser],
-    );
-  }
-
-  private async readIssueState(
-    manager: EntityManager,
+  async recordWrongCode(
     owner: ChallengeOwner,
     phoneE164: string,
-    now: Date,
-    clientBudget: number | null,
-  ): Promise<IssueState> {
-    const windowStart = new Date(now.getTime() - HOUR_MS);
-    const rows = await manager.query<IssueState[]>(
-      `SELECT p.phone_sends, p.phone_oldest, u.user_sends, u.user_oldest,
-              g.global_sends, g.global_oldest, x.prefix_sends, x.prefix_oldest,
-              cb.client_sends, cb.client_oldest,
-              live.id AS live_id, live.auth_code AS live_auth_code,
-              live.last_sent_at AS live_last_sent_at, live.attempts AS live_attempts
-         FROM (SELECT count(*)::int AS phone_sends, min(sent_at) AS phone_oldest
-                 FROM (${windowOf('phone_e164 = $3', '$7')}) w) p,
-              (SELECT count(*)::int AS user_sends, min(sent_at) AS user_oldest
-                 FROM (${windowOf('client_id = $1 AND user_id = $2', '$8')}) w) u,
-              (SELECT count(*)::int AS global_sends, min(sent_at) AS global_oldest
-                 FROM (${windowOf('true', '$9')}) w) g,
-              (SELECT count(*)::int AS prefix_sends, min(sent_at) AS prefix_oldest
-                 FROM (${windowOf('phone_prefix = $6', '$10')}) w) x,
-              -- Only for a client with a budget of its own.
-              (SELECT count(*)::int AS client_sends, min(sent_at) AS client_oldest
-                 FROM (${windowOf('$11::int IS NOT NULL AND client_id = $1', '$11')}) w) cb
-         LEFT JOIN LATERAL (
-               SELECT id, auth_code, last_sent_at, attempts FROM otp_challenges
-                WHERE client_id = $1 AND user_id = $2 AND phone_e164 = $3
-                  AND status = 'pending' AND expires_at > $5
-                ORDER BY created_at DESC LIMIT 1) live ON true`,
-      [
-        owner.clientId,
-        owner.userId,
-        phoneE164,
-        windowStart,
-        now,
-        prefixOf(phoneE164),
-        this.otp.maxSendsPerPhonePerHour,
-        this.otp.maxSendsPerUserPerHour,
-        this.otp.maxSendsPerHour,
-        this.otp.maxSendsPerPrefixPerHour,
-        clientBudget,
-      ],
-    );
-    return rows[0];
-  }
-
-  /**
-   * Serialises registers on one shared budget (the client's when `clientId` is given, else the
-   * service's) and recounts it exactly under that lock.
-   */
-  private async recountUnderLock(
-    manager: EntityManager,
-    now: Date,
-    budget: number,
-    clientId?: string,
-  ): Promise<{ sends: number; oldest: Date | null }> {
-    const scope = clientId === undefined ? 'true' : 'client_id = $3';
-    await manager.query(
-      clientId === undefined
-        ? `SELECT pg_advisory_xact_lock(${LOCK_GLOBAL_BUDGET}, 0)`
-        : `SELECT pg_advisory_xact_lock(${LOCK_CLIENT_BUDGET}, hashtext($1))`,
-      clientId === undefined ? [] : [clientId],
-    );
-    const [row] = await manager.query<Array<{ sends: number; oldest: Date | null }>>(
-      `SELECT count(*)::int AS sends, min(sent_at) AS oldest
-         FROM (${windowOf(scope, '$2', '$1')}) w`,
-      [new Date(now.getTime() - HOUR_MS), budget, ...(clientId === undefined ? [] : [clientId])],
-    );
-    return row;
-  }
-
-  private checkSendLimits(
-    state: IssueState,
-    now: Date,
-    owner: ChallengeOwner,
-    clientBudget: number | null,
-  ): void {
-    type Limit = [sends: number, oldest: Date | null, max: number, scope: string];
-    const limits: Limit[] = [
-      [state.phone_sends, state.phone_oldest, this.otp.maxSendsPerPhonePerHour, 'phone'],
-      [state.user_sends, state.user_oldest, this.otp.maxSendsPerUserPerHour, 'user'],
-      [state.prefix_sends, state.prefix_oldest, this.otp.maxSendsPerPrefixPerHour, 'number range'],
-      [state.client_sends, state.client_oldest, clientBudget ?? Infinity, 'app'],
-      [state.global_sends, state.global_oldest, this.otp.maxSendsPerHour, 'service'],
-    ];
-    for (const [sends, oldest, max, scope] of limits) {
-      if (sends < max) continue;
-      const retryAfter = secondsUntilWindowEnds(oldest, now);
-      // Operators alert on these lines: a shared budget ran out, not one user's or phone's.
-      if (scope === 'service') {
-        this.logger.error(
-          { alert: 'otp_global_send_budget_exhausted', sends, max },
-          'global OTP send budget exhausted',
-        );
-      } else if (scope === 'app') {
-        this.logger.warn(
-          { alert: 'otp_client_send_budget_exhausted', clientId: owner.clientId, sends, max },
-          "a partner client's hourly send budget is exhausted",
-        );
-      }
-      throw new AppError(
-        ErrorCode.RateLimited,
-        { retryAfter },
-        `too many codes sent to this ${scope}; try again later`,
-      );
-    }
-  }
-
-  /** New code on the live challenge, and its send record, in one statement. */
-  private async resendOn(
-    manager: EntityManager,
     challengeId: string,
-    code: string,
-    expiresAt: Date,
-    send: SendRecord,
-  ): Promise<string> {
-    await manager.query(
-      `WITH c AS (
-         UPDATE otp_challenges
-            SET code_hash = $2, last_sent_at = $3, expires_at = $4, send_count = send_count + 1
-          WHERE id = $1
-          RETURNING id)
-       INSERT INTO otp_sends (challenge_id, client_id, user_id, phone_e164, phone_prefix, sent_at)
-       SELECT c.id, $5, $6, $7, $8, $3 FROM c`,
-      [
-        challengeId,
-        this.hasher.hash(challengeId, code),
-        send.now,
-        expiresAt,
-        send.clientId,
-        send.userId,
-        send.phoneE164,
-        prefixOf(send.phoneE164),
-      ],
-    );
-    return challengeId;
+    audit: AuditContext,
+  ): Promise<WrongCodeOutcome> {
+    const row = (await this.sql.row<{
+      outcome: 'counted' | 'capped' | 'not_live';
+      attempts_left: number | null;
+      retry_after: number | null;
+    }>(COUNT_WRONG_CODE, [
+      challengeId,
+      owner.clientId,
+      owner.userId,
+      phoneE164,
+      this.clock.now(),
+      this.otp.maxAttempts,
+      this.otp.maxFailedVerifiesPerPhonePerHour,
+      audit.phoneMasked,
+      audit.phoneHash,
+      audit.ip,
+    ])) as { outcome: string; attempts_left: number | null; retry_after: number | null };
+    if (row.outcome === 'counted')
+      return { counted: true, attemptsLeft: row.attempts_left as number };
+    if (row.outcome === 'capped') return { counted: false, retryAfter: row.retry_after as number };
+    return { counted: false };
   }
 
-  /**
-   * Inserts a new challenge whose authCode no live challenge of the owner uses, with its send
-   * record, in one statement.
-   */
-  private async start(
-    manager: EntityManager,
-    code: string,
-    expiresAt: Date,
-    send: SendRecord,
-  ): Promise<{ challengeId: string; authCode: string }> {
-    for (let attempt = 0; attempt < AUTH_CODE_TRIES; attempt++) {
-      const challengeId = randomUUID();
-      const authCode = this.codes.authCode();
-      const rows = await manager.query<Array<{ challenge_id: string }>>(
-        `WITH c AS (
-           INSERT INTO otp_challenges
-             (id, client_id, user_id, phone_e164, auth_code, code_hash, last_sent_at, expires_at, created_at)
-           SELECT $1::uuid, $2::varchar, $3::varchar, $4::varchar, $5::varchar, $6::bytea,
-                  $7::timestamptz, $8::timestamptz, $7::timestamptz
-            WHERE NOT EXISTS (SELECT 1 FROM otp_challenges
-                               WHERE client_id = $2 AND user_id = $3 AND auth_code = $5
-                                 AND status = 'pending' AND expires_at > $7)
-           RETURNING id)
-         INSERT INTO otp_sends (challenge_id, client_id, user_id, phone_e164, phone_prefix, sent_at)
-         SELECT c.id, $2, $3, $4, $9, $7 FROM c
-         RETURNING challenge_id`,
-        [
-          challengeId,
-          send.clientId,
-          send.userId,
-          send.phoneE164,
-          authCode,
-          this.hasher.hash(challengeId, code),
-          send.now,
-          expiresAt,
-          prefixOf(send.phoneE164),
-        ],
+  private limited(row: RequestCodeRow, owner: ChallengeOwner): AppError {
+    const scope = LIMIT_SCOPES[row.scope as string] ?? 'service';
+    const sends = row.sends;
+    // Operators alert on these lines: a shared budget ran out, not one user's or phone's.
+    if (row.scope === 'service') {
+      this.logger.error(
+        { alert: 'otp_global_send_budget_exhausted', sends, max: this.otp.maxSendsPerHour },
+        'global OTP send budget exhausted',
       );
-      if (rows.length === 1) return { challengeId, authCode };
+    } else if (row.scope === 'client') {
+      this.logger.warn(
+        { alert: 'otp_client_send_budget_exhausted', clientId: owner.clientId, sends },
+        "a partner client's hourly send budget is exhausted",
+      );
     }
-    throw new Error('could not find a free authCode');
+    return new AppError(
+      ErrorCode.RateLimited,
+      { retryAfter: row.retry_after as number },
+      `too many codes sent to this ${scope}; try again later`,
+    );
   }
 }
 
-/**
- * The sends of one scope inside the hour window, oldest first, at most `limit` of them: a limit
- * only needs to know whether it is reached (and the oldest send, for Retry-After), so the count
- * stops at the limit instead of scanning every send of a busy hour.
- */
-function windowOf(scope: string, limit: string, windowStart = '$4'): string {
-  return `SELECT sent_at FROM otp_sends WHERE ${scope} AND sent_at > ${windowStart}
-           ORDER BY sent_at LIMIT ${limit}`;
-}
+/** A number block: E.164 without its last digits (10 000 numbers). */
+const PREFIX_HIDDEN_DIGITS = 4;
 
 /** The number block of a phone, for the velocity limit. */
 function prefixOf(phoneE164: string): string {

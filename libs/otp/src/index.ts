@@ -1,9 +1,15 @@
 export { OtpModule } from './otp.module';
 export { ChallengeService } from './challenge.service';
 export type {
+  AuditContext,
   ChallengeOwner,
   ChallengeView,
+  ClientLimits,
+  CodeDraft,
+  DraftMessage,
   IssuedCode,
+  IssueRequest,
+  VerifyState,
   WrongCodeOutcome,
 } from './challenge.service';
 export { CodeGenerator, AUTH_CODE_LENGTH } from './code-generator';

@@ -12,8 +12,8 @@ const BATCH = 1_000;
 
 /**
  * Keeps the OTP tables from growing without end: deletes, in bounded batches safe to run in
- * every instance at once (SKIP LOCKED), send and failure records past the limits' window and
- * challenges a day past expiry. Verified challenges stay (one per link ever made): they answer a
+ * every instance at once (SKIP LOCKED), send and failure records and send counters past the
+ * limits' window, and challenges a day past expiry. Verified challenges stay (one per link ever made): they answer a
  * repeated verify for as long as the link exists.
  */
 @Injectable()
@@ -54,13 +54,25 @@ export class OtpRetentionJob implements OnApplicationBootstrap, OnModuleDestroy 
         'otp_challenges',
         new Date(now - CHALLENGE_RETENTION_MS),
       ),
+      // Counters have a composite key: rows are picked by their physical address.
+      this.deleteBatch(
+        `SELECT ctid FROM otp_send_counts WHERE bucket < $1 LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        'otp_send_counts',
+        sendsBefore,
+        'ctid',
+      ),
     ]);
     return results.some((deleted) => deleted === BATCH);
   }
 
-  private async deleteBatch(select: string, table: string, cutoff: Date): Promise<number> {
+  private async deleteBatch(
+    select: string,
+    table: string,
+    cutoff: Date,
+    key = 'id',
+  ): Promise<number> {
     const [, deleted] = await this.dataSource.query<[unknown[], number]>(
-      `DELETE FROM ${table} WHERE id IN (${select})`,
+      `DELETE FROM ${table} WHERE ${key} IN (${select})`,
       [cutoff, BATCH],
     );
     return deleted;

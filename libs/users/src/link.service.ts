@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import { DataSource, QueryFailedError } from 'typeorm';
 import {
   AppError,
   decodeCursor,
@@ -10,6 +10,7 @@ import {
   toPage,
 } from '@app/common';
 import { AuditActor, AuditService } from '@app/audit';
+import { Sql, statement } from '@app/database';
 
 /** A partner's user as its token names it. */
 export interface PartnerUserRef {
@@ -17,17 +18,6 @@ export interface PartnerUserRef {
   userId: string;
   walletAddress?: string;
   clientName?: string;
-}
-
-/** What the linking rules say about (user, phone) before anything is sent. */
-export interface LinkState {
-  /** The user is linked (to any phone); `linkChallengeId` is the challenge that made the link. */
-  accountLinked: boolean;
-  linkChallengeId: string | null;
-  /** The phone is linked to another user of the same client. */
-  phoneLinked: boolean;
-  /** A phone identity exists for the number (so the user is not new). */
-  phoneKnown: boolean;
 }
 
 export interface LinkedPhone {
@@ -44,6 +34,10 @@ const CONSTRAINT_ERRORS: Record<string, ErrorCode> = {
   uq_links_third_party_user: ErrorCode.AccountAlreadyLinked,
   uq_links_client_phone: ErrorCode.PhoneAlreadyLinked,
 };
+
+const LINK_VERIFIED = statement(
+  `SELECT * FROM otp_link_verified($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+);
 
 /** Who removes a link, and from where (for the audit trail). */
 export interface UnlinkBy {
@@ -73,98 +67,49 @@ const LINK_JOINS = `links l
 export class LinkService {
   constructor(
     private readonly dataSource: DataSource,
+    private readonly sql: Sql,
     private readonly audit: AuditService,
     private readonly metrics: MetricsService,
   ) {}
 
-  async linkState(
-    user: PartnerUserRef,
-    phoneE164: string,
-    manager?: EntityManager,
-  ): Promise<LinkState> {
-    const rows = await (manager ?? this.dataSource).query<
-      Array<{
-        account_linked: boolean;
-        link_challenge_id: string | null;
-        phone_linked: boolean;
-        phone_known: boolean;
-      }>
-    >(
-      `SELECT own.id IS NOT NULL AS account_linked,
-              own.challenge_id AS link_challenge_id,
-              EXISTS (SELECT 1 FROM links l JOIN phone_users p ON p.id = l.phone_user_id
-                       WHERE l.client_id = $1 AND p.phone_e164 = $3
-                         AND l.third_party_user_id IS DISTINCT FROM own.third_party_user_id) AS phone_linked,
-              EXISTS (SELECT 1 FROM phone_users WHERE phone_e164 = $3) AS phone_known
-         FROM (SELECT 1) one
-         LEFT JOIN (SELECT l.id, l.challenge_id, l.third_party_user_id
-                      FROM links l JOIN third_party_users t ON t.id = l.third_party_user_id
-                     WHERE t.client_id = $1 AND t.user_id = $2) own ON true`,
-      [user.clientId, user.userId, phoneE164],
-    );
-    const row = rows[0];
-    return {
-      accountLinked: row.account_linked,
-      linkChallengeId: row.link_challenge_id,
-      phoneLinked: row.phone_linked,
-      phoneKnown: row.phone_known,
-    };
-  }
-
-  /** Throws the 409 the linking rules give for this state, if any (account before phone). */
-  assertCanLink(state: LinkState): void {
-    if (state.accountLinked) throw new AppError(ErrorCode.AccountAlreadyLinked);
-    if (state.phoneLinked) throw new AppError(ErrorCode.PhoneAlreadyLinked);
-  }
-
   /**
-   * Links the user to the phone identity (created if new) in `manager`'s transaction. The unique
-   * constraints decide races: a violation becomes ACCOUNT_ALREADY_LINKED / PHONE_ALREADY_LINKED.
+   * Marks a live challenge verified and links the user to the phone identity (created if new),
+   * with the answer kept on the challenge and the `verified` and `linked` events, in one call
+   * (otp_link_verified). Undefined when the challenge stopped being live meanwhile. The unique
+   * constraints decide races: a violation becomes ACCOUNT_ALREADY_LINKED / PHONE_ALREADY_LINKED
+   * and nothing is kept.
    */
-  async link(
-    manager: EntityManager,
-    user: PartnerUserRef,
-    phoneE164: string,
-    challengeId: string,
-  ): Promise<{ phoneUserId: string; isNewUser: boolean }> {
-    // One statement: the phone identity (xmax = 0 only on a row this statement inserted, which
-    // tells "created" from "already there"), the partner user, and the link.
-    let rows: Array<{ id: string; inserted: boolean }>;
+  async linkVerified(request: {
+    challengeId: string;
+    user: PartnerUserRef;
+    phoneE164: string;
+    now: Date;
+    maxAttempts: number;
+    audit: { phoneMasked: string; phoneHash: Buffer; ip: string };
+  }): Promise<{ phoneUserId: string; isNewUser: boolean } | undefined> {
+    const { challengeId, user, audit } = request;
+    let row: { outcome: string; phone_user_id: string | null; is_new_user: boolean | null };
     try {
-      rows = await manager.query<Array<{ id: string; inserted: boolean }>>(
-        `WITH phone AS (
-           INSERT INTO phone_users (phone_e164) VALUES ($1)
-           ON CONFLICT ON CONSTRAINT uq_phone_users_phone DO UPDATE SET phone_e164 = EXCLUDED.phone_e164
-           RETURNING id, (xmax = 0) AS inserted),
-         partner AS (
-           INSERT INTO third_party_users (client_id, user_id, wallet_address, client_name)
-           VALUES ($2, $3, $4, $5)
-           ON CONFLICT ON CONSTRAINT uq_third_party_users_client_user DO UPDATE
-             SET wallet_address = COALESCE(EXCLUDED.wallet_address, third_party_users.wallet_address),
-                 client_name = COALESCE(EXCLUDED.client_name, third_party_users.client_name),
-                 updated_at = now()
-           RETURNING id),
-         link AS (
-           INSERT INTO links (third_party_user_id, phone_user_id, client_id, challenge_id)
-           SELECT partner.id, phone.id, $2, $6 FROM partner, phone
-           RETURNING phone_user_id)
-         SELECT phone.id, phone.inserted FROM phone, link`,
-        [
-          phoneE164,
-          user.clientId,
-          user.userId,
-          user.walletAddress ?? null,
-          user.clientName ?? null,
-          challengeId,
-        ],
-      );
+      row = (await this.sql.row<typeof row>(LINK_VERIFIED, [
+        challengeId,
+        user.clientId,
+        user.userId,
+        request.phoneE164,
+        user.walletAddress ?? null,
+        user.clientName ?? null,
+        request.now,
+        request.maxAttempts,
+        audit.phoneMasked,
+        audit.phoneHash,
+        audit.ip,
+      ])) as typeof row;
     } catch (error) {
       const code = linkConflict(error);
       if (code) throw new AppError(code);
       throw error;
     }
-    const [phone] = rows;
-    return { phoneUserId: phone.id, isNewUser: phone.inserted };
+    if (row.outcome !== 'linked') return undefined;
+    return { phoneUserId: row.phone_user_id as string, isNewUser: row.is_new_user as boolean };
   }
 
   /**
@@ -245,9 +190,12 @@ function toLinkedPhone(row: LinkRow): LinkedPhone {
   };
 }
 
+/** The linking rule a unique violation broke (from the driver, directly or through the ORM). */
 function linkConflict(error: unknown): ErrorCode | undefined {
-  if (!(error instanceof QueryFailedError)) return undefined;
-  const driverError = error.driverError as { code?: string; constraint?: string };
-  if (driverError.code !== '23505' || !driverError.constraint) return undefined;
+  const driverError = (error instanceof QueryFailedError ? error.driverError : error) as {
+    code?: string;
+    constraint?: string;
+  } | null;
+  if (driverError?.code !== '23505' || !driverError.constraint) return undefined;
   return CONSTRAINT_ERRORS[driverError.constraint];
 }

@@ -84,11 +84,18 @@ class PglitePool extends EventEmitter {
     return Object.assign(Object.create(this.client) as PgliteClient, { release });
   }
 
-  /** A one-off query outside any transaction, serialised like the rest. */
-  async query(text: string, params?: unknown[]): Promise<PgResult> {
+  /**
+   * A one-off query outside any transaction, serialised like the rest. Takes pg's query config
+   * too (`{name, text, values}`): PGlite has no named statements, so the name is not used.
+   */
+  async query(
+    query: string | { text: string; values?: unknown[] },
+    params?: unknown[],
+  ): Promise<PgResult> {
+    const [text, values] = typeof query === 'string' ? [query, params] : [query.text, query.values];
     const client = await this.acquire();
     try {
-      return await client.query(text, params);
+      return await client.query(text, values);
     } finally {
       client.release();
     }

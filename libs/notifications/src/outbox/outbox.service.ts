@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { Clock, MetricsService } from '@app/common';
-import { AuditService } from '@app/audit';
+import { AUDIT_COLUMNS, AuditRecord, AuditService, placeholders } from '@app/audit';
+import { Sql, statement } from '@app/database';
 import { Channel, Notifier, PermanentDeliveryError } from '../notifier';
 import { MessagePayload, PayloadCipher } from './payload-cipher';
 
@@ -17,15 +18,18 @@ export interface MessageAudit {
 export interface QueuedMessage extends MessagePayload {
   channel: Channel;
   to: string;
-  /** Messages of one group (e.g. the codes of one challenge). */
-  groupKey?: string;
-  /**
-   * This message makes the group's older ones worthless (a resent code): they are superseded
-   * if still pending. Left false for a group's first message, which saves a statement.
-   */
-  supersedesGroup?: boolean;
   /** Not delivered after this (a code past its lifetime is useless to the user). */
   expiresAt: Date;
+  audit: MessageAudit;
+}
+
+/** A message ready to be written to the outbox by the statement that makes it (`outbox_enqueue`). */
+export interface PreparedMessage {
+  channel: Channel;
+  /** The payload, encrypted. */
+  payload: Buffer;
+  /** The inline attempt's lease: no poller takes the message before. */
+  leaseUntil: Date;
   audit: MessageAudit;
 }
 
@@ -50,6 +54,27 @@ const BACKOFF_CAP_MS = 5 * 60_000;
 const ERROR_TEXT_LIMIT = 500;
 const PURGE_BATCH = 1_000;
 
+/*
+ * Ending an attempt and its audit event are one statement: the event is written only when the
+ * attempt was still the current one (the UPDATE changed a row), and the row count says so.
+ */
+const FINISH = statement(
+  `WITH done AS (
+     UPDATE outbox_messages
+        SET status = $2::varchar, payload = NULL, last_error = $3, provider_message_id = $4,
+            sent_at = CASE WHEN $2::varchar = 'sent' THEN $5::timestamptz ELSE NULL END
+      WHERE id = $1 AND status = 'pending' AND attempts = $6
+      RETURNING id)
+   INSERT INTO audit_events (${AUDIT_COLUMNS}) SELECT ${placeholders(7)} FROM done`,
+);
+const SCHEDULE_RETRY = statement(
+  `WITH done AS (
+     UPDATE outbox_messages SET next_attempt_at = $2, last_error = $3
+      WHERE id = $1 AND status = 'pending' AND attempts = $4
+      RETURNING id)
+   INSERT INTO audit_events (${AUDIT_COLUMNS}) SELECT ${placeholders(5)} FROM done`,
+);
+
 /**
  * The durable outbox. A message is written in the caller's transaction, tried once right after
  * commit, and otherwise retried by the poller; nothing is lost when the provider or the process
@@ -64,6 +89,7 @@ export class OutboxService {
 
   constructor(
     private readonly dataSource: DataSource,
+    private readonly sql: Sql,
     private readonly notifier: Notifier,
     private readonly audit: AuditService,
     private readonly clock: Clock,
@@ -91,33 +117,21 @@ export class OutboxService {
     );
   }
 
-  /** Queues a message in `manager`'s transaction; counts as its first attempt. Returns its id. */
-  async enqueue(manager: EntityManager, message: QueuedMessage): Promise<string> {
-    const now = this.clock.now();
-    if (message.groupKey && message.supersedesGroup) {
-      await manager.query(
-        `UPDATE outbox_messages SET status = 'superseded', payload = NULL
-          WHERE group_key = $1 AND status = 'pending'`,
-        [message.groupKey],
-      );
-    }
-    const rows = await manager.query<Array<{ id: string }>>(
-      `INSERT INTO outbox_messages
-         (channel, recipient, payload, status, attempts, next_attempt_at, expires_at, audit, created_at, group_key)
-       VALUES ($1, $2, $3, 'pending', 1, $4, $5, $6, $7, $8)
-       RETURNING id`,
-      [
-        message.channel,
-        message.to,
-        this.cipher.encrypt({ body: message.body, code: message.code, authCode: message.authCode }),
-        new Date(now.getTime() + this.inlineLeaseMs),
-        message.expiresAt,
-        message.audit,
-        now,
-        message.groupKey ?? null,
-      ],
-    );
-    return rows[0].id;
+  /**
+   * The outbox row of a message, for the statement that queues it with what it is about (the
+   * code's challenge): the payload encrypted, and the lease of the first, inline attempt.
+   */
+  prepare(message: QueuedMessage): PreparedMessage {
+    return {
+      channel: message.channel,
+      payload: this.cipher.encrypt({
+        body: message.body,
+        code: message.code,
+        authCode: message.authCode,
+      }),
+      leaseUntil: new Date(this.clock.now().getTime() + this.inlineLeaseMs),
+      audit: message.audit,
+    };
   }
 
   /** The first attempt, right after the enqueuing transaction committed; bounded by NOTIFY_TIMEOUT_MS. */
@@ -227,31 +241,24 @@ export class OutboxService {
     providerMessageId?: string,
   ): Promise<void> {
     const now = this.clock.now();
-    const [, updated] = await this.dataSource.query<[unknown[], number]>(
-      `UPDATE outbox_messages
-          SET status = $2::varchar, payload = NULL, last_error = $3, provider_message_id = $4,
-              sent_at = CASE WHEN $2::varchar = 'sent' THEN $5::timestamptz ELSE NULL END
-        WHERE id = $1 AND status = 'pending' AND attempts = $6`,
-      [
-        row.id,
-        status,
-        error?.slice(0, ERROR_TEXT_LIMIT) ?? null,
-        providerMessageId ?? null,
-        now,
-        row.attempts,
-      ],
-    );
+    const event: AuditRecord = {
+      event: status === 'sent' ? 'sent' : 'delivery_failed',
+      ...row.audit,
+      phoneE164: row.recipient,
+      detail: error,
+      at: now,
+    };
+    const updated = await this.sql.run(FINISH, [
+      row.id,
+      status,
+      error?.slice(0, ERROR_TEXT_LIMIT) ?? null,
+      providerMessageId ?? null,
+      now,
+      row.attempts,
+      ...this.audit.values(event),
+    ]);
     if (updated === 0) return;
     this.metrics.messages.inc({ channel: row.channel, status });
-    await this.audit.record([
-      {
-        event: status === 'sent' ? 'sent' : 'delivery_failed',
-        ...row.audit,
-        phoneE164: row.recipient,
-        detail: error,
-        at: now,
-      },
-    ]);
     if (status !== 'sent')
       this.logger.warn({ messageId: row.id, status, error }, 'message not delivered');
   }
@@ -263,22 +270,22 @@ export class OutboxService {
     const now = this.clock.now();
     const delay = Math.min(BACKOFF_BASE_MS * 2 ** (row.attempts - 1), BACKOFF_CAP_MS);
     const jittered = delay * (0.8 + Math.random() * 0.4); // spread retries after a provider outage
-    const [, updated] = await this.dataSource.query<[unknown[], number]>(
-      `UPDATE outbox_messages SET next_attempt_at = $2, last_error = $3
-        WHERE id = $1 AND status = 'pending' AND attempts = $4`,
-      [row.id, new Date(now.getTime() + jittered), reason.slice(0, ERROR_TEXT_LIMIT), row.attempts],
-    );
+    const event: AuditRecord = {
+      event: 'delivery_failed',
+      ...row.audit,
+      phoneE164: row.recipient,
+      detail: `will retry: ${reason}`,
+      at: now,
+    };
+    const updated = await this.sql.run(SCHEDULE_RETRY, [
+      row.id,
+      new Date(now.getTime() + jittered),
+      reason.slice(0, ERROR_TEXT_LIMIT),
+      row.attempts,
+      ...this.audit.values(event),
+    ]);
     if (updated === 0) return;
     this.metrics.messages.inc({ channel: row.channel, status: 'retry' });
-    await this.audit.record([
-      {
-        event: 'delivery_failed',
-        ...row.audit,
-        phoneE164: row.recipient,
-        detail: `will retry: ${reason}`,
-        at: now,
-      },
-    ]);
     this.logger.warn(
       { messageId: row.id, attempts: row.attempts, error: reason },
       'delivery failed; will retry',
