@@ -10,6 +10,10 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * `outbox_enqueue` (notifications), the `otp_*` functions (the challenge engine). The services
  * call them; what the database computes, the services no longer repeat.
  *
+ * Helpers that run statements are PL/pgSQL, not SQL functions: PostgreSQL (before 18) parses
+ * and plans a SQL function's body on every call unless it can inline it, while PL/pgSQL keeps
+ * each statement's plan for the session (measured: parsing was the top item of a profile).
+ *
  * Time is the caller's clock (`p_now`), as everywhere in the service; audit rows are stamped
  * with the database's now(), as the service's own audit writes were with the real time. The
  * result columns of RETURNS TABLE are PL/pgSQL variables too: `#variable_conflict use_column`
@@ -121,17 +125,21 @@ export class HotPathFunctions1763900400000 implements MigrationInterface {
       $$`);
     await queryRunner.query(`
       CREATE FUNCTION otp_count_send(p_scope varchar, p_now timestamptz) RETURNS void
-      LANGUAGE sql AS $$
+      LANGUAGE plpgsql AS $$
+      BEGIN
         INSERT INTO otp_send_counts (scope, bucket, shard, sends)
         VALUES (p_scope, otp_send_bucket(p_now), floor(random() * 8)::smallint, 1)
         ON CONFLICT ON CONSTRAINT pk_otp_send_counts
-          DO UPDATE SET sends = otp_send_counts.sends + 1
+          DO UPDATE SET sends = otp_send_counts.sends + 1;
+      END
       $$`);
     await queryRunner.query(`
       CREATE FUNCTION otp_send_estimate(p_scope varchar, p_now timestamptz) RETURNS integer
-      LANGUAGE sql STABLE AS $$
-        SELECT coalesce(sum(sends), 0)::int FROM otp_send_counts
-         WHERE scope = p_scope AND bucket > otp_send_bucket(p_now) - interval '65 minutes'
+      LANGUAGE plpgsql STABLE AS $$
+      BEGIN
+        RETURN (SELECT coalesce(sum(sends), 0)::int FROM otp_send_counts
+                 WHERE scope = p_scope AND bucket > otp_send_bucket(p_now) - interval '65 minutes');
+      END
       $$`);
     // The sends of the last hour before this migration, so the budgets count them from the start.
     await queryRunner.query(`
@@ -169,122 +177,192 @@ export class HotPathFunctions1763900400000 implements MigrationInterface {
       #variable_conflict use_column
       DECLARE
         v_since timestamptz := p_now - interval '1 hour';
-        v_link record;
-        v_live record;
+        v_state record;
+        v_counts record;
         v_window record;
-        v_limit record;
+        v_scope varchar;
+        v_max integer;
+        v_oldest timestamptz;
+        v_sends integer;
         v_challenge uuid;
-        v_auth_code varchar;
         v_message uuid;
       BEGIN
+        -- Few statements, each doing much: in PL/pgSQL every statement costs an executor start.
         -- Phone before user everywhere: no deadlock.
-        PERFORM pg_advisory_xact_lock(1, hashtext(p_phone));
-        PERFORM pg_advisory_xact_lock(2, hashtext(p_client_id || '___' || p_user_id));
+        PERFORM pg_advisory_xact_lock(1, hashtext(p_phone)),
+                pg_advisory_xact_lock(2, hashtext(p_client_id || '___' || p_user_id));
 
-        SELECT * INTO v_link FROM link_state(p_client_id, p_user_id, p_phone);
-        IF v_link.account_linked THEN
-          RETURN QUERY SELECT 'account_linked'::varchar, NULL::uuid, NULL::varchar, NULL::int,
-                              NULL::int, NULL::varchar, NULL::int, NULL::boolean, NULL::uuid;
-          RETURN;
-        END IF;
-        IF v_link.phone_linked THEN
-          RETURN QUERY SELECT 'phone_linked'::varchar, NULL::uuid, NULL::varchar, NULL::int,
-                              NULL::int, NULL::varchar, NULL::int, NULL::boolean, NULL::uuid;
-          RETURN;
-        END IF;
+        SELECT s.account_linked, s.phone_linked, s.phone_known,
+               live.id AS live_id, live.auth_code AS live_auth_code,
+               live.last_sent_at AS live_last_sent_at, live.attempts AS live_attempts
+          INTO v_state
+          FROM link_state(p_client_id, p_user_id, p_phone) s
+          LEFT JOIN LATERAL (
+                SELECT c.id, c.auth_code, c.last_sent_at, c.attempts FROM otp_challenges c
+                 WHERE c.client_id = p_client_id AND c.user_id = p_user_id
+                   AND c.phone_e164 = p_phone AND c.status = 'pending' AND c.expires_at > p_now
+                 ORDER BY c.created_at DESC LIMIT 1) live ON true;
 
-        SELECT c.id, c.auth_code, c.last_sent_at, c.attempts INTO v_live
-          FROM otp_challenges c
-         WHERE c.client_id = p_client_id AND c.user_id = p_user_id AND c.phone_e164 = p_phone
-           AND c.status = 'pending' AND c.expires_at > p_now
-         ORDER BY c.created_at DESC LIMIT 1;
-        IF v_live.id IS DISTINCT FROM p_live_id THEN
-          RETURN QUERY SELECT 'live_changed'::varchar, v_live.id, v_live.auth_code, v_live.attempts,
-                              NULL::int, NULL::varchar, NULL::int, NULL::boolean, NULL::uuid;
+        -- Linking rules first (spec §5: conflicts before limits).
+        IF v_state.account_linked OR v_state.phone_linked THEN
+          RETURN QUERY SELECT CASE WHEN v_state.account_linked THEN 'account_linked'
+                                   ELSE 'phone_linked' END::varchar,
+                              NULL::uuid, NULL::varchar, NULL::int, NULL::int, NULL::varchar,
+                              NULL::int, NULL::boolean, NULL::uuid;
           RETURN;
         END IF;
-        IF v_live.id IS NOT NULL
-           AND p_now < v_live.last_sent_at + make_interval(secs => p_cooldown_seconds) THEN
+        IF v_state.live_id IS DISTINCT FROM p_live_id THEN
+          RETURN QUERY SELECT 'live_changed'::varchar, v_state.live_id, v_state.live_auth_code,
+                              v_state.live_attempts, NULL::int, NULL::varchar, NULL::int,
+                              NULL::boolean, NULL::uuid;
+          RETURN;
+        END IF;
+        IF v_state.live_id IS NOT NULL
+           AND p_now < v_state.live_last_sent_at + make_interval(secs => p_cooldown_seconds) THEN
+          -- p_now was read before the locks, so the send that holds us off may be a moment
+          -- younger than it: never ask to wait longer than the cooldown (or the hour, below).
           RETURN QUERY SELECT 'too_soon'::varchar, NULL::uuid, NULL::varchar, NULL::int,
-            greatest(1, ceil(extract(epoch FROM v_live.last_sent_at
-                                     + make_interval(secs => p_cooldown_seconds) - p_now)))::int,
+            least(p_cooldown_seconds, greatest(1, ceil(extract(epoch FROM
+              v_state.live_last_sent_at + make_interval(secs => p_cooldown_seconds) - p_now))))::int,
             NULL::varchar, NULL::int, NULL::boolean, NULL::uuid;
           RETURN;
         END IF;
 
-        FOR v_limit IN
-          SELECT * FROM (VALUES (1, 'phone', p_max_phone, NULL),
-                                (2, 'user', p_max_user, NULL),
-                                (3, 'prefix', p_max_prefix, NULL),
-                                (4, 'client', p_client_budget, 'client:' || p_client_id),
-                                (5, 'service', p_max_global, 'service')) l(n, name, max, counter)
-           WHERE max IS NOT NULL ORDER BY n
-        LOOP
-          -- A shared budget: its counters first; only near the end do registers take turns on
-          -- its lock and count exactly.
-          IF v_limit.counter IS NOT NULL THEN
-            CONTINUE WHEN otp_send_estimate(v_limit.counter, p_now)
-                          < v_limit.max - p_budget_lock_margin;
-            IF v_limit.name = 'client' THEN
-              PERFORM pg_advisory_xact_lock(4, hashtext(p_client_id));
-            ELSE
-              PERFORM pg_advisory_xact_lock(3, 0);
-            END IF;
-          END IF;
-          SELECT * INTO v_window FROM otp_window(v_limit.name, p_client_id, p_user_id, p_phone,
-                                                 p_prefix, v_since, v_limit.max);
-          IF v_window.sends >= v_limit.max THEN
-            RETURN QUERY SELECT 'limited'::varchar, NULL::uuid, NULL::varchar, NULL::int,
-              greatest(1, ceil(extract(epoch FROM
-                coalesce(v_window.oldest, p_now) + interval '1 hour' - p_now)))::int,
-              v_limit.name::varchar, v_window.sends, NULL::boolean, NULL::uuid;
-            RETURN;
-          END IF;
-        END LOOP;
+        -- The hourly limits in one read: phone, user and number block exactly (each count
+        -- stops at its limit), the shared budgets from their counters.
+        SELECT (SELECT count(*)::int FROM (SELECT 1 FROM otp_sends
+                 WHERE phone_e164 = p_phone AND sent_at > v_since
+                 LIMIT p_max_phone) w) AS phone,
+               (SELECT count(*)::int FROM (SELECT 1 FROM otp_sends
+                 WHERE client_id = p_client_id AND user_id = p_user_id AND sent_at > v_since
+                 LIMIT p_max_user) w) AS "user",
+               (SELECT count(*)::int FROM (SELECT 1 FROM otp_sends
+                 WHERE phone_prefix = p_prefix AND sent_at > v_since
+                 LIMIT p_max_prefix) w) AS prefix,
+               (SELECT coalesce(sum(k.sends), 0)::int FROM otp_send_counts k
+                 WHERE k.scope = 'client:' || p_client_id
+                   AND k.bucket > otp_send_bucket(p_now) - interval '65 minutes') AS client,
+               (SELECT coalesce(sum(k.sends), 0)::int FROM otp_send_counts k
+                 WHERE k.scope = 'service'
+                   AND k.bucket > otp_send_bucket(p_now) - interval '65 minutes') AS service
+          INTO v_counts;
+        v_scope := CASE
+          WHEN v_counts.phone >= p_max_phone THEN 'phone'
+          WHEN v_counts."user" >= p_max_user THEN 'user'
+          WHEN v_counts.prefix >= p_max_prefix THEN 'prefix' END;
+        -- A shared budget near its end: registers take turns on its lock and count exactly.
+        IF v_scope IS NULL AND p_client_budget IS NOT NULL
+           AND v_counts.client >= p_client_budget - p_budget_lock_margin THEN
+          PERFORM pg_advisory_xact_lock(4, hashtext(p_client_id));
+          SELECT * INTO v_window FROM otp_window('client', p_client_id, p_user_id, p_phone,
+                                                 p_prefix, v_since, p_client_budget);
+          IF v_window.sends >= p_client_budget THEN v_scope := 'client'; END IF;
+        END IF;
+        IF v_scope IS NULL AND v_counts.service >= p_max_global - p_budget_lock_margin THEN
+          PERFORM pg_advisory_xact_lock(3, 0);
+          SELECT * INTO v_window FROM otp_window('service', p_client_id, p_user_id, p_phone,
+                                                 p_prefix, v_since, p_max_global);
+          IF v_window.sends >= p_max_global THEN v_scope := 'service'; END IF;
+        END IF;
+        IF v_scope IS NOT NULL THEN
+          v_max := CASE v_scope WHEN 'phone' THEN p_max_phone WHEN 'user' THEN p_max_user
+                                WHEN 'prefix' THEN p_max_prefix WHEN 'client' THEN p_client_budget
+                                ELSE p_max_global END;
+          -- The exact count and the oldest send of the window that is full (for Retry-After).
+          SELECT * INTO v_window FROM otp_window(v_scope, p_client_id, p_user_id, p_phone,
+                                                 p_prefix, v_since, v_max);
+          RETURN QUERY SELECT 'limited'::varchar, NULL::uuid, NULL::varchar, NULL::int,
+            least(3600, greatest(1, ceil(extract(epoch FROM
+              coalesce(v_window.oldest, p_now) + interval '1 hour' - p_now))))::int,
+            v_scope, v_window.sends, NULL::boolean, NULL::uuid;
+          RETURN;
+        END IF;
 
-        IF v_live.id IS NOT NULL THEN
-          v_challenge := v_live.id;
-          v_auth_code := v_live.auth_code;
-          UPDATE otp_challenges
-             SET code_hash = p_code_hash, last_sent_at = p_now, expires_at = p_expires_at,
-                 send_count = send_count + 1
-           WHERE id = v_challenge;
+        -- The writes, one statement each way: the challenge (a fresh code on the live one, or
+        -- a new one whose authCode is free among the user's live challenges), its send, the
+        -- budgets' counters, the outbox message and the audit event.
+        IF v_state.live_id IS NOT NULL THEN
+          WITH c AS (
+                 UPDATE otp_challenges
+                    SET code_hash = p_code_hash, last_sent_at = p_now, expires_at = p_expires_at,
+                        send_count = send_count + 1
+                  WHERE id = v_state.live_id
+                 RETURNING id),
+               superseded AS (
+                 -- The older codes of this challenge are worthless now.
+                 UPDATE outbox_messages SET status = 'superseded', payload = NULL
+                  WHERE group_key = 'otp:' || v_state.live_id AND status = 'pending'),
+               s AS (
+                 INSERT INTO otp_sends
+                   (challenge_id, client_id, user_id, phone_e164, phone_prefix, sent_at)
+                 SELECT c.id, p_client_id, p_user_id, p_phone, p_prefix, p_now FROM c),
+               k AS (
+                 INSERT INTO otp_send_counts (scope, bucket, shard, sends)
+                 SELECT scope, otp_send_bucket(p_now), floor(random() * 8)::smallint, 1
+                   FROM c, (VALUES ('service'), ('client:' || p_client_id)) v(scope)
+                 ON CONFLICT ON CONSTRAINT pk_otp_send_counts
+                   DO UPDATE SET sends = otp_send_counts.sends + 1),
+               o AS (
+                 INSERT INTO outbox_messages
+                   (channel, recipient, payload, status, attempts, next_attempt_at, expires_at,
+                    audit, created_at, group_key)
+                 SELECT p_channel, p_phone, p_payload, 'pending', 1, p_lease_until, p_expires_at,
+                        p_message_audit, p_now, 'otp:' || c.id FROM c
+                 RETURNING id),
+               a AS (
+                 INSERT INTO audit_events
+                   (event, client_id, user_id, phone_masked, phone_hash, ip, challenge_id,
+                    created_at)
+                 SELECT 'requested', p_client_id, p_user_id, p_phone_masked, p_phone_hash, p_ip,
+                        c.id, now() FROM c)
+          SELECT c.id, o.id INTO v_challenge, v_message FROM c, o;
         ELSE
-          v_challenge := p_challenge_id;
-          v_auth_code := p_auth_code;
-          -- The authCode must be free among the user's live challenges.
-          INSERT INTO otp_challenges
-            (id, client_id, user_id, phone_e164, auth_code, code_hash, last_sent_at, expires_at,
-             created_at)
-          SELECT p_challenge_id, p_client_id, p_user_id, p_phone, p_auth_code, p_code_hash, p_now,
-                 p_expires_at, p_now
-           WHERE NOT EXISTS (SELECT 1 FROM otp_challenges
-                              WHERE client_id = p_client_id AND user_id = p_user_id
-                                AND auth_code = p_auth_code AND status = 'pending'
-                                AND expires_at > p_now);
-          IF NOT FOUND THEN
+          WITH c AS (
+                 INSERT INTO otp_challenges
+                   (id, client_id, user_id, phone_e164, auth_code, code_hash, last_sent_at,
+                    expires_at, created_at)
+                 SELECT p_challenge_id, p_client_id, p_user_id, p_phone, p_auth_code,
+                        p_code_hash, p_now, p_expires_at, p_now
+                  WHERE NOT EXISTS (SELECT 1 FROM otp_challenges
+                                     WHERE client_id = p_client_id AND user_id = p_user_id
+                                       AND auth_code = p_auth_code AND status = 'pending'
+                                       AND expires_at > p_now)
+                 RETURNING id),
+               s AS (
+                 INSERT INTO otp_sends
+                   (challenge_id, client_id, user_id, phone_e164, phone_prefix, sent_at)
+                 SELECT c.id, p_client_id, p_user_id, p_phone, p_prefix, p_now FROM c),
+               k AS (
+                 INSERT INTO otp_send_counts (scope, bucket, shard, sends)
+                 SELECT scope, otp_send_bucket(p_now), floor(random() * 8)::smallint, 1
+                   FROM c, (VALUES ('service'), ('client:' || p_client_id)) v(scope)
+                 ON CONFLICT ON CONSTRAINT pk_otp_send_counts
+                   DO UPDATE SET sends = otp_send_counts.sends + 1),
+               o AS (
+                 INSERT INTO outbox_messages
+                   (channel, recipient, payload, status, attempts, next_attempt_at, expires_at,
+                    audit, created_at, group_key)
+                 SELECT p_channel, p_phone, p_payload, 'pending', 1, p_lease_until, p_expires_at,
+                        p_message_audit, p_now, 'otp:' || c.id FROM c
+                 RETURNING id),
+               a AS (
+                 INSERT INTO audit_events
+                   (event, client_id, user_id, phone_masked, phone_hash, ip, challenge_id,
+                    created_at)
+                 SELECT 'requested', p_client_id, p_user_id, p_phone_masked, p_phone_hash, p_ip,
+                        c.id, now() FROM c)
+          SELECT c.id, o.id INTO v_challenge, v_message FROM c, o;
+          IF v_challenge IS NULL THEN
             RETURN QUERY SELECT 'auth_code_taken'::varchar, NULL::uuid, NULL::varchar, NULL::int,
                                 NULL::int, NULL::varchar, NULL::int, NULL::boolean, NULL::uuid;
             RETURN;
           END IF;
         END IF;
 
-        INSERT INTO otp_sends (challenge_id, client_id, user_id, phone_e164, phone_prefix, sent_at)
-        VALUES (v_challenge, p_client_id, p_user_id, p_phone, p_prefix, p_now);
-        -- Every client's sends are counted, so a budget set later counts the hour before it.
-        PERFORM otp_count_send('service', p_now);
-        PERFORM otp_count_send('client:' || p_client_id, p_now);
-        v_message := outbox_enqueue(p_channel, p_phone, p_payload, p_lease_until, p_expires_at,
-                                    p_message_audit, p_now, 'otp:' || v_challenge,
-                                    v_live.id IS NOT NULL);
-        INSERT INTO audit_events
-          (event, client_id, user_id, phone_masked, phone_hash, ip, challenge_id, created_at)
-        VALUES ('requested', p_client_id, p_user_id, p_phone_masked, p_phone_hash, p_ip,
-                v_challenge, now());
-
-        RETURN QUERY SELECT 'issued'::varchar, v_challenge, v_auth_code,
-                            coalesce(v_live.attempts, 0), NULL::int, NULL::varchar, NULL::int,
-                            v_link.phone_known, v_message;
+        RETURN QUERY SELECT 'issued'::varchar, v_challenge,
+                            coalesce(v_state.live_auth_code, p_auth_code),
+                            coalesce(v_state.live_attempts, 0), NULL::int, NULL::varchar,
+                            NULL::int, v_state.phone_known, v_message;
       END $$`);
 
     // What verify needs in one read: the user's link state and the newest challenge of (user,
@@ -335,8 +413,8 @@ export class HotPathFunctions1763900400000 implements MigrationInterface {
          WHERE phone_e164 = p_phone AND failed_at > p_now - interval '1 hour';
         IF v_failures >= p_max_failures THEN
           RETURN QUERY SELECT 'capped'::varchar, NULL::int,
-            greatest(1, ceil(extract(epoch FROM
-              coalesce(v_oldest, p_now) + interval '1 hour' - p_now)))::int;
+            least(3600, greatest(1, ceil(extract(epoch FROM
+              coalesce(v_oldest, p_now) + interval '1 hour' - p_now))))::int;
           RETURN;
         END IF;
         UPDATE otp_challenges

@@ -62,6 +62,11 @@ const LINK_JOINS = `links l
   JOIN third_party_users t ON t.id = l.third_party_user_id
   JOIN phone_users p ON p.id = l.phone_user_id`;
 
+/** The read path (linked-mobile-number, /s2s): prepared once per connection. */
+const LINK_OF_USER = statement(
+  `SELECT ${LINK_COLUMNS} FROM ${LINK_JOINS} WHERE t.client_id = $1 AND t.user_id = $2`,
+);
+
 /** Phone identities, partner users and the links between them. */
 @Injectable()
 export class LinkService {
@@ -142,11 +147,8 @@ export class LinkService {
 
   /** The user's link with its phone, or undefined. */
   async findLinkedPhone(clientId: string, userId: string): Promise<LinkedPhone | undefined> {
-    const rows = await this.dataSource.query<LinkRow[]>(
-      `SELECT ${LINK_COLUMNS} FROM ${LINK_JOINS} WHERE t.client_id = $1 AND t.user_id = $2`,
-      [clientId, userId],
-    );
-    return rows[0] && toLinkedPhone(rows[0]);
+    const row = await this.sql.row<LinkRow>(LINK_OF_USER, [clientId, userId]);
+    return row && toLinkedPhone(row);
   }
 
   /** Every link of a phone, across clients (one user per client at most). */
