@@ -23,7 +23,9 @@ export class HotPathFunctions1763900400000 implements MigrationInterface {
   name = 'HotPathFunctions1763900400000';
 
   public async up(queryRunner: QueryRunner): Promise<void> {
-    // What the linking rules (spec §4) say about (user, phone) right now.
+    // What the linking rules (spec §4) say about (user, phone) right now. Every lookup goes by a
+    // unique index from the values given (the phone identity first, then its link in the
+    // client): a generic plan of a prepared statement must not scan a client's links.
     await queryRunner.query(`
       CREATE FUNCTION link_state(p_client_id varchar, p_user_id varchar, p_phone varchar)
       RETURNS TABLE (account_linked boolean, link_challenge_id uuid, phone_linked boolean,
@@ -31,13 +33,14 @@ export class HotPathFunctions1763900400000 implements MigrationInterface {
       LANGUAGE sql STABLE AS $$
         SELECT own.id IS NOT NULL,
                own.challenge_id,
-               EXISTS (SELECT 1 FROM links l JOIN phone_users p ON p.id = l.phone_user_id
-                        WHERE l.client_id = p_client_id AND p.phone_e164 = p_phone
+               EXISTS (SELECT 1 FROM links l
+                        WHERE l.client_id = p_client_id AND l.phone_user_id = phone.id
                           AND l.third_party_user_id IS DISTINCT FROM own.third_party_user_id),
-               EXISTS (SELECT 1 FROM phone_users WHERE phone_e164 = p_phone)
+               phone.id IS NOT NULL
           FROM (SELECT 1) one
+          LEFT JOIN (SELECT id FROM phone_users WHERE phone_e164 = p_phone) phone ON true
           LEFT JOIN (SELECT l.id, l.challenge_id, l.third_party_user_id
-                       FROM links l JOIN third_party_users t ON t.id = l.third_party_user_id
+                       FROM third_party_users t JOIN links l ON l.third_party_user_id = t.id
                       WHERE t.client_id = p_client_id AND t.user_id = p_user_id) own ON true
       $$`);
 

@@ -1,3 +1,4 @@
+import { OtpRetentionJob } from '@app/otp';
 import { http, HttpResult } from '../support/http';
 import {
   lastCodeFor,
@@ -248,6 +249,62 @@ describe('limits: global hourly send budget', () => {
     for (const res of answers.filter((r) => r.status !== 200)) expectRateLimited(res);
     expect(sentMessages(t.messagesFile)).toHaveLength(messagesBefore + 2);
     expect(await count(t, 'otp_sends')).toBe(sendsBefore + 2);
+  });
+});
+
+describe("limits: the budgets' counters", () => {
+  // 1000 sends an hour, the exact count from 800 (the lock margin is 200).
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ OTP_MAX_SENDS_PER_HOUR: '1000' });
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const counted = () =>
+    t.dataSource.query<Array<{ scope: string; sends: number }>>(
+      `SELECT scope, sum(sends)::int AS sends FROM otp_send_counts GROUP BY scope ORDER BY scope`,
+    );
+
+  it('count every send for the service and for its client', async () => {
+    const user = partner();
+    await new OtpClient(t, user.token).register(uniquePhone().national);
+    await new OtpClient(t, partner({ clientId: user.clientId }).token).register(
+      uniquePhone().national,
+    );
+    expect(await counted()).toEqual(
+      expect.arrayContaining([
+        { scope: `client:${user.clientId}`, sends: 2 },
+        { scope: 'service', sends: 2 },
+      ]),
+    );
+  });
+
+  it('decide only far from the budget: near it, the exact count of the sends does', async () => {
+    // Counters over the budget (they over-estimate: a bucket still covered holds sends that
+    // left the hour): the exact count, 2 sends in the hour, lets the register through.
+    await t.dataSource.query(
+      `INSERT INTO otp_send_counts (scope, bucket, shard, sends)
+       VALUES ('service', otp_send_bucket($1), 7, 1003)
+       ON CONFLICT ON CONSTRAINT pk_otp_send_counts DO UPDATE SET sends = 1003`,
+      [t.clock.now()],
+    );
+    expect((await new OtpClient(t, partner().token).register(uniquePhone().national)).status).toBe(
+      200,
+    );
+    expect(t.logs.join('\n')).not.toContain('otp_global_send_budget_exhausted');
+  });
+
+  it('are purged with the sends after two hours', async () => {
+    t.clock.advance(2 * HOUR + 1);
+    await t.app.get(OtpRetentionJob).purgeOnce();
+    expect(await counted()).toEqual([]);
+    expect((await new OtpClient(t, partner().token).register(uniquePhone().national)).status).toBe(
+      200,
+    );
   });
 });
 
