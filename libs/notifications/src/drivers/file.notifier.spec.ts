@@ -20,11 +20,19 @@ function message(overrides: Partial<OutgoingMessage> = {}): OutgoingMessage {
 
 describe('FileNotifier', () => {
   let dir: string;
+  const made: FileNotifier[] = [];
+  const notifierAt = (path: string, clock?: () => Date) => {
+    const notifier = new FileNotifier(path, clock);
+    made.push(notifier);
+    return notifier;
+  };
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'file-notifier-'));
   });
   afterEach(async () => {
+    // The notifier keeps its file open.
+    for (const notifier of made.splice(0)) await notifier.onModuleDestroy();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -37,7 +45,7 @@ describe('FileNotifier', () => {
   it('appends one JSON line in the fixed format and key order', async () => {
     const path = join(dir, 'outbox.jsonl');
 
-    const receipt = await new FileNotifier(path, () => AT).send(message());
+    const receipt = await notifierAt(path, () => AT).send(message());
 
     expect(receipt).toEqual({});
     expect(await lines(path)).toEqual([
@@ -49,7 +57,7 @@ describe('FileNotifier', () => {
   it('writes null for a missing code or authCode', async () => {
     const path = join(dir, 'outbox.jsonl');
 
-    await new FileNotifier(path, () => AT).send(message({ code: undefined, authCode: undefined }));
+    await notifierAt(path, () => AT).send(message({ code: undefined, authCode: undefined }));
 
     const [line] = await lines(path);
     expect(Object.keys(JSON.parse(line))).toEqual([
@@ -65,7 +73,7 @@ describe('FileNotifier', () => {
 
   it('appends a line per message, keeping earlier ones, and creates missing directories', async () => {
     const path = join(dir, 'nested', 'deeper', 'outbox.jsonl');
-    const notifier = new FileNotifier(path);
+    const notifier = notifierAt(path);
 
     await notifier.send(message({ to: '+14155550123', body: 'first\nline', code: '111111' }));
     await notifier.send(message({ to: '+442071838750', body: 'second', code: '222222' }));
@@ -79,7 +87,7 @@ describe('FileNotifier', () => {
 
   it('keeps lines whole when sends run concurrently', async () => {
     const path = join(dir, 'outbox.jsonl');
-    const notifier = new FileNotifier(path);
+    const notifier = notifierAt(path);
     const body = 'x'.repeat(4000);
 
     await Promise.all(
@@ -90,5 +98,17 @@ describe('FileNotifier', () => {
     expect(codes.sort((a, b) => Number(a) - Number(b))).toEqual(
       Array.from({ length: 20 }, (_, i) => String(i)),
     );
+  });
+
+  it('keeps writing after the file is removed, to a new file at the same path', async () => {
+    const path = join(dir, 'outbox.jsonl');
+    const notifier = notifierAt(path);
+    await notifier.send(message({ code: '111111' }));
+    await rm(path);
+    // The open file is checked against the path at most once a second.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await notifier.send(message({ code: '222222' }));
+    const codes = (await lines(path)).map((line) => (JSON.parse(line) as NotifyFileLine).code);
+    expect(codes).toEqual(['222222']);
   });
 });
