@@ -18,6 +18,7 @@ import {
   seedHistory,
   seedLinks,
   tableCounts,
+  vacuum,
 } from './lib/database';
 import { IdentityFactory, type BenchUser } from './lib/identities';
 import { Pool, runLoad, type Expectation, type ResponseCheck, type RunStats } from './lib/load';
@@ -442,6 +443,7 @@ async function runPostgres(ctx: RunContext): Promise<void> {
       if (config.scenarios.length > 0 && !config.scenarios.some((p) => def.name.startsWith(p))) {
         continue;
       }
+      await vacuum(ctx.databaseUrl);
       const result = await runScenario(config, def);
       result.extra = {
         ...result.extra,

@@ -44,6 +44,10 @@ export class HotPathFunctions1763900400000 implements MigrationInterface {
                       WHERE t.client_id = p_client_id AND t.user_id = p_user_id) own ON true
       $$`);
 
+    // Room on every page for a challenge's updates (attempts, status, a resent code): an update
+    // that fits on its page is a HOT update, with no new index entries.
+    await queryRunner.query(`ALTER TABLE "otp_challenges" SET (fillfactor = 80)`);
+
     // A message into the durable outbox; a message of a group makes the group's pending ones
     // worthless when `p_supersede` (a resent code).
     await queryRunner.query(`
@@ -502,5 +506,6 @@ export class HotPathFunctions1763900400000 implements MigrationInterface {
     await queryRunner.query(`DROP TABLE "otp_send_counts"`);
     await queryRunner.query(`DROP FUNCTION outbox_enqueue`);
     await queryRunner.query(`DROP FUNCTION link_state`);
+    await queryRunner.query(`ALTER TABLE "otp_challenges" RESET (fillfactor)`);
   }
 }
