@@ -834,7 +834,8 @@ async function report(ctx: RunContext, startedAt: Date, fatal?: string): Promise
   out.write(
     'non-2xx/errors: answers other than the scenario expects / connection errors and timeouts. ' +
       '"vs floor": req/s over baseline:pg-insert. 1-conn: latency of one connection, no queueing.\n' +
-      `CPU: percent of one core (postgres: all its processes; other: the rest of the machine); machine: percent of all ${cpus().length} cores; ms/req: CPU time per request.\n`,
+      `CPU: percent of one core (postgres: all its processes; other: the rest of the machine); machine: percent of all ${cpus().length} cores; ms/req: CPU time per request.\n` +
+      `CPU-bound req/s: req/s x cores / (server + postgres + client CPU): the most the path's own CPU cost allows here, its "vs floor" the best ratio it could reach.\n`,
   );
   for (const note of NOTES) out.write(`note: ${note}\n`);
   for (const summary of ctx.logs) {

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import type { RunStats } from './load';
@@ -128,6 +129,10 @@ export function renderTables(results: ScenarioResult[], floorRps: number | undef
       // CPU time per request suffers less than throughput from other work on the machine.
       const perRequest = (pct: number | undefined) =>
         pct === undefined || rps <= 0 ? '-' : ((pct / 100 / rps) * 1000).toFixed(3);
+      // The most this path could serve if its server, PostgreSQL and the load driver had every
+      // core to themselves and no time went idle: what its own CPU cost allows on this machine.
+      const ownPct = (use?.serverPct ?? 0) + (use?.postgresPct ?? 0) + (use?.clientPct ?? 0);
+      const ceiling = ownPct > 0 ? (rps * cpus().length * 100) / ownPct : undefined;
       return [
         result.name,
         use?.serverPct === undefined ? '-' : `${use.serverPct}%`,
@@ -137,6 +142,8 @@ export function renderTables(results: ScenarioResult[], floorRps: number | undef
         `${use?.clientPct ?? 0}%`,
         use?.otherPct === undefined ? '-' : `${use.otherPct}%`,
         use?.machinePct === undefined ? '-' : `${use.machinePct}%`,
+        fixed(ceiling, 0),
+        ceiling !== undefined && floorRps ? `${(ceiling / floorRps).toFixed(2)}x` : '-',
         rss ? `${rss.before ?? '?'} -> ${rss.after ?? '?'}` : '-',
       ];
     });
@@ -165,6 +172,8 @@ export function renderTables(results: ScenarioResult[], floorRps: number | undef
         'client',
         'other',
         'machine',
+        'CPU-bound req/s',
+        'vs floor',
         'server RSS MB',
       ],
       cpu,
