@@ -157,8 +157,8 @@ export class HotPathFunctions1763900400000 implements MigrationInterface {
        GROUP BY scope, otp_send_bucket(sent_at)`);
 
     /*
-     * Register / resend (one operation, spec §3): under the phone's and the user's advisory
-     * locks, the linking rules, then the live challenge's cooldown, then the hourly limits
+     * Register / resend (one operation, spec §3): under the phone's, the user's and the number
+     * block's advisory locks, the linking rules, then the live challenge's cooldown, then the hourly limits
      * (phone, user, number block, client, service; the shared budgets counted again under their
      * own lock near the limit), then a fresh code on the live challenge or a new challenge, its
      * send, its outbox message and the `requested` audit event.
@@ -166,7 +166,7 @@ export class HotPathFunctions1763900400000 implements MigrationInterface {
      * The caller hashed the code for one challenge id: the live one it names in p_live_id, or
      * the new p_challenge_id when it names none. When the live challenge is not that one, the
      * function writes nothing and answers 'live_changed' with the live challenge (if any), and
-     * the caller calls again.
+     * the caller calls again; likewise when a verify finished the live challenge meanwhile.
      */
     await queryRunner.query(`
       CREATE FUNCTION otp_request_code(
@@ -195,9 +195,10 @@ export class HotPathFunctions1763900400000 implements MigrationInterface {
         v_message uuid;
       BEGIN
         -- Few statements, each doing much: in PL/pgSQL every statement costs an executor start.
-        -- Phone before user everywhere: no deadlock.
+        -- Always phone, user, number block, then client and service: no deadlock.
         PERFORM pg_advisory_xact_lock(1, hashtext(p_phone)),
-                pg_advisory_xact_lock(2, hashtext(p_client_id || '___' || p_user_id));
+                pg_advisory_xact_lock(2, hashtext(p_client_id || '___' || p_user_id)),
+                pg_advisory_xact_lock(5, hashtext(p_prefix));
 
         SELECT s.account_linked, s.phone_linked, s.phone_known,
                live.id AS live_id, live.auth_code AS live_auth_code,
@@ -293,12 +294,13 @@ export class HotPathFunctions1763900400000 implements MigrationInterface {
                  UPDATE otp_challenges
                     SET code_hash = p_code_hash, last_sent_at = p_now, expires_at = p_expires_at,
                         send_count = send_count + 1
-                  WHERE id = v_state.live_id
+                  WHERE id = v_state.live_id AND status = 'pending' AND expires_at > p_now
                  RETURNING id),
                superseded AS (
                  -- The older codes of this challenge are worthless now.
                  UPDATE outbox_messages SET status = 'superseded', payload = NULL
-                  WHERE group_key = 'otp:' || v_state.live_id AND status = 'pending'),
+                  WHERE group_key = 'otp:' || v_state.live_id AND status = 'pending'
+                    AND EXISTS (SELECT 1 FROM c)),
                s AS (
                  INSERT INTO otp_sends
                    (challenge_id, client_id, user_id, phone_e164, phone_prefix, sent_at)
@@ -323,6 +325,13 @@ export class HotPathFunctions1763900400000 implements MigrationInterface {
                  SELECT 'requested', p_client_id, p_user_id, p_phone_masked, p_phone_hash, p_ip,
                         c.id, now() FROM c)
           SELECT c.id, o.id INTO v_challenge, v_message FROM c, o;
+          IF v_challenge IS NULL THEN
+            -- A verify (it takes no advisory lock) finished the challenge while we waited for
+            -- its row: nothing was written; the caller calls again and meets the new state.
+            RETURN QUERY SELECT 'live_changed'::varchar, NULL::uuid, NULL::varchar, NULL::int,
+                                NULL::int, NULL::varchar, NULL::int, NULL::boolean, NULL::uuid;
+            RETURN;
+          END IF;
         ELSE
           WITH c AS (
                  INSERT INTO otp_challenges
@@ -400,13 +409,14 @@ export class HotPathFunctions1763900400000 implements MigrationInterface {
      * A wrong code, counted atomically: only while the challenge is live with attempts left (the
      * last allowed one locks it), and only while the phone is under its hourly cap of failed
      * verifies across challenges (exact: under the phone's lock). Answers 'counted' with the
-     * attempts left, 'capped' with Retry-After, or 'not_live'.
+     * attempts left, 'capped' with Retry-After, or 'not_live' (also when a resend changed the
+     * code since the caller compared it: the caller reads again).
      */
     await queryRunner.query(`
       CREATE FUNCTION otp_count_wrong_code(
         p_challenge_id uuid, p_client_id varchar, p_user_id varchar, p_phone varchar,
         p_now timestamptz, p_max_attempts integer, p_max_failures integer,
-        p_phone_masked varchar, p_phone_hash bytea, p_ip varchar)
+        p_phone_masked varchar, p_phone_hash bytea, p_ip varchar, p_code_hash bytea)
       RETURNS TABLE (outcome varchar, attempts_left integer, retry_after integer)
       LANGUAGE plpgsql AS $$
       #variable_conflict use_column
@@ -428,7 +438,7 @@ export class HotPathFunctions1763900400000 implements MigrationInterface {
            SET attempts = attempts + 1,
                status = CASE WHEN attempts + 1 >= p_max_attempts THEN 'locked' ELSE status END
          WHERE id = p_challenge_id AND status = 'pending' AND attempts < p_max_attempts
-           AND expires_at > p_now
+           AND expires_at > p_now AND code_hash = p_code_hash
         RETURNING attempts INTO v_attempts;
         IF NOT FOUND THEN
           RETURN QUERY SELECT 'not_live'::varchar, NULL::int, NULL::int;
@@ -450,13 +460,15 @@ export class HotPathFunctions1763900400000 implements MigrationInterface {
      * user and the link. The named unique constraints decide races and raise (the caller maps
      * them to ACCOUNT_ALREADY_LINKED / PHONE_ALREADY_LINKED, and nothing is kept). The answer is
      * stored on the challenge for an idempotent repeat, and audited. 'not_live' when the
-     * challenge stopped being live meanwhile.
+     * challenge stopped being live meanwhile, or a resend replaced the code the caller matched
+     * (a resent code makes the previous one worthless, spec §3).
      */
     await queryRunner.query(`
       CREATE FUNCTION otp_link_verified(
         p_challenge_id uuid, p_client_id varchar, p_user_id varchar, p_phone varchar,
         p_wallet_address varchar, p_client_name varchar, p_now timestamptz,
-        p_max_attempts integer, p_phone_masked varchar, p_phone_hash bytea, p_ip varchar)
+        p_max_attempts integer, p_phone_masked varchar, p_phone_hash bytea, p_ip varchar,
+        p_code_hash bytea)
       RETURNS TABLE (outcome varchar, phone_user_id uuid, is_new_user boolean)
       LANGUAGE plpgsql AS $$
       #variable_conflict use_column
@@ -467,7 +479,7 @@ export class HotPathFunctions1763900400000 implements MigrationInterface {
       BEGIN
         UPDATE otp_challenges SET status = 'verified', verified_at = p_now
          WHERE id = p_challenge_id AND status = 'pending' AND attempts < p_max_attempts
-           AND expires_at > p_now;
+           AND expires_at > p_now AND code_hash = p_code_hash;
         IF NOT FOUND THEN
           RETURN QUERY SELECT 'not_live'::varchar, NULL::uuid, NULL::boolean;
           RETURN;

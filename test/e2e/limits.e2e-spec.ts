@@ -191,6 +191,59 @@ describe('limits: per-user hourly send limit', () => {
   });
 });
 
+describe('limits: per number block hourly send limit (sequential numbers)', () => {
+  const LIMIT = 3;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      OTP_MAX_SENDS_PER_PREFIX_PER_HOUR: String(LIMIT),
+      HTTP_RATE_LIMIT_PER_MINUTE: '100000',
+    });
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  /** `count` numbers of one fresh block of 10 000 (all but the last four digits shared). */
+  function block(count: number): Array<{ national: string; e164: string }> {
+    const first = uniquePhone().national.slice(0, -4);
+    return Array.from({ length: count }, (_, i) => {
+      const national = `${first}${String(i).padStart(4, '0')}`;
+      return { national, e164: `+91${national}` };
+    });
+  }
+
+  it(`${LIMIT} numbers of one block get codes; the next, for another user, is limited; another block is not`, async () => {
+    const phones = block(LIMIT + 1);
+    for (const phone of phones.slice(0, LIMIT)) {
+      expect((await new OtpClient(t, partner().token).register(phone.national)).status).toBe(200);
+    }
+    const last = phones[LIMIT];
+    expectRateLimited(await new OtpClient(t, partner().token).register(last.national));
+    expect(sentTo(t, last.e164)).toBe(0);
+    const [elsewhere] = block(1);
+    expect((await new OtpClient(t, partner().token).register(elsewhere.national)).status).toBe(200);
+
+    t.clock.advance(HOUR + 1);
+    expect((await new OtpClient(t, partner().token).register(last.national)).status).toBe(200);
+  });
+
+  // The block's count is exact only under its own lock: without it, concurrent registers all
+  // read "under the limit" and all send.
+  it(`100 users registering 100 numbers of one block at once: exactly ${LIMIT} are sent`, async () => {
+    const phones = block(100);
+    const answers = await Promise.all(
+      phones.map((phone) => new OtpClient(t, partner().token).register(phone.national)),
+    );
+    expect(answers.filter((res) => res.status === 200)).toHaveLength(LIMIT);
+    for (const res of answers.filter((res) => res.status !== 200)) expectRateLimited(res);
+    const prefix = phones[0].e164.slice(0, -4);
+    expect(await count(t, 'otp_sends WHERE phone_prefix = $1', [prefix])).toBe(LIMIT);
+  });
+});
+
 describe('limits: global hourly send budget', () => {
   let t: TestApp;
 

@@ -1,4 +1,5 @@
 import { CodeGenerator } from '@app/otp';
+import { eventually } from '../support/eventually';
 import { http } from '../support/http';
 import { startTestApp, TestApp } from '../support/test-app';
 import {
@@ -8,6 +9,7 @@ import {
   uniquePhone,
   wrongCode,
 } from '../support/otp-client';
+import { e2eDatabase } from '../support/test-database';
 import { newPartnerUser } from '../support/tokens';
 
 describe('OTP flow: register → verify → linked', () => {
@@ -414,4 +416,110 @@ describe('OTP flow: register → verify → linked', () => {
     expect(logs).not.toContain(user.token.split('.')[2]);
     expect(logs).not.toContain(phone.national);
   });
+
+  /** The challenge of (user, phone) as stored. */
+  async function storedChallenge(user: { clientId: string; userId: string }, e164: string) {
+    const [row] = await t.dataSource.query<
+      Array<{ id: string; code_hash: Buffer; send_count: number; status: string; attempts: number }>
+    >(
+      `SELECT id, code_hash, send_count, status, attempts FROM otp_challenges
+        WHERE client_id = $1 AND user_id = $2 AND phone_e164 = $3 ORDER BY created_at LIMIT 1`,
+      [user.clientId, user.userId, e164],
+    );
+    // PGlite hands bytea back as a Uint8Array.
+    return { ...row, code_hash: Buffer.from(row.code_hash) };
+  }
+
+  // A verify reads the challenge, compares the code, then writes: a resend committing in between
+  // must not let the replaced code through (the functions act only on the hash that was matched).
+  it('a code replaced by a resend is refused even by a verify that read it before the resend', async () => {
+    const { user, phone, app, sent } = await codeSent();
+    const before = await storedChallenge(user, phone.e164);
+    t.clock.advance(30);
+    expect((await app.resend(phone.national)).status).toBe(200);
+    const after = await storedChallenge(user, phone.e164);
+    expect(after.code_hash.equals(before.code_hash)).toBe(false);
+
+    const audit = ['******', Buffer.alloc(32), '127.0.0.1'];
+    const [linked] = await t.dataSource.query<Array<{ outcome: string }>>(
+      `SELECT outcome FROM otp_link_verified($1, $2, $3, $4, NULL, NULL, $5, 5, $6, $7, $8, $9)`,
+      [
+        before.id,
+        user.clientId,
+        user.userId,
+        phone.e164,
+        t.clock.now(),
+        ...audit,
+        before.code_hash,
+      ],
+    );
+    expect(linked.outcome).toBe('not_live');
+    const [counted] = await t.dataSource.query<Array<{ outcome: string }>>(
+      `SELECT outcome FROM otp_count_wrong_code($1, $2, $3, $4, $5, 5, 10, $6, $7, $8, $9)`,
+      [
+        before.id,
+        user.clientId,
+        user.userId,
+        phone.e164,
+        t.clock.now(),
+        ...audit,
+        before.code_hash,
+      ],
+    );
+    expect(counted.outcome).toBe('not_live');
+    expect(await storedChallenge(user, phone.e164)).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+    });
+
+    expect((await app.verify(phone.national, sent.authCode, sent.code)).status).toBe(400);
+    const resentCode = lastCodeFor(t.messagesFile, phone.e164).code;
+    expect((await app.verify(phone.national, sent.authCode, resentCode)).status).toBe(200);
+  });
+
+  // Two sessions are needed: the embedded database has one.
+  (e2eDatabase() === 'embedded' ? it.skip : it)(
+    'a resend waiting on a challenge that a verify finishes leaves it alone and starts a new one',
+    async () => {
+      const { user, phone, app } = await codeSent();
+      const challenge = await storedChallenge(user, phone.e164);
+      t.clock.advance(30);
+
+      // The "verify" holds the challenge's row until the resend is waiting for it.
+      const verify = t.dataSource.createQueryRunner();
+      await verify.connect();
+      await verify.startTransaction();
+      try {
+        await verify.query(`UPDATE otp_challenges SET status = 'verified' WHERE id = $1`, [
+          challenge.id,
+        ]);
+        const resend = app.resend(phone.national);
+        await eventually(async () => {
+          const [{ waiting }] = await t.dataSource.query<Array<{ waiting: number }>>(
+            `SELECT count(*)::int AS waiting FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+              WHERE a.datname = current_database() AND l.locktype = 'transactionid'
+                AND NOT l.granted`,
+          );
+          return waiting > 0;
+        });
+        await verify.commitTransaction();
+
+        const resent = await resend;
+        expect(resent.status).toBe(200);
+        const finished = await storedChallenge(user, phone.e164);
+        expect(finished).toMatchObject({ id: challenge.id, status: 'verified', send_count: 1 });
+        expect(finished.code_hash.equals(challenge.code_hash)).toBe(true);
+        const [{ live }] = await t.dataSource.query<Array<{ live: number }>>(
+          `SELECT count(*)::int AS live FROM otp_challenges
+            WHERE client_id = $1 AND user_id = $2 AND status = 'pending'`,
+          [user.clientId, user.userId],
+        );
+        expect(live).toBe(1);
+        expect(sentMessages(t.messagesFile).filter((m) => m.to === phone.e164)).toHaveLength(2);
+      } finally {
+        if (verify.isTransactionActive) await verify.rollbackTransaction();
+        await verify.release();
+      }
+    },
+  );
 });

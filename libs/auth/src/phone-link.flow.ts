@@ -220,23 +220,19 @@ export class PhoneLinkFlow {
         throw await this.phoneCapped(user, phone.e164, ip, challenge.phoneRetryAfter);
 
       if (!this.challenges.codeMatches(challenge, otp)) {
-        const outcome = await this.challenges.recordWrongCode(
-          owner,
-          phone.e164,
-          challenge.id,
-          audit,
-        );
+        const outcome = await this.challenges.recordWrongCode(owner, phone.e164, challenge, audit);
         if (outcome.counted) {
           throw new AppError(ErrorCode.InvalidOtp, { attemptsLeft: outcome.attemptsLeft });
         }
         if ('retryAfter' in outcome)
           throw await this.phoneCapped(user, phone.e164, ip, outcome.retryAfter);
-        continue; // locked or expired meanwhile: the next round answers that
+        continue; // locked, expired or resent meanwhile: the next round answers that
       }
 
       const linked = await this.refusalsAudited(user, phone.e164, ip, () =>
         this.links.linkVerified({
           challengeId: challenge.id,
+          codeHash: challenge.codeHash,
           user,
           phoneE164: phone.e164,
           now: this.clock.now(),
@@ -244,7 +240,8 @@ export class PhoneLinkFlow {
           audit,
         }),
       );
-      // undefined: a concurrent verify of this challenge got there first; the next round answers.
+      // undefined: a concurrent verify or resend of this challenge got there first; the next
+      // round answers.
       if (linked) {
         const answer: Linked = {
           message: 'Users linked successfully',

@@ -88,7 +88,7 @@ export interface VerifyState {
 /** What counting a wrong code did. */
 export type WrongCodeOutcome =
   | { counted: true; attemptsLeft: number }
-  /** The challenge stopped being live meanwhile (locked, verified or expired). */
+  /** The challenge stopped being live meanwhile (locked, verified or expired), or was resent. */
   | { counted: false }
   /** The phone hit the failed-verify cap meanwhile. */
   | { counted: false; retryAfter: number };
@@ -119,7 +119,7 @@ const REQUEST_CODE = statement(
 );
 const VERIFY_STATE = statement(`SELECT * FROM otp_verify_state($1, $2, $3, $4, $5)`);
 const COUNT_WRONG_CODE = statement(
-  `SELECT * FROM otp_count_wrong_code($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+  `SELECT * FROM otp_count_wrong_code($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 );
 
 interface RequestCodeRow {
@@ -310,12 +310,13 @@ export class ChallengeService {
   /**
    * Counts one wrong code, atomically, with its audit events: only while the challenge is live
    * and has attempts left (the last allowed attempt locks it), and only while the phone is under
-   * its hourly cap of failed verifies across challenges.
+   * its hourly cap of failed verifies across challenges, and only while its code is still the
+   * one `otp` was compared with (a resend meanwhile: not counted, the caller reads again).
    */
   async recordWrongCode(
     owner: ChallengeOwner,
     phoneE164: string,
-    challengeId: string,
+    challenge: ChallengeView,
     audit: AuditContext,
   ): Promise<WrongCodeOutcome> {
     const row = (await this.sql.row<{
@@ -323,7 +324,7 @@ export class ChallengeService {
       attempts_left: number | null;
       retry_after: number | null;
     }>(COUNT_WRONG_CODE, [
-      challengeId,
+      challenge.id,
       owner.clientId,
       owner.userId,
       phoneE164,
@@ -333,6 +334,7 @@ export class ChallengeService {
       audit.phoneMasked,
       audit.phoneHash,
       audit.ip,
+      challenge.codeHash,
     ])) as { outcome: string; attempts_left: number | null; retry_after: number | null };
     if (row.outcome === 'counted')
       return { counted: true, attemptsLeft: row.attempts_left as number };

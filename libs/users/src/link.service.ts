@@ -36,7 +36,7 @@ const CONSTRAINT_ERRORS: Record<string, ErrorCode> = {
 };
 
 const LINK_VERIFIED = statement(
-  `SELECT * FROM otp_link_verified($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+  `SELECT * FROM otp_link_verified($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 );
 
 /** Who removes a link, and from where (for the audit trail). */
@@ -80,12 +80,15 @@ export class LinkService {
   /**
    * Marks a live challenge verified and links the user to the phone identity (created if new),
    * with the answer kept on the challenge and the `verified` and `linked` events, in one call
-   * (otp_link_verified). Undefined when the challenge stopped being live meanwhile. The unique
+   * (otp_link_verified). Undefined when the challenge stopped being live meanwhile, or its code
+   * is no longer `codeHash` (the one the caller matched: a resend replaced it). The unique
    * constraints decide races: a violation becomes ACCOUNT_ALREADY_LINKED / PHONE_ALREADY_LINKED
    * and nothing is kept.
    */
   async linkVerified(request: {
     challengeId: string;
+    /** The challenge's code hash that the submitted code matched. */
+    codeHash: Buffer;
     user: PartnerUserRef;
     phoneE164: string;
     now: Date;
@@ -107,6 +110,7 @@ export class LinkService {
         audit.phoneMasked,
         audit.phoneHash,
         audit.ip,
+        request.codeHash,
       ])) as typeof row;
     } catch (error) {
       const code = linkConflict(error);
