@@ -18,4 +18,5 @@ export * from './http/client-error-handler';
 export * from './crypto/secret-box';
 export * from './pagination/cursor';
 export * from './validation/text-param.pipe';
+export * from './validation/is-printable';
 export * from './errors/api-errors.decorator';

@@ -1,4 +1,4 @@
-import { AppError, COUNTRY_CODE_PATTERN, ErrorCode } from '@app/common';
+import { AppError, CONTROL_CHARS, COUNTRY_CODE_PATTERN, ErrorCode } from '@app/common';
 import { messageTemplateProblem } from '@app/otp';
 
 /** What an operator sets on a client; `null` clears a setting back to the service default. */
@@ -21,8 +21,6 @@ const MAX_COUNTRY_CODES = 300;
  * at most 128 characters (the column), and without `___`, the separator of namespaced user ids.
  */
 const CLIENT_ID = /^[\x21-\x7e]{1,128}$/;
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
 type Problem = { field: string; message: string };
 

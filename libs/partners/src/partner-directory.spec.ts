@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '@app/config';
 import type { DatabaseNotifications, NotificationSubscriber } from '@app/database';
-import { PartnerDirectory } from './partner-directory';
+import { PARTNER_CACHE_MAX, PartnerDirectory } from './partner-directory';
 import { PartnerKeyBox } from './partner-key-box';
 
 const SECRET = 'directory-test-secret-0123456789abcdef';
@@ -100,6 +100,18 @@ describe('PartnerDirectory', () => {
     expect(await directory.find('nobody')).toBeUndefined();
     expect(await directory.find('nobody')).toBeUndefined();
     expect(database.queries).toEqual(['nobody']);
+  });
+
+  it('keeps its clients while a flood of unregistered ids passes through', async () => {
+    database.rows.set('c1', clientRow('c1'));
+    await directory.find('c1');
+    for (let i = 0; i <= PARTNER_CACHE_MAX; i++) await directory.find(`nobody-${i}`);
+    database.queries = [];
+    expect((await directory.find('c1'))?.id).toBe('c1');
+    expect(database.queries).toEqual([]);
+    // The unregistered ones are bounded: the oldest was pushed out and is asked again.
+    expect(await directory.find('nobody-0')).toBeUndefined();
+    expect(database.queries).toEqual(['nobody-0']);
   });
 
   it('shares one query among concurrent lookups of an uncached client', async () => {

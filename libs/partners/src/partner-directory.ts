@@ -39,7 +39,8 @@ export const PARTNER_CHANGES_CHANNEL = 'partner_clients_changed';
  * arrive within milliseconds by notification; this bounds staleness when one is missed.
  */
 export const PARTNER_CACHE_TTL_MS = 10_000;
-const PARTNER_CACHE_MAX = 10_000;
+/** Clients cached per instance, and as many ids known not to be registered, apart. */
+export const PARTNER_CACHE_MAX = 10_000;
 
 const UNREGISTERED = Symbol('unregistered');
 type Entry = RegisteredClient | typeof UNREGISTERED;
@@ -72,7 +73,13 @@ interface ClientRow {
 export class PartnerDirectory implements OnApplicationBootstrap {
   private readonly logger = new Logger(PartnerDirectory.name);
   private readonly keyBox: PartnerKeyBox;
-  private readonly cache = new LRUCache<string, Entry>({
+  private readonly registered = new LRUCache<string, RegisteredClient>({
+    max: PARTNER_CACHE_MAX,
+    ttl: PARTNER_CACHE_TTL_MS,
+  });
+  // Apart from the clients: any caller can name ids that do not exist (an unsigned token's
+  // claim, an x-client-id), and a flood of them must not push the real clients out.
+  private readonly unregistered = new LRUCache<string, true>({
     max: PARTNER_CACHE_MAX,
     ttl: PARTNER_CACHE_TTL_MS,
   });
@@ -97,19 +104,24 @@ export class PartnerDirectory implements OnApplicationBootstrap {
 
   /** The registered client with this id, or undefined when there is none. */
   async find(clientId: string): Promise<RegisteredClient | undefined> {
-    const entry = this.cache.get(clientId) ?? (await this.load(clientId));
+    const cached = this.registered.get(clientId);
+    if (cached) return cached;
+    if (this.unregistered.get(clientId)) return undefined;
+    const entry = await this.load(clientId);
     return entry === UNREGISTERED ? undefined : entry;
   }
 
   forget(clientId: string): void {
     this.generation++;
-    this.cache.delete(clientId);
+    this.registered.delete(clientId);
+    this.unregistered.delete(clientId);
     this.loading.delete(clientId);
   }
 
   forgetAll(): void {
     this.generation++;
-    this.cache.clear();
+    this.registered.clear();
+    this.unregistered.clear();
     this.loading.clear();
   }
 
@@ -120,7 +132,10 @@ export class PartnerDirectory implements OnApplicationBootstrap {
     const loaded = this.read(clientId).then(
       (entry) => {
         if (this.loading.get(clientId) === loaded) this.loading.delete(clientId);
-        if (generation === this.generation) this.cache.set(clientId, entry);
+        if (generation === this.generation) {
+          if (entry === UNREGISTERED) this.unregistered.set(clientId, true);
+          else this.registered.set(clientId, entry);
+        }
         return entry;
       },
       (error: unknown) => {

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsPrintable } from '@app/common';
 import { AUDIT_ACTORS, AUDIT_EVENTS, type AuditEventName } from '@app/audit';
 import { PageQueryDto } from './client.dto';
 
@@ -11,18 +12,21 @@ export class LinksQueryDto extends PageQueryDto {
   @IsOptional()
   @IsString()
   @MaxLength(32)
+  @IsPrintable()
   phone?: string;
 
   @ApiPropertyOptional({ example: 'd5b2e760-1b6c-4296-a89f-1da0ffe8c414' })
   @IsOptional()
   @IsString()
   @MaxLength(128)
+  @IsPrintable()
   clientId?: string;
 
   @ApiPropertyOptional({ example: 'qwerty' })
   @IsOptional()
   @IsString()
   @MaxLength(256)
+  @IsPrintable()
   userId?: string;
 }
 

@@ -1,13 +1,17 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { AppError, ErrorCode } from '@app/common';
-import { apiSecretMatches, PartnerDirectory, type RegisteredClient } from '@app/partners';
+import {
+  apiSecretMatches,
+  clientIdProblem,
+  PartnerDirectory,
+  type RegisteredClient,
+} from '@app/partners';
 
 type S2sRequest = FastifyRequest & { partnerClient?: RegisteredClient };
 
 /** Compared against when the client is unknown, so both answers take the same time. */
 const NO_SECRET = Buffer.alloc(32);
-const MAX_ID_LENGTH = 128;
 const MAX_SECRET_LENGTH = 256;
 
 function refused(reason: string): AppError {
@@ -29,7 +33,8 @@ export class PartnerSecretGuard implements CanActivate {
     if (typeof id !== 'string' || typeof secret !== 'string' || !id || !secret) {
       throw refused('client credentials missing');
     }
-    if (id.length > MAX_ID_LENGTH || secret.length > MAX_SECRET_LENGTH) {
+    // An id no client can have is refused without a lookup.
+    if (clientIdProblem(id) !== undefined || secret.length > MAX_SECRET_LENGTH) {
       throw refused('client credentials invalid');
     }
     const client = await this.directory.find(id);

@@ -6,7 +6,7 @@ import {
   TokenExpiredError,
   verify,
 } from 'jsonwebtoken';
-import { AppError, Clock, ErrorCode } from '@app/common';
+import { AppError, Clock, CONTROL_CHARS, ErrorCode } from '@app/common';
 import { clientIdProblem, type RegisteredClient } from '@app/partners';
 import type { ThirdPartyUser } from './third-party-user';
 
@@ -21,9 +21,6 @@ const NAMESPACE_SEPARATOR = '___';
 
 // Compact JWS: three base64url segments; the signature may be empty (an `alg: none` token).
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-// Control characters (NUL above all: PostgreSQL text refuses it) have no place in ids or names.
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
 function unauthorized(reason: string): AppError {
   // Reasons are fixed texts or claim names: never the token or a claim's value.

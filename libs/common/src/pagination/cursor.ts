@@ -26,13 +26,38 @@ export function encodeCursor(key: string[]): string {
 }
 
 const TIMESTAMP_TEXT =
-  /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/;
+  /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(?:([+-])(\d{2})(?::?(\d{2}))?|Z)?$/;
+const BIGINT_MAX = 2n ** 63n - 1n;
+// eslint-disable-next-line no-control-regex
+const NO_NUL_TEXT = /^[^\u0000]{0,256}$/;
+
+/** A timestamp PostgreSQL accepts: the shape, and a date and time that exist. */
+function isTimestamp(part: string): boolean {
+  const match = TIMESTAMP_TEXT.exec(part);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  const offsetHours = match[9] === undefined ? 0 : Number(match[9]);
+  const offsetMinutes = match[10] === undefined ? 0 : Number(match[10]);
+  return (
+    year >= 1 &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    hour < 24 &&
+    minute < 60 &&
+    second < 60 &&
+    offsetHours <= 15 &&
+    offsetMinutes < 60
+  );
+}
 
 const PART_FORMATS = {
-  timestamp: TIMESTAMP_TEXT,
-  integer: /^\d{1,19}$/,
-  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
-  string: /^[\s\S]{0,256}$/,
+  timestamp: isTimestamp,
+  integer: (part: string) => /^\d{1,19}$/.test(part) && BigInt(part) <= BIGINT_MAX,
+  uuid: (part: string) =>
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(part),
+  string: (part: string) => NO_NUL_TEXT.test(part),
 };
 
 /** The key a cursor holds: `shape` says, per part, a timestamp, an integer or any string. */
@@ -46,7 +71,7 @@ export function decodeCursor(cursor: string, shape: Array<keyof typeof PART_FORM
   const fits =
     Array.isArray(key) &&
     key.length === shape.length &&
-    key.every((part, i) => typeof part === 'string' && PART_FORMATS[shape[i]].test(part));
+    key.every((part, i) => typeof part === 'string' && PART_FORMATS[shape[i]](part));
   if (!fits) {
     throw new AppError(ErrorCode.ValidationFailed, {
       details: [{ field: 'cursor', message: 'cursor is not one this API gave out' }],

@@ -2,8 +2,12 @@ import { ArgumentMetadata, PipeTransform } from '@nestjs/common';
 import { AppError } from '../errors/app-error';
 import { ErrorCode } from '../errors/error-code';
 
+/**
+ * Control characters (NUL above all: PostgreSQL text refuses it, and answers 500 if asked) have
+ * no place in an id, a name or a filter.
+ */
 // eslint-disable-next-line no-control-regex
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
 /**
  * A path parameter that names something (a client, a user, a key): 1 to `maxLength` characters

@@ -1,0 +1,16 @@
+import { ValidateBy, type ValidationOptions } from 'class-validator';
+import { CONTROL_CHARS } from './text-param.pipe';
+
+/** A string without control characters (for query filters that reach SQL as text). */
+export function IsPrintable(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isPrintable',
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && !CONTROL_CHARS.test(value),
+        defaultMessage: () => '$property must be printable text',
+      },
+    },
+    options,
+  );
+}
