@@ -1,5 +1,6 @@
-import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { askDataDirHolder, DataDirInUseError, DataDirLock, isDataDirHeld } from './data-dir-lock';
@@ -52,6 +53,45 @@ describe('DataDirLock', () => {
 
     await acquire();
     expect(await isDataDirHeld(dir)).toBe(true);
+  });
+
+  it('of two takeovers of one dead socket at once, exactly one gets the directory', async () => {
+    // Whatever answers nobody counts as dead: here a plain file where the socket would be.
+    writeFileSync(join(dir, 'otp-link.sock'), '');
+    const results = await Promise.allSettled([DataDirLock.acquire(dir), DataDirLock.acquire(dir)]);
+    for (const result of results) if (result.status === 'fulfilled') held.push(result.value);
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+    const refused = results.find((result) => result.status === 'rejected');
+    expect((refused as PromiseRejectedResult).reason).toBeInstanceOf(DataDirInUseError);
+    expect(await isDataDirHeld(dir)).toBe(true);
+    expect(existsSync(join(dir, 'otp-link.takeover'))).toBe(false);
+  });
+
+  it('releases even while a peer stays connected without a word', async () => {
+    const lock = await acquire();
+    const idle = createConnection(join(dir, 'otp-link.sock'));
+    await new Promise((done) => idle.once('connect', done));
+    const closedByHolder = new Promise((done) => idle.once('close', done));
+    await lock.release();
+    held.splice(held.indexOf(lock), 1);
+    await closedByHolder;
+    expect(await isDataDirHeld(dir)).toBe(false);
+  });
+
+  it('hangs up on a request larger than 1 MiB', async () => {
+    const lock = await acquire();
+    lock.serve(async () => ({ ok: true }));
+    const peer = createConnection(join(dir, 'otp-link.sock'));
+    peer.on('error', () => undefined); // the holder may reset the connection mid-write
+    await new Promise((done) => peer.once('connect', done));
+    const closed = new Promise((done) => peer.once('close', done));
+    let answered = '';
+    peer.on('data', (chunk: Buffer) => (answered += chunk.toString()));
+    peer.write('x'.repeat(1024 * 1024 + 16));
+    await closed;
+    expect(answered).toBe('');
+    // The holder still answers the next one.
+    expect(await askDataDirHolder(dir, {}, 2_000)).toEqual({ ok: true });
   });
 
   it('passes requests to the holder and its answers back', async () => {

@@ -1,4 +1,5 @@
-import { chmodSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, rmSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createConnection, createServer, Server, Socket } from 'node:net';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -14,6 +15,12 @@ export class DataDirInUseError extends Error {
 }
 
 const SOCKET_NAME = 'otp-link.sock';
+/** Held (created exclusively) by the one process taking a dead holder's socket over. */
+const TAKEOVER_NAME = 'otp-link.takeover';
+/** A takeover lasts milliseconds; a guard file this old was left by a process that died in one. */
+const STALE_TAKEOVER_MS = 10_000;
+/** How long a connection may stay silent before it has sent its request. */
+const REQUEST_IDLE_MS = 30_000;
 /** Unix socket paths are limited to about 108 bytes. */
 const MAX_SOCKET_PATH = 100;
 const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -40,6 +47,7 @@ function socketPath(dataDir: string): string {
 export class DataDirLock {
   private handler?: ControlHandler;
   private readonly server: Server = createServer((socket) => this.answer(socket));
+  private readonly connections = new Set<Socket>();
 
   private constructor() {}
 
@@ -50,9 +58,9 @@ export class DataDirLock {
       await listen(lock.server, path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-      if (await isAnswering(path)) throw new DataDirInUseError(dataDir);
-      unlinkSync(path); // left by a process that died
-      await listen(lock.server, path);
+      // A Windows pipe disappears with its process: in use means in use.
+      if (process.platform === 'win32') throw new DataDirInUseError(dataDir);
+      await takeOver(lock.server, dataDir, path);
     }
     if (process.platform !== 'win32') chmodSync(path, 0o600);
     return lock;
@@ -65,14 +73,21 @@ export class DataDirLock {
 
   async release(): Promise<void> {
     this.handler = undefined;
-    await new Promise<void>((done) => this.server.close(() => done()));
+    const closed = new Promise<void>((done) => this.server.close(() => done()));
+    // Close waits for every connection: an idle peer must not hold the shutdown up.
+    for (const socket of this.connections) socket.destroy();
+    await closed;
     // net.Server removes its unix socket file on close; a pipe on Windows has none.
   }
 
   private answer(socket: Socket): void {
+    this.connections.add(socket);
+    socket.once('close', () => this.connections.delete(socket));
+    socket.setTimeout(REQUEST_IDLE_MS, () => socket.destroy());
     readMessage(socket).then(
       async (request) => {
         if (request === undefined) return; // a liveness probe: connected and left
+        socket.setTimeout(0); // the handler's own time is the asker's to bound
         const reply = this.handler
           ? await this.handler(request).catch((error: unknown) => ({
               error: error instanceof Error ? error.message : String(error),
@@ -119,6 +134,44 @@ function listen(server: Server, path: string): Promise<void> {
   });
 }
 
+/**
+ * Takes over a socket nobody answers on (its holder died), one process at a time: two processes
+ * that both found it dead must not both remove it and both open the database. The one that
+ * creates the guard file probes, removes and listens; the other waits, then finds it answering.
+ */
+async function takeOver(server: Server, dataDir: string, path: string): Promise<void> {
+  const guard = join(resolve(dataDir), TAKEOVER_NAME);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    let fd: number;
+    try {
+      fd = openSync(guard, 'wx', 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (isOlderThan(guard, STALE_TAKEOVER_MS)) rmSync(guard, { force: true });
+      await sleep(50);
+      continue;
+    }
+    try {
+      if (await isAnswering(path)) throw new DataDirInUseError(dataDir);
+      rmSync(path, { force: true }); // left by a process that died
+      await listen(server, path);
+      return;
+    } finally {
+      closeSync(fd);
+      rmSync(guard, { force: true });
+    }
+  }
+  throw new DataDirInUseError(dataDir);
+}
+
+function isOlderThan(file: string, ms: number): boolean {
+  try {
+    return Date.now() - statSync(file).mtimeMs > ms;
+  } catch {
+    return false; // gone meanwhile: the next attempt will see
+  }
+}
+
 function isAnswering(path: string): Promise<boolean> {
   return new Promise((done) => {
     const probe = createConnection(path);
@@ -135,21 +188,24 @@ function readMessage(socket: Socket): Promise<unknown> {
   return new Promise((done, fail) => {
     let buffered = '';
     socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
+    const onData = (chunk: string) => {
       buffered += chunk;
-      if (buffered.length > MAX_MESSAGE_BYTES) {
+      const end = buffered.indexOf('\n');
+      if (end < 0 && buffered.length <= MAX_MESSAGE_BYTES) return;
+      // One message per connection: whatever follows it is not read.
+      socket.off('data', onData);
+      if (end < 0 || end > MAX_MESSAGE_BYTES) {
+        socket.destroy();
         fail(new Error('message too large'));
         return;
       }
-      const end = buffered.indexOf('\n');
-      if (end >= 0) {
-        try {
-          done(JSON.parse(buffered.slice(0, end)));
-        } catch {
-          fail(new Error('message is not JSON'));
-        }
+      try {
+        done(JSON.parse(buffered.slice(0, end)));
+      } catch {
+        fail(new Error('message is not JSON'));
       }
-    });
+    };
+    socket.on('data', onData);
     socket.once('end', () => done(undefined));
     socket.once('error', fail);
     socket.once('close', () => done(undefined));
