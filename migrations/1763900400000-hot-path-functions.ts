@@ -6,9 +6,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * transactions it replaces; under READ COMMITTED every statement inside takes a fresh snapshot,
  * so counts read after an advisory lock are exact, as before.
  *
- * One function per rule owner, composed here: `link_state` (users: the linking rules),
- * `outbox_enqueue` (notifications), the `otp_*` functions (the challenge engine). The services
- * call them; what the database computes, the services no longer repeat.
+ * One function per rule owner, composed here: `link_state` (users: the linking rules) and the
+ * `otp_*` functions (the challenge engine, which writes its code's outbox message with it). The
+ * services call them; what the database computes, the services no longer repeat.
  *
  * Helpers that run statements are PL/pgSQL, not SQL functions: PostgreSQL (before 18) parses
  * and plans a SQL function's body on every call unless it can inline it, while PL/pgSQL keeps
@@ -47,31 +47,6 @@ export class HotPathFunctions1763900400000 implements MigrationInterface {
     // Room on every page for a challenge's updates (attempts, status, a resent code): an update
     // that fits on its page is a HOT update, with no new index entries.
     await queryRunner.query(`ALTER TABLE "otp_challenges" SET (fillfactor = 80)`);
-
-    // A message into the durable outbox; a message of a group makes the group's pending ones
-    // worthless when `p_supersede` (a resent code).
-    await queryRunner.query(`
-      CREATE FUNCTION outbox_enqueue(p_channel varchar, p_recipient varchar, p_payload bytea,
-                                     p_lease_until timestamptz, p_expires_at timestamptz,
-                                     p_audit jsonb, p_created_at timestamptz,
-                                     p_group_key varchar, p_supersede boolean)
-      RETURNS uuid LANGUAGE plpgsql AS $$
-      #variable_conflict use_column
-      DECLARE
-        v_id uuid;
-      BEGIN
-        IF p_supersede THEN
-          UPDATE outbox_messages SET status = 'superseded', payload = NULL
-           WHERE group_key = p_group_key AND status = 'pending';
-        END IF;
-        INSERT INTO outbox_messages
-          (channel, recipient, payload, status, attempts, next_attempt_at, expires_at, audit,
-           created_at, group_key)
-        VALUES (p_channel, p_recipient, p_payload, 'pending', 1, p_lease_until, p_expires_at,
-                p_audit, p_created_at, p_group_key)
-        RETURNING id INTO v_id;
-        RETURN v_id;
-      END $$`);
 
     // Sends of one scope in the hour before p_now: how many (at most p_limit: a limit only needs
     // to know whether it is reached) and the oldest (for Retry-After). Exact.
@@ -129,24 +104,6 @@ export class HotPathFunctions1763900400000 implements MigrationInterface {
       CREATE FUNCTION otp_send_bucket(p_at timestamptz) RETURNS timestamptz
       LANGUAGE sql IMMUTABLE AS $$
         SELECT to_timestamp(floor(extract(epoch FROM p_at) / 300) * 300)
-      $$`);
-    await queryRunner.query(`
-      CREATE FUNCTION otp_count_send(p_scope varchar, p_now timestamptz) RETURNS void
-      LANGUAGE plpgsql AS $$
-      BEGIN
-        INSERT INTO otp_send_counts (scope, bucket, shard, sends)
-        VALUES (p_scope, otp_send_bucket(p_now), floor(random() * 8)::smallint, 1)
-        ON CONFLICT ON CONSTRAINT pk_otp_send_counts
-          DO UPDATE SET sends = otp_send_counts.sends + 1;
-      END
-      $$`);
-    await queryRunner.query(`
-      CREATE FUNCTION otp_send_estimate(p_scope varchar, p_now timestamptz) RETURNS integer
-      LANGUAGE plpgsql STABLE AS $$
-      BEGIN
-        RETURN (SELECT coalesce(sum(sends), 0)::int FROM otp_send_counts
-                 WHERE scope = p_scope AND bucket > otp_send_bucket(p_now) - interval '65 minutes');
-      END
       $$`);
     // The sends of the last hour before this migration, so the budgets count them from the start.
     await queryRunner.query(`
@@ -512,11 +469,8 @@ export class HotPathFunctions1763900400000 implements MigrationInterface {
     await queryRunner.query(`DROP FUNCTION otp_verify_state`);
     await queryRunner.query(`DROP FUNCTION otp_request_code`);
     await queryRunner.query(`DROP FUNCTION otp_window`);
-    await queryRunner.query(`DROP FUNCTION otp_send_estimate`);
-    await queryRunner.query(`DROP FUNCTION otp_count_send`);
     await queryRunner.query(`DROP FUNCTION otp_send_bucket`);
     await queryRunner.query(`DROP TABLE "otp_send_counts"`);
-    await queryRunner.query(`DROP FUNCTION outbox_enqueue`);
     await queryRunner.query(`DROP FUNCTION link_state`);
     await queryRunner.query(`ALTER TABLE "otp_challenges" RESET (fillfactor)`);
   }

@@ -23,7 +23,7 @@ export interface QueuedMessage extends MessagePayload {
   audit: MessageAudit;
 }
 
-/** A message ready to be written to the outbox by the statement that makes it (`outbox_enqueue`). */
+/** A message ready to be written to the outbox by the statement that makes what it is about. */
 export interface PreparedMessage {
   channel: Channel;
   /** The payload, encrypted. */
