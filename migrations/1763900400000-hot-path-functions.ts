@@ -19,6 +19,36 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * result columns of RETURNS TABLE are PL/pgSQL variables too: `#variable_conflict use_column`
  * lets a bare name mean the table's column (parameters and locals are all p_/v_ named).
  */
+/**
+ * What a code sent writes after its challenge (the CTE `c`, updated or inserted): its send, the
+ * budgets' counters, the outbox message and the `requested` audit event, with the challenge's and
+ * the message's ids into v_challenge and v_message. Nothing when `c` wrote no row.
+ */
+const SEND_WRITES = `s AS (
+                 INSERT INTO otp_sends
+                   (challenge_id, client_id, user_id, phone_e164, phone_prefix, sent_at)
+                 SELECT c.id, p_client_id, p_user_id, p_phone, p_prefix, p_now FROM c),
+               k AS (
+                 INSERT INTO otp_send_counts (scope, bucket, shard, sends)
+                 SELECT scope, otp_send_bucket(p_now), floor(random() * 8)::smallint, 1
+                   FROM c, (VALUES ('service'), ('client:' || p_client_id)) v(scope)
+                 ON CONFLICT ON CONSTRAINT pk_otp_send_counts
+                   DO UPDATE SET sends = otp_send_counts.sends + 1),
+               o AS (
+                 INSERT INTO outbox_messages
+                   (channel, recipient, payload, status, attempts, next_attempt_at, expires_at,
+                    audit, created_at, group_key)
+                 SELECT p_channel, p_phone, p_payload, 'pending', 1, p_lease_until, p_expires_at,
+                        p_message_audit, p_now, 'otp:' || c.id FROM c
+                 RETURNING id),
+               a AS (
+                 INSERT INTO audit_events
+                   (event, client_id, user_id, phone_masked, phone_hash, ip, challenge_id,
+                    created_at)
+                 SELECT 'requested', p_client_id, p_user_id, p_phone_masked, p_phone_hash, p_ip,
+                        c.id, now() FROM c)
+          SELECT c.id, o.id INTO v_challenge, v_message FROM c, o`;
+
 export class HotPathFunctions1763900400000 implements MigrationInterface {
   name = 'HotPathFunctions1763900400000';
 
@@ -258,30 +288,7 @@ export class HotPathFunctions1763900400000 implements MigrationInterface {
                  UPDATE outbox_messages SET status = 'superseded', payload = NULL
                   WHERE group_key = 'otp:' || v_state.live_id AND status = 'pending'
                     AND EXISTS (SELECT 1 FROM c)),
-               s AS (
-                 INSERT INTO otp_sends
-                   (challenge_id, client_id, user_id, phone_e164, phone_prefix, sent_at)
-                 SELECT c.id, p_client_id, p_user_id, p_phone, p_prefix, p_now FROM c),
-               k AS (
-                 INSERT INTO otp_send_counts (scope, bucket, shard, sends)
-                 SELECT scope, otp_send_bucket(p_now), floor(random() * 8)::smallint, 1
-                   FROM c, (VALUES ('service'), ('client:' || p_client_id)) v(scope)
-                 ON CONFLICT ON CONSTRAINT pk_otp_send_counts
-                   DO UPDATE SET sends = otp_send_counts.sends + 1),
-               o AS (
-                 INSERT INTO outbox_messages
-                   (channel, recipient, payload, status, attempts, next_attempt_at, expires_at,
-                    audit, created_at, group_key)
-                 SELECT p_channel, p_phone, p_payload, 'pending', 1, p_lease_until, p_expires_at,
-                        p_message_audit, p_now, 'otp:' || c.id FROM c
-                 RETURNING id),
-               a AS (
-                 INSERT INTO audit_events
-                   (event, client_id, user_id, phone_masked, phone_hash, ip, challenge_id,
-                    created_at)
-                 SELECT 'requested', p_client_id, p_user_id, p_phone_masked, p_phone_hash, p_ip,
-                        c.id, now() FROM c)
-          SELECT c.id, o.id INTO v_challenge, v_message FROM c, o;
+               ${SEND_WRITES};
           IF v_challenge IS NULL THEN
             -- A verify (it takes no advisory lock) finished the challenge while we waited for
             -- its row: nothing was written; the caller calls again and meets the new state.
@@ -301,30 +308,7 @@ export class HotPathFunctions1763900400000 implements MigrationInterface {
                                        AND auth_code = p_auth_code AND status = 'pending'
                                        AND expires_at > p_now)
                  RETURNING id),
-               s AS (
-                 INSERT INTO otp_sends
-                   (challenge_id, client_id, user_id, phone_e164, phone_prefix, sent_at)
-                 SELECT c.id, p_client_id, p_user_id, p_phone, p_prefix, p_now FROM c),
-               k AS (
-                 INSERT INTO otp_send_counts (scope, bucket, shard, sends)
-                 SELECT scope, otp_send_bucket(p_now), floor(random() * 8)::smallint, 1
-                   FROM c, (VALUES ('service'), ('client:' || p_client_id)) v(scope)
-                 ON CONFLICT ON CONSTRAINT pk_otp_send_counts
-                   DO UPDATE SET sends = otp_send_counts.sends + 1),
-               o AS (
-                 INSERT INTO outbox_messages
-                   (channel, recipient, payload, status, attempts, next_attempt_at, expires_at,
-                    audit, created_at, group_key)
-                 SELECT p_channel, p_phone, p_payload, 'pending', 1, p_lease_until, p_expires_at,
-                        p_message_audit, p_now, 'otp:' || c.id FROM c
-                 RETURNING id),
-               a AS (
-                 INSERT INTO audit_events
-                   (event, client_id, user_id, phone_masked, phone_hash, ip, challenge_id,
-                    created_at)
-                 SELECT 'requested', p_client_id, p_user_id, p_phone_masked, p_phone_hash, p_ip,
-                        c.id, now() FROM c)
-          SELECT c.id, o.id INTO v_challenge, v_message FROM c, o;
+               ${SEND_WRITES};
           IF v_challenge IS NULL THEN
             RETURN QUERY SELECT 'auth_code_taken'::varchar, NULL::uuid, NULL::varchar, NULL::int,
                                 NULL::int, NULL::varchar, NULL::int, NULL::boolean, NULL::uuid;
