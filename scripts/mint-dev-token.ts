@@ -7,6 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { sign } from 'jsonwebtoken';
+// The claim builder alone: this script needs none of the app's modules.
+import { partnerTokenClaims } from '../libs/auth/src/jwt/partner-claims';
 import { loadConfig, readEnvironment } from '@app/config';
 
 const { values } = parseArgs({
@@ -24,13 +26,7 @@ const user = values.user;
 process.stdout.write(
   `${sign(
     {
-      sub: user,
-      user_id: user,
-      client_id: client,
-      iss: client,
-      third_party_client_id: client,
-      third_party_client_name: values.name,
-      namespaced_third_party_user_id: `${client}___${user}`,
+      ...partnerTokenClaims({ clientId: client, userId: user, clientName: values.name }),
       iat: now,
       exp: now + Number(values.hours) * 3600,
     },

@@ -1,5 +1,7 @@
 import { createSecretKey, randomBytes, randomInt, randomUUID, type KeyObject } from 'node:crypto';
 import { sign } from 'jsonwebtoken';
+// The claim builder alone, not the auth module's index: the load driver needs none of the app.
+import { partnerTokenClaims } from '../../libs/auth/src/jwt/partner-claims';
 
 /** A partner user with its token and a phone nobody else in the run uses. */
 export interface BenchUser {
@@ -55,14 +57,7 @@ export class IdentityFactory {
       // The claims of a real partner token (API.md §2).
       const token = sign(
         {
-          sub: userId,
-          user_id: userId,
-          client_id: clientId,
-          iss: clientId,
-          third_party_client_id: clientId,
-          third_party_client_name: 'Ludo',
-          namespaced_third_party_user_id: `${clientId}___${userId}`,
-          wallet_address: walletAddress,
+          ...partnerTokenClaims({ clientId, userId, clientName: 'Ludo', walletAddress }),
           is_new_user: true,
           iat: now,
           exp: now + TOKEN_LIFETIME_SECONDS,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sign } from 'jsonwebtoken';
+import { partnerTokenClaims } from '@app/auth';
 import { DEV_PARTNER_JWT_SECRET } from '@app/config';
 
 export interface TokenClaims {
@@ -25,14 +26,7 @@ export function partnerToken(
   const now = Math.floor(Date.now() / 1000);
   return sign(
     {
-      sub: userId,
-      user_id: userId,
-      client_id: clientId,
-      iss: clientId,
-      third_party_client_id: clientId,
-      third_party_client_name: clientName,
-      namespaced_third_party_user_id: `${clientId}___${userId}`,
-      ...(walletAddress ? { wallet_address: walletAddress } : {}),
+      ...partnerTokenClaims({ clientId, userId, clientName, walletAddress }),
       is_new_user: true,
       iat: now,
       exp: now + (options.expiresInSeconds ?? 3600),

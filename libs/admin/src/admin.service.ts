@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { sign } from 'jsonwebtoken';
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { partnerTokenClaims } from '@app/auth';
 import { AppError, Clock, ErrorCode, Page, parseE164 } from '@app/common';
 import { AuditQuery, AuditService } from '@app/audit';
 import { LinkedPhone, LinkService } from '@app/users';
@@ -162,14 +163,12 @@ export class AdminService {
     const { clientId, userId } = input;
     const token = sign(
       {
-        sub: userId,
-        user_id: userId,
-        client_id: clientId,
-        iss: clientId,
-        third_party_client_id: clientId,
-        third_party_client_name: client.name,
-        namespaced_third_party_user_id: `${clientId}___${userId}`,
-        ...(input.walletAddress ? { wallet_address: input.walletAddress } : {}),
+        ...partnerTokenClaims({
+          clientId,
+          userId,
+          clientName: client.name,
+          walletAddress: input.walletAddress,
+        }),
         iat: now,
         exp: now + ttl,
       },
