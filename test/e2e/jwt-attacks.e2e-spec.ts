@@ -595,6 +595,44 @@ describe('JWT attacks on register and linked-mobile-number', () => {
     );
   });
 
+  // A token that passed once is not verified again (VerifiedTokenCache); these are the checks
+  // that must still hold for it on every later request.
+  describe('a token accepted before', () => {
+    const linked = (token: string) => TARGETS[0].send({ 'user-jwt-token': token });
+    const serverNow = () => Math.floor(t.clock.now().getTime() / 1000);
+
+    it('expires on time: refused once exp (+ leeway) has passed on the server clock', async () => {
+      const token = valid({ iat: serverNow(), exp: serverNow() + 5 });
+      expect((await linked(token)).status).toBe(404);
+      expect((await linked(token)).status).toBe(404);
+      t.clock.advance(5 + 31);
+      expectRefused(await linked(token), token, /^token expired$/);
+    });
+
+    it('stands for its exact text only: the same claims with a changed signature are refused', async () => {
+      const token = valid();
+      expect((await linked(token)).status).toBe(404);
+      const [head, body, signature] = token.split('.');
+      const flipped = `${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`;
+      for (const forged of [
+        `${head}.${body}.${flipped}`,
+        `${head}.${body}.`,
+        `${head}.${body}.${signature}A`,
+        hmacToken(HS256, JSON.parse(Buffer.from(body, 'base64url').toString()), 'other-key'),
+      ]) {
+        expect((await linked(forged)).status).toBe(401);
+      }
+      expect((await linked(token)).status).toBe(404);
+    });
+
+    it('a refusal is not remembered: a token not yet valid is accepted once it is', async () => {
+      const token = valid({ iat: serverNow(), nbf: serverNow() + 120 });
+      expectRefused(await linked(token), token, /^token not yet valid$/);
+      t.clock.advance(120 - 30);
+      expect((await linked(token)).status).toBe(404);
+    });
+  });
+
   it('the key host named by kid, jku and x5u was never called', async () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(keyHost.requests).toEqual([]);

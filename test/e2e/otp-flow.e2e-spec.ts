@@ -1,4 +1,6 @@
+import { Sql } from '@app/database';
 import { CodeGenerator } from '@app/otp';
+import { LinkService } from '@app/users';
 import { eventually } from '../support/eventually';
 import { http } from '../support/http';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -361,6 +363,72 @@ describe('OTP flow: register → verify → linked', () => {
       statusCode: 404,
       error: 'RECORD_NOT_FOUND',
       message: expect.any(String),
+    });
+  });
+
+  describe('concurrent linked-mobile-number lookups (batched into one statement)', () => {
+    /** Users with a link (and their phones) and users without one. */
+    async function someUsers(linkedCount: number, unlinkedCount: number) {
+      const linked = [];
+      for (let i = 0; i < linkedCount; i++) {
+        const { user, phone, app, sent } = await codeSent();
+        expect((await app.verify(phone.national, sent.authCode, sent.code)).status).toBe(200);
+        linked.push({ user, phone });
+      }
+      const unlinked = Array.from({ length: unlinkedCount }, () => ({
+        user: newPartnerUser(),
+        phone: undefined,
+      }));
+      return [...linked, ...unlinked];
+    }
+
+    it('answers each request with its own user’s link, or 404', async () => {
+      const users = await someUsers(5, 5);
+      // Each user three times, interleaved, all at once.
+      const asked = [...users, ...users.slice().reverse(), ...users];
+      const answers = await Promise.all(
+        asked.map(({ user }) => client(user.token).linkedMobileNumber()),
+      );
+      answers.forEach((answer, i) => {
+        const { user, phone } = asked[i];
+        if (phone) {
+          expect({
+            status: answer.status,
+            user: answer.body.UserID,
+            phone: answer.body.LinkedPhone,
+          }).toEqual({
+            status: 200,
+            user: user.userId,
+            phone: phone.national,
+          });
+        } else {
+          expect({ status: answer.status, error: answer.body.error }).toEqual({
+            status: 404,
+            error: 'RECORD_NOT_FOUND',
+          });
+        }
+      });
+    });
+
+    it('looks up the users asked for in one turn with one statement, in order, repeats included', async () => {
+      const users = await someUsers(3, 2);
+      const asked = [users[4], users[0], users[1], users[0], users[3], users[2]];
+      const sql = t.app.get(Sql);
+      const statements = jest.spyOn(sql, 'rows');
+      try {
+        const found = await Promise.all(
+          asked.map(({ user }) =>
+            t.app.get(LinkService).findLinkedPhone(user.clientId, user.userId),
+          ),
+        );
+        expect(statements).toHaveBeenCalledTimes(1);
+        expect(found.map((link) => link?.phoneE164)).toEqual(asked.map(({ phone }) => phone?.e164));
+        expect(found.map((link) => link?.userId)).toEqual(
+          asked.map(({ user, phone }) => (phone ? user.userId : undefined)),
+        );
+      } finally {
+        statements.mockRestore();
+      }
     });
   });
 

@@ -8,27 +8,30 @@ import {
 import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, Clock, ErrorCode } from '@app/common';
-import { PartnerDirectory } from '@app/partners';
+import { PartnerDirectory, type RegisteredClient } from '@app/partners';
 import {
   extractPartnerToken,
   PartnerJwtVerifier,
   unverifiedClientId,
 } from '../jwt/partner-jwt.verifier';
 import type { ThirdPartyUser } from '../jwt/third-party-user';
+import { VerifiedTokenCache } from '../jwt/verified-token-cache';
 
 type PartnerRequest = FastifyRequest & { partnerUser?: ThirdPartyUser };
 
 /**
  * Lets a request in only with a valid partner JWT, and keeps the user it names (with its
- * client's registry entry, when registered) on the request.
+ * client's registry entry, when registered) on the request. A token seen before is not verified
+ * again while its client's entry is unchanged ({@link VerifiedTokenCache}).
  */
 @Injectable()
 export class PartnerJwtGuard implements CanActivate {
   private readonly verifier: PartnerJwtVerifier;
+  private readonly verified = new VerifiedTokenCache();
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
-    clock: Clock,
+    private readonly clock: Clock,
     private readonly directory: PartnerDirectory,
   ) {
     const { secret, fallback } = config.partnerJwt;
@@ -37,14 +40,30 @@ export class PartnerJwtGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<PartnerRequest>();
-    const token = extractPartnerToken(request.headers);
-    const clientId = unverifiedClientId(token);
-    const client = clientId === undefined ? undefined : await this.directory.find(clientId);
-    const user = this.verifier.verify(token, client);
-    if (client) user.client = client;
-    request.partnerUser = user;
+    request.partnerUser = await this.authenticate(extractPartnerToken(request.headers));
     return true;
   }
+
+  private async authenticate(token: string | undefined): Promise<ThirdPartyUser> {
+    const cached = token && this.verified.get(token, Math.floor(this.clock.now().getTime() / 1000));
+    if (cached && (await this.lookUp(cached.lookupId)) === cached.client) {
+      return withClient({ ...cached.verified.user }, cached.client);
+    }
+    const lookupId = unverifiedClientId(token);
+    const client = await this.lookUp(lookupId);
+    const verified = this.verifier.verifyToken(token, client);
+    if (token) this.verified.set(token, { lookupId, client, verified });
+    return withClient({ ...verified.user }, client);
+  }
+
+  private async lookUp(clientId: string | undefined): Promise<RegisteredClient | undefined> {
+    return clientId === undefined ? undefined : this.directory.find(clientId);
+  }
+}
+
+function withClient(user: ThirdPartyUser, client: RegisteredClient | undefined): ThirdPartyUser {
+  if (client) user.client = client;
+  return user;
 }
 
 /** The verified partner user of the request (use with PartnerJwtGuard). */

@@ -272,6 +272,29 @@ describe('PartnerJwtVerifier', () => {
       expect(reason(token({ ...EXAMPLE, iat: NOW + 31 }))).toBe('token issued in the future');
     });
 
+    it.each([
+      ['iat', { ...EXAMPLE }, IAT - 30],
+      ['nbf after iat', { ...EXAMPLE, nbf: IAT + 600 }, IAT + 600 - 30],
+      ['nbf before iat', { ...EXAMPLE, nbf: IAT - 600 }, IAT - 30],
+      ['neither iat nor nbf', without('iat'), -Infinity],
+    ])('verifyToken gives the span its time checks pass in (%s)', (_case, payload, from) => {
+      const signed = signRaw({ alg: 'HS256', typ: 'JWT' }, payload);
+      const passesAt = (seconds: number) => {
+        clock.setSeconds(seconds);
+        try {
+          verifier.verify(signed);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      clock.setSeconds(EXP);
+      expect(verifier.verifyToken(signed)).toMatchObject({ validFrom: from, validUntil: EXP + 30 });
+      expect([passesAt(EXP + 29), passesAt(EXP + 30)]).toEqual([true, false]);
+      if (Number.isFinite(from))
+        expect([passesAt(from - 1), passesAt(from)]).toEqual([false, true]);
+    });
+
     it('refuses a non-numeric iat', () => {
       expect(reason(signRaw({ alg: 'HS256' }, { ...EXAMPLE, iat: 'now' }))).toBe(
         'token claims invalid: iat',

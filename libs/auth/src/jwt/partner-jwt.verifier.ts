@@ -38,6 +38,15 @@ interface TokenHeader {
 /** Algorithms a partner token may use; which one depends on the key that verifies it. */
 const ALGORITHMS: readonly Algorithm[] = ['HS256', 'RS256', 'ES256'];
 
+/** A verified token: its user, and when (epoch seconds) the time checks pass for it. */
+export interface VerifiedToken {
+  user: ThirdPartyUser;
+  /** The first second at which `nbf` and `iat` pass, leeway included. */
+  validFrom: number;
+  /** The first second at which `exp` fails, leeway included. */
+  validUntil: number;
+}
+
 /**
  * Verifies partner JWTs (`user-jwt-token`, spec §2) and turns the claims into a
  * {@link ThirdPartyUser}. A token of a registered client is verified with that client's keys
@@ -69,6 +78,11 @@ export class PartnerJwtVerifier {
    * ({@link unverifiedClientId}), or undefined when that client is not registered.
    */
   verify(token: string | undefined, client?: RegisteredClient): ThirdPartyUser {
+    return this.verifyToken(token, client).user;
+  }
+
+  /** {@link verify}, with the span of time in which the token stays valid. */
+  verifyToken(token: string | undefined, client?: RegisteredClient): VerifiedToken {
     if (typeof token !== 'string' || token.length === 0) throw unauthorized('token missing');
     if (token.length > MAX_PARTNER_TOKEN_LENGTH) throw unauthorized('token too large');
     if (!COMPACT_JWS.test(token)) throw unauthorized('token malformed');
@@ -92,7 +106,7 @@ export class PartnerJwtVerifier {
     const user = toThirdPartyUser(claims);
     // The caller looked the client up by the same claims; a mismatch is a bug, not a bad token.
     if (client && client.id !== user.clientId) throw new Error('verified with another client');
-    return user;
+    return { user, ...validity(claims) };
   }
 
   /** The keys that may have signed a token with this header. */
@@ -194,6 +208,18 @@ function readHeader(token: string): TokenHeader {
     throw unauthorized('token malformed');
   }
   return { alg: alg as Algorithm, kid };
+}
+
+/**
+ * The seconds in which the time checks that this token passed still pass: jsonwebtoken's
+ * (`now < exp + leeway`, `now >= nbf - leeway`) and the future `iat` one.
+ */
+function validity(claims: Claims): { validFrom: number; validUntil: number } {
+  const starts = [claims.nbf, claims.iat].filter((value) => typeof value === 'number');
+  return {
+    validFrom: Math.max(-Infinity, ...starts) - PARTNER_TOKEN_LEEWAY_SECONDS,
+    validUntil: (claims.exp as number) + PARTNER_TOKEN_LEEWAY_SECONDS,
+  };
 }
 
 function reasonFor(error: unknown): string {

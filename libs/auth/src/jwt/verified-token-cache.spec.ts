@@ -1,0 +1,49 @@
+import type { RegisteredClient } from '@app/partners';
+import { type CachedToken, VerifiedTokenCache } from './verified-token-cache';
+
+function entry(validFrom: number, validUntil: number, client?: RegisteredClient): CachedToken {
+  return {
+    lookupId: client?.id,
+    client,
+    verified: {
+      user: { clientId: 'c', userId: 'u', namespacedId: 'c___u' },
+      validFrom,
+      validUntil,
+    },
+  };
+}
+
+describe('VerifiedTokenCache', () => {
+  it('gives an entry back only inside its validity, and forgets it once outside', () => {
+    const cache = new VerifiedTokenCache();
+    const cached = entry(100, 200);
+    cache.set('a.b.c', cached);
+    expect(cache.get('a.b.c', 100)).toBe(cached);
+    expect(cache.get('a.b.c', 199)).toBe(cached);
+    expect(cache.get('a.b.c', 99)).toBeUndefined();
+    // Dropped when found out of time, even if the clock went back afterwards.
+    expect(cache.get('a.b.c', 150)).toBeUndefined();
+    cache.set('a.b.c', cached);
+    expect(cache.get('a.b.c', 200)).toBeUndefined();
+    expect(cache.get('a.b.c', 150)).toBeUndefined();
+  });
+
+  it('matches the whole token text only', () => {
+    const cache = new VerifiedTokenCache();
+    cache.set('a.b.c', entry(0, 10));
+    for (const other of ['a.b.', 'a.b.cc', 'a.b.C', ' a.b.c']) {
+      expect(cache.get(other, 5)).toBeUndefined();
+    }
+  });
+
+  it('is bounded by bytes: a flood of large tokens pushes the oldest out', () => {
+    const cache = new VerifiedTokenCache();
+    cache.set('first', entry(0, 10));
+    const large = 'x'.repeat(8 * 1024);
+    // 8 KiB tokens at 2 bytes a character: 16 MiB holds fewer than 1 024 of them.
+    for (let i = 0; i < 1024; i++) cache.set(`${large}.${i}`, entry(0, 10));
+    expect(cache.get('first', 5)).toBeUndefined();
+    expect(cache.get(`${large}.1023`, 5)).toBeDefined();
+    expect(cache.get(`${large}.0`, 5)).toBeUndefined();
+  });
+});
