@@ -186,7 +186,7 @@ export class LinkService {
       keys.map((key) => key.clientId),
       keys.map((key) => key.userId),
     ]);
-    const byPosition: Array<LinkRow | undefined> = new Array(keys.length).fill(undefined);
+    const byPosition = new Array<LinkRow | undefined>(keys.length).fill(undefined);
     for (const row of rows) byPosition[row.i - 1] = row;
     return byPosition;
   }
