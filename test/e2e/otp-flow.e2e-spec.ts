@@ -1,4 +1,5 @@
 import { Sql } from '@app/database';
+import { Notifier, OutboxService } from '@app/notifications';
 import { CodeGenerator } from '@app/otp';
 import { LinkService } from '@app/users';
 import { eventually } from '../support/eventually';
@@ -430,6 +431,69 @@ describe('OTP flow: register → verify → linked', () => {
         statements.mockRestore();
       }
     });
+  });
+
+  it('records the deliveries that end in one turn with one statement, each only if its attempt is current', async () => {
+    const outbox = t.app.get(OutboxService);
+    const now = t.clock.now();
+    const messages = [0, 1, 2, 3].map((i) => ({
+      channel: 'sms' as const,
+      to: uniquePhone().e164,
+      body: `code ${i}`,
+      code: `00000${i}`,
+      authCode: `1000${i}`,
+      expiresAt: new Date(now.getTime() + 300_000),
+      audit: { clientId: 'batch-client', userId: `batch-user-${i}`, ip: '127.0.0.1' },
+    }));
+    // Queued as after a register (attempt 1, leased); the last one was claimed again meanwhile
+    // (attempt 2), so the inline attempt's outcome is stale for it.
+    const ids: string[] = [];
+    for (const [i, message] of messages.entries()) {
+      const prepared = outbox.prepare(message);
+      const [row] = await t.dataSource.query<Array<{ id: string }>>(
+        `INSERT INTO outbox_messages
+           (channel, recipient, payload, status, attempts, next_attempt_at, expires_at, audit, created_at)
+         VALUES ('sms', $1, $2, 'pending', $3, $4, $5, $6, $7) RETURNING id`,
+        [
+          message.to,
+          prepared.payload,
+          i === 3 ? 2 : 1,
+          prepared.leaseUntil,
+          message.expiresAt,
+          message.audit,
+          now,
+        ],
+      );
+      ids.push(row.id);
+    }
+    // The provider accepts at once, so all four attempts end in the same turn of the event loop.
+    const send = jest.spyOn(t.app.get(Notifier), 'send').mockResolvedValue({});
+    const statements = jest.spyOn(t.app.get(Sql), 'rows');
+    try {
+      const outcomes = await Promise.all(ids.map((id, i) => outbox.deliverNow(id, messages[i])));
+      expect(outcomes).toEqual(ids.map(() => ({ status: 'sent' })));
+      const finishes = statements.mock.calls.filter(([query]) =>
+        query.text.includes('UPDATE outbox_messages m'),
+      );
+      expect(finishes).toHaveLength(1);
+    } finally {
+      send.mockRestore();
+      statements.mockRestore();
+    }
+    const rows = await t.dataSource.query<
+      Array<{ id: string; status: string; payload: Buffer | null }>
+    >(`SELECT id, status, payload FROM outbox_messages WHERE id = ANY($1::uuid[])`, [ids]);
+    const statusOf = new Map(rows.map((row) => [row.id, [row.status, row.payload === null]]));
+    expect(ids.map((id) => statusOf.get(id))).toEqual([
+      ['sent', true],
+      ['sent', true],
+      ['sent', true],
+      ['pending', false],
+    ]);
+    const events = await t.dataSource.query<Array<{ user_id: string; event: string }>>(
+      `SELECT user_id, event FROM audit_events WHERE client_id = 'batch-client' ORDER BY user_id`,
+    );
+    expect(events).toEqual([0, 1, 2].map((i) => ({ user_id: `batch-user-${i}`, event: 'sent' })));
   });
 
   it('writes the audit trail with masked phones only', async () => {
