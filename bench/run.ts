@@ -68,7 +68,7 @@ const START_TIMEOUT_MS = 60_000;
 /** The growth group's small table size (rows of otp_challenges and of otp_sends). */
 const GROWTH_SMALL_ROWS = 10_000;
 /** Verify challenges are rows too: the growth group sizes their pools for this rate at most. */
-const GROWTH_VERIFY_RATE = 800;
+const GROWTH_VERIFY_RATE = 2_000;
 const GROWTH_RSS_LIMIT_MB = 300;
 
 const NOTES = [

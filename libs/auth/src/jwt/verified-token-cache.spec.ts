@@ -40,10 +40,10 @@ describe('VerifiedTokenCache', () => {
     const cache = new VerifiedTokenCache();
     cache.set('first', entry(0, 10));
     const large = 'x'.repeat(8 * 1024);
-    // 8 KiB tokens at 2 bytes a character: 16 MiB holds fewer than 1 024 of them.
-    for (let i = 0; i < 1024; i++) cache.set(`${large}.${i}`, entry(0, 10));
+    // 8 KiB tokens at 2 bytes a character: 8 MiB holds fewer than 512 of them.
+    for (let i = 0; i < 512; i++) cache.set(`${large}.${i}`, entry(0, 10));
     expect(cache.get('first', 5)).toBeUndefined();
-    expect(cache.get(`${large}.1023`, 5)).toBeDefined();
+    expect(cache.get(`${large}.511`, 5)).toBeDefined();
     expect(cache.get(`${large}.0`, 5)).toBeUndefined();
   });
 });
