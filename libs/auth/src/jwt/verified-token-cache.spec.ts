@@ -36,14 +36,15 @@ describe('VerifiedTokenCache', () => {
     }
   });
 
-  it('is bounded by bytes: a flood of large tokens pushes the oldest out', () => {
+  it('is bounded: past 10 000 tokens the least recently used goes first', () => {
     const cache = new VerifiedTokenCache();
     cache.set('first', entry(0, 10));
-    const large = 'x'.repeat(8 * 1024);
-    // 8 KiB tokens at 2 bytes a character: 8 MiB holds fewer than 512 of them.
-    for (let i = 0; i < 512; i++) cache.set(`${large}.${i}`, entry(0, 10));
-    expect(cache.get('first', 5)).toBeUndefined();
-    expect(cache.get(`${large}.511`, 5)).toBeDefined();
-    expect(cache.get(`${large}.0`, 5)).toBeUndefined();
+    cache.set('second', entry(0, 10));
+    for (let i = 0; i < 9_998; i++) cache.set(`token.${i}`, entry(0, 10));
+    expect(cache.get('first', 5)).toBeDefined(); // used: now the most recent
+    cache.set('one more', entry(0, 10));
+    expect(cache.get('second', 5)).toBeUndefined();
+    expect(cache.get('first', 5)).toBeDefined();
+    expect(cache.get('token.0', 5)).toBeDefined();
   });
 });
