@@ -20,11 +20,11 @@ export interface CachedToken {
 
 /**
  * Tokens that passed verification, so a frontend sending the same token on every request pays
- * for the signature check twice, not on every request. An entry stands only for the exact token string (signature
- * included), only while the directory still returns the very entry, keys and status it was
- * verified with (a change to the client, a NOTIFY or the directory's TTL makes a new one), and
- * only inside its token's own time checks. Failures are never cached. Bounded by entries, each
- * of about the same size whatever its token's.
+ * for the signature check twice, not on every request. An entry stands only for the exact token
+ * (signature included), only while the directory still returns the very entry, keys and status
+ * it was verified with (a change to the client, a NOTIFY or the directory's TTL makes a new one),
+ * and only inside its token's own time checks. Failures are never cached. Bounded by entries,
+ * each of about the same size whatever its token's.
  */
 export class VerifiedTokenCache {
   private readonly entries = new LRUCache<string, CachedToken>({ max: MAX_CACHED_TOKENS });
