@@ -1,6 +1,7 @@
 import { createHmac, createSign, generateKeyPairSync, KeyObject, randomUUID } from 'node:crypto';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import { partnerTokenClaims } from '@app/auth';
 import { DEV_PARTNER_JWT_SECRET } from '@app/config';
 import { lastCodeFor, OtpClient, sentMessages, uniquePhone } from '../support/otp-client';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -55,13 +56,7 @@ function claims(extra: Json = {}): Json {
   const clientId = randomUUID();
   const userId = `user-${randomUUID().slice(0, 8)}`;
   return {
-    sub: userId,
-    user_id: userId,
-    client_id: clientId,
-    iss: clientId,
-    third_party_client_id: clientId,
-    third_party_client_name: 'Ludo',
-    namespaced_third_party_user_id: `${clientId}___${userId}`,
+    ...partnerTokenClaims({ clientId, userId, clientName: 'Ludo' }),
     iat: nowSeconds(),
     exp: nowSeconds() + 3600,
     ...extra,

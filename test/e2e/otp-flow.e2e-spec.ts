@@ -572,31 +572,25 @@ describe('OTP flow: register → verify → linked', () => {
     const after = await storedChallenge(user, phone.e164);
     expect(after.code_hash.equals(before.code_hash)).toBe(false);
 
-    const audit = ['******', Buffer.alloc(32), '127.0.0.1'];
+    // Both functions take these, in this order: the challenge and its owner, the time, the
+    // audit context and the (stale) code hash the caller matched.
+    const values = [
+      before.id,
+      user.clientId,
+      user.userId,
+      phone.e164,
+      t.clock.now(),
+      ...['******', Buffer.alloc(32), '127.0.0.1'],
+      before.code_hash,
+    ];
     const [linked] = await t.dataSource.query<Array<{ outcome: string }>>(
       `SELECT outcome FROM otp_link_verified($1, $2, $3, $4, NULL, NULL, $5, 5, $6, $7, $8, $9)`,
-      [
-        before.id,
-        user.clientId,
-        user.userId,
-        phone.e164,
-        t.clock.now(),
-        ...audit,
-        before.code_hash,
-      ],
+      values,
     );
     expect(linked.outcome).toBe('not_live');
     const [counted] = await t.dataSource.query<Array<{ outcome: string }>>(
       `SELECT outcome FROM otp_count_wrong_code($1, $2, $3, $4, $5, 5, 10, $6, $7, $8, $9)`,
-      [
-        before.id,
-        user.clientId,
-        user.userId,
-        phone.e164,
-        t.clock.now(),
-        ...audit,
-        before.code_hash,
-      ],
+      values,
     );
     expect(counted.outcome).toBe('not_live');
     expect(await storedChallenge(user, phone.e164)).toMatchObject({

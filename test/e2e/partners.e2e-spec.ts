@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sign } from 'jsonwebtoken';
 import { EXIT } from '@app/admin';
+import { encodeCursor } from '@app/common';
 import { PARTNER_CACHE_TTL_MS } from '@app/partners';
 import { http } from '../support/http';
 import { eventually } from '../support/eventually';
@@ -20,9 +21,6 @@ import {
   s2s,
   TEST_ADMIN_KEY,
 } from '../support/admin';
-
-/** A pagination cursor holding `key`, made the way the API makes them. */
-const cursorOf = (key: string[]) => Buffer.from(JSON.stringify(key)).toString('base64url');
 
 /** A token signed by a partner with its own private key (RS256 / ES256). */
 function signedWith(
@@ -745,9 +743,13 @@ describe('partner registry: operators, partner backends, per-client keys and lim
       // Values PostgreSQL itself would refuse (a 500 if they reached it).
       ['GET', '/links?clientId=a%00b', 400],
       ['GET', '/audit?userId=a%01b', 400],
-      ['GET', `/audit?cursor=${cursorOf(['2026-13-45 99:99:99+00', '1'])}`, 400],
-      ['GET', `/audit?cursor=${cursorOf(['2026-01-01 00:00:00+00', '9999999999999999999'])}`, 400],
-      ['GET', `/clients?cursor=${cursorOf(['2026-01-01 00:00:00+00', 'a\u0000b'])}`, 400],
+      ['GET', `/audit?cursor=${encodeCursor(['2026-13-45 99:99:99+00', '1'])}`, 400],
+      [
+        'GET',
+        `/audit?cursor=${encodeCursor(['2026-01-01 00:00:00+00', '9999999999999999999'])}`,
+        400,
+      ],
+      ['GET', `/clients?cursor=${encodeCursor(['2026-01-01 00:00:00+00', 'a\u0000b'])}`, 400],
       ['PATCH', '/clients/some-id', 400],
       ['PATCH', '/clients/some-id', 400, { name: null }],
       ['PATCH', '/clients/some-id', 400, { allowedCountryCodes: [null] }],
