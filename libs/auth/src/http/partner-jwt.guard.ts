@@ -46,18 +46,13 @@ export class PartnerJwtGuard implements CanActivate {
 
   private async authenticate(token: string | undefined): Promise<ThirdPartyUser> {
     const cached = token && this.verified.get(token, Math.floor(this.clock.now().getTime() / 1000));
-    if (cached && (await this.lookUp(cached.lookupId)) === cached.client) {
-      return withClient({ ...cached.verified.user }, cached.client);
-    }
-    const lookupId = unverifiedClientId(token);
-    const client = await this.lookUp(lookupId);
+    // A cached token names the same client it did: its lookup id need not be read again.
+    const lookupId = cached ? cached.lookupId : unverifiedClientId(token);
+    const client = lookupId === undefined ? undefined : await this.directory.find(lookupId);
+    if (cached && client === cached.client) return withClient({ ...cached.verified.user }, client);
     const verified = this.verifier.verifyToken(token, client);
     if (token) this.verified.set(token, { lookupId, client, verified });
     return withClient({ ...verified.user }, client);
-  }
-
-  private async lookUp(clientId: string | undefined): Promise<RegisteredClient | undefined> {
-    return clientId === undefined ? undefined : this.directory.find(clientId);
   }
 }
 
