@@ -15,4 +15,5 @@ export {
 } from './embedded/data-dir-lock';
 export type { ControlHandler } from './embedded/data-dir-lock';
 export { Sql, statement } from './sql';
+export { perTurnBatcher } from './turn-batcher';
 export type { Statement } from './sql';

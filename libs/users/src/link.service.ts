@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import DataLoader from 'dataloader';
 import { DataSource, QueryFailedError } from 'typeorm';
 import {
   AppError,
@@ -11,7 +10,7 @@ import {
   toPage,
 } from '@app/common';
 import { AuditActor, AuditService } from '@app/audit';
-import { Sql, statement } from '@app/database';
+import { perTurnBatcher, Sql, statement } from '@app/database';
 
 /** A partner's user as its token names it. */
 export interface PartnerUserRef {
@@ -69,10 +68,9 @@ const LINK_JOINS = `links l
  */
 const LINKS_OF_USERS = statement(
   `SELECT k.i::int AS i, ${LINK_COLUMNS}
-     FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(client_id, user_id, i)
-     JOIN third_party_users t ON t.client_id = k.client_id AND t.user_id = k.user_id
-     JOIN links l ON l.third_party_user_id = t.id
-     JOIN phone_users p ON p.id = l.phone_user_id`,
+     FROM ${LINK_JOINS}
+     JOIN unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(client_id, user_id, i)
+       ON t.client_id = k.client_id AND t.user_id = k.user_id`,
 );
 
 /** Most users one LINKS_OF_USERS statement looks up. */
@@ -86,14 +84,10 @@ interface UserKey {
 /** Phone identities, partner users and the links between them. */
 @Injectable()
 export class LinkService {
-  /**
-   * Batches the read path: the lookups that arrive in one turn of the event loop share one
-   * statement, so under load a request costs a fraction of a round trip. Nothing is cached
-   * (cache: false): every lookup reads the database after it was asked.
-   */
-  private readonly linkLoader = new DataLoader<UserKey, LinkRow | undefined>(
+  /** The read path's lookups of one turn of the event loop, as one statement. */
+  private readonly linkLoader = perTurnBatcher<UserKey, LinkRow | undefined>(
     (keys) => this.loadLinks(keys),
-    { cache: false, maxBatchSize: LINK_BATCH_LIMIT, batchScheduleFn: (run) => setImmediate(run) },
+    LINK_BATCH_LIMIT,
   );
 
   constructor(

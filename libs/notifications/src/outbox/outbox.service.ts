@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { Clock, MetricsService } from '@app/common';
 import { AUDIT_COLUMNS, AuditRecord, AuditService, placeholders } from '@app/audit';
-import { Sql, statement, type Statement } from '@app/database';
+import { perTurnBatcher, Sql, statement, type Statement } from '@app/database';
 import { Channel, Notifier, PermanentDeliveryError } from '../notifier';
 import { MessagePayload, PayloadCipher } from './payload-cipher';
 
@@ -150,9 +149,9 @@ export class OutboxService {
    * a fraction of a round trip per message where it was a whole one (about a third of a
    * register's cost). Each caller still waits for its own outcome to be written.
    */
-  private readonly outcomes = new DataLoader<Outcome, boolean>(
+  private readonly outcomes = perTurnBatcher<Outcome, boolean>(
     (outcomes) => this.finishAll(outcomes),
-    { cache: false, maxBatchSize: FINISH_BATCH_LIMIT, batchScheduleFn: (run) => setImmediate(run) },
+    FINISH_BATCH_LIMIT,
   );
   private readonly timeoutMs: number;
   /** While the inline attempt may be running, the poller must not take the message. */
