@@ -1,17 +1,2 @@
-import { InitialSchema1763900000000 } from './1763900000000-initial-schema';
-import { OutboxSupersede1763900100000 } from './1763900100000-outbox-supersede';
-import { AbuseLimits1763900200000 } from './1763900200000-abuse-limits';
-import { PartnerRegistry1763900300000 } from './1763900300000-partner-registry';
-import { HotPathFunctions1763900400000 } from './1763900400000-hot-path-functions';
-
-/**
- * Every migration, oldest first. `npm run migration:generate -- migrations/Name` writes a new
- * file; add its class here (an explicit list works the same from ts-node, Jest and dist/).
- */
-export const MIGRATIONS = [
-  InitialSchema1763900000000,
-  OutboxSupersede1763900100000,
-  AbuseLimits1763900200000,
-  PartnerRegistry1763900300000,
-  HotPathFunctions1763900400000,
-];
+export { MIGRATIONS } from './all';
+export { SCHEMA } from './schema';

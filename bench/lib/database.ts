@@ -75,12 +75,12 @@ export async function seedChallenges(
       const ids = batch.map(() => randomUUID());
       await client.query(
         `INSERT INTO otp_challenges
-           (id, client_id, user_id, phone_e164, auth_code, code_hash, status, attempts, send_count,
+           (id, client_id, user_id, target, auth_code, code_hash, status, attempts, send_count,
             last_sent_at, expires_at, created_at)
-         SELECT t.id, t.client_id, t.user_id, t.phone_e164, t.auth_code, decode(t.code_hash, 'hex'),
+         SELECT t.id, t.client_id, t.user_id, t.target, t.auth_code, decode(t.code_hash, 'hex'),
                 'pending', 0, 1, now(), now() + interval '1 day', now()
            FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[],
-                       $6::text[]) AS t(id, client_id, user_id, phone_e164, auth_code, code_hash)`,
+                       $6::text[]) AS t(id, client_id, user_id, target, auth_code, code_hash)`,
         [
           ids,
           batch.map((s) => s.user.clientId),
@@ -211,7 +211,7 @@ export async function seedHistory(
   await withClient(url, async (client) => {
     await client.query(
       `INSERT INTO otp_challenges
-         (client_id, user_id, phone_e164, auth_code, code_hash, status, attempts, send_count,
+         (client_id, user_id, target, auth_code, code_hash, status, attempts, send_count,
           last_sent_at, expires_at, verified_at, created_at)
        SELECT r.client_id, r.user_id, r.phone, (10000000 + i * 7919 % 90000000)::text,
               sha256(i::text::bytea),
@@ -222,7 +222,7 @@ export async function seedHistory(
       [from, from + Math.max(0, counts.challenges)],
     );
     await client.query(
-      `INSERT INTO otp_sends (challenge_id, client_id, user_id, phone_e164, phone_prefix, sent_at)
+      `INSERT INTO otp_sends (challenge_id, client_id, user_id, target, target_block, sent_at)
        SELECT gen_random_uuid(), r.client_id, r.user_id, r.phone, left(r.phone, -4), r.at
        ${rows}`,
       [from, from + Math.max(0, counts.sends)],

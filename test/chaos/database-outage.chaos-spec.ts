@@ -365,9 +365,8 @@ async function expectConsistent(
          LEFT JOIN phone_users p ON p.id = l.phone_user_id
         WHERE c.id IS NULL OR t.id IS NULL OR p.id IS NULL
            OR c.status <> 'verified' OR c.verified_at IS NULL
-           OR c.result_phone_user_id IS DISTINCT FROM l.phone_user_id
            OR l.client_id <> c.client_id OR t.client_id <> c.client_id OR t.user_id <> c.user_id
-           OR p.phone_e164 <> c.phone_e164`,
+           OR p.phone_e164 <> c.target`,
     ),
   ).toEqual([]);
   // No half-made link: a verified challenge always has its link, and the identities made by a
@@ -375,8 +374,7 @@ async function expectConsistent(
   expect(
     await db.query(
       `SELECT c.id FROM otp_challenges c LEFT JOIN links l ON l.challenge_id = c.id
-        WHERE (c.status = 'verified' OR c.verified_at IS NOT NULL
-               OR c.result_phone_user_id IS NOT NULL) AND l.id IS NULL`,
+        WHERE (c.status = 'verified' OR c.verified_at IS NOT NULL) AND l.id IS NULL`,
     ),
   ).toEqual([]);
   expect(
@@ -392,19 +390,19 @@ async function expectConsistent(
   const challenges = await db.query<{
     client_id: string;
     user_id: string;
-    phone_e164: string;
+    target: string;
     auth_code: string;
     status: string;
-    result_phone_user_id: string | null;
-  }>(`SELECT client_id, user_id, phone_e164, auth_code, status, result_phone_user_id
-        FROM otp_challenges`);
+    phone_user_id: string | null;
+  }>(`SELECT c.client_id, c.user_id, c.target, c.auth_code, c.status, l.phone_user_id
+        FROM otp_challenges c LEFT JOIN links l ON l.challenge_id = c.id`);
   const byUser = new Map(challenges.map((c) => [`${c.client_id}/${c.user_id}`, c]));
   for (const journey of journeys) {
     const row = byUser.get(`${journey.clientId}/${journey.userId}`);
     if (journey.register.status === 200) {
-      expect(row).toMatchObject({ auth_code: journey.authCode, phone_e164: journey.phoneE164 });
+      expect(row).toMatchObject({ auth_code: journey.authCode, target: journey.phoneE164 });
       expect(row?.status).toBe('verified');
-      expect(row?.result_phone_user_id).toBe(journey.linked?.body.userId);
+      expect(row?.phone_user_id).toBe(journey.linked?.body.userId);
     }
   }
   // Registers refused with 503 may or may not have committed (the commit can be lost with the

@@ -147,7 +147,7 @@ describe('SIGKILL between commit and delivery', () => {
     // The code in the SMS works: the challenge committed before the kill.
     const code = /(?<!\d)(\d{6})(?!\d)/.exec(requests[1].form.Body)?.[1] ?? '';
     const [challenge] = await db.query<{ auth_code: string }>(
-      `SELECT auth_code FROM otp_challenges WHERE phone_e164 = $1`,
+      `SELECT auth_code FROM otp_challenges WHERE target = $1`,
       [phone.e164],
     );
     const verified = await api.verify(
@@ -221,7 +221,7 @@ describe('SIGKILL between commit and delivery', () => {
 
     const code = /(?<!\d)(\d{6})(?!\d)/.exec(requestsTo(phone.e164)[0].form.Body)?.[1] ?? '';
     const [challenge] = await db.query<{ auth_code: string }>(
-      `SELECT auth_code FROM otp_challenges WHERE phone_e164 = $1`,
+      `SELECT auth_code FROM otp_challenges WHERE target = $1`,
       [phone.e164],
     );
     expect(

@@ -375,7 +375,7 @@ describe('fuzz: every answer is 2xx or a documented 4xx in the contract shape', 
          LEFT JOIN otp_challenges c ON c.id = l.challenge_id
         WHERE c.id IS NULL OR c.status <> 'verified' OR l.client_id <> u.client_id
            OR c.client_id <> u.client_id OR c.user_id <> u.user_id
-           OR c.phone_e164 <> p.phone_e164 OR c.result_phone_user_id IS DISTINCT FROM p.id`,
+           OR c.target <> p.phone_e164`,
       verifiedWithoutLink: `SELECT c.id FROM otp_challenges c WHERE c.status = 'verified'
           AND NOT EXISTS (SELECT 1 FROM links l WHERE l.challenge_id = c.id)`,
       impossibleAttempts: `SELECT id, status, attempts FROM otp_challenges

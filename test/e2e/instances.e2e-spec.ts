@@ -118,7 +118,7 @@ describeOnSharedDatabase('two instances on one database', () => {
       expectErrorCode(res, 429, 'RATE_LIMITED');
     }
     expect(messagesOf(a, b).filter((m) => m.to === phone.e164)).toHaveLength(MAX_SENDS_PER_PHONE);
-    expect(await count('otp_sends WHERE phone_e164 = $1', [phone.e164])).toBe(MAX_SENDS_PER_PHONE);
+    expect(await count('otp_sends WHERE target = $1', [phone.e164])).toBe(MAX_SENDS_PER_PHONE);
   });
 
   it('per-phone send limit: 40 users registering one phone at once on A and B, exactly the limit succeed', async () => {
@@ -133,7 +133,7 @@ describeOnSharedDatabase('two instances on one database', () => {
       expectErrorCode(res, 429, 'RATE_LIMITED');
     }
     expect(messagesOf(a, b).filter((m) => m.to === phone.e164)).toHaveLength(MAX_SENDS_PER_PHONE);
-    expect(await count('otp_sends WHERE phone_e164 = $1', [phone.e164])).toBe(MAX_SENDS_PER_PHONE);
+    expect(await count('otp_sends WHERE target = $1', [phone.e164])).toBe(MAX_SENDS_PER_PHONE);
   });
 
   it('20 wrong verifies at once, split across A and B, count exactly OTP_MAX_ATTEMPTS', async () => {
@@ -279,7 +279,7 @@ describeOnSharedDatabase('two instances on one database', () => {
     for (const res of answers.filter((r) => r.status !== 200)) {
       expectErrorCode(res, 429, 'RESEND_TOO_SOON');
     }
-    expect(await count('otp_sends WHERE phone_e164 = $1', [phone.e164])).toBe(2);
+    expect(await count('otp_sends WHERE target = $1', [phone.e164])).toBe(2);
 
     const secondCode = lastCode([a, b], phone.e164);
     expect(secondCode.code).not.toBe(firstCode.code);

@@ -240,7 +240,7 @@ describe('limits: per number block hourly send limit (sequential numbers)', () =
     expect(answers.filter((res) => res.status === 200)).toHaveLength(LIMIT);
     for (const res of answers.filter((res) => res.status !== 200)) expectRateLimited(res);
     const prefix = phones[0].e164.slice(0, -4);
-    expect(await count(t, 'otp_sends WHERE phone_prefix = $1', [prefix])).toBe(LIMIT);
+    expect(await count(t, 'otp_sends WHERE target_block = $1', [prefix])).toBe(LIMIT);
   });
 });
 
@@ -389,8 +389,8 @@ describe('limits under concurrency', () => {
     expect(limited).toHaveLength(195);
     for (const res of limited) expectRateLimited(res);
     expect(sentTo(t, phone.e164)).toBe(5);
-    expect(await count(t, 'otp_sends WHERE phone_e164 = $1', [phone.e164])).toBe(5);
-    expect(await count(t, 'otp_challenges WHERE phone_e164 = $1', [phone.e164])).toBe(5);
+    expect(await count(t, 'otp_sends WHERE target = $1', [phone.e164])).toBe(5);
+    expect(await count(t, 'otp_challenges WHERE target = $1', [phone.e164])).toBe(5);
     expect(new Set(ok.map((res) => res.body.authCode)).size).toBe(5);
   });
 
@@ -421,8 +421,8 @@ describe('limits under concurrency', () => {
       expect(res.headers['retry-after']).toBe(String(res.body.retryAfter));
     }
     expect(sentTo(t, phone.e164)).toBe(2);
-    expect(await count(t, 'otp_sends WHERE phone_e164 = $1', [phone.e164])).toBe(2);
-    expect(await count(t, 'otp_challenges WHERE phone_e164 = $1', [phone.e164])).toBe(1);
+    expect(await count(t, 'otp_sends WHERE target = $1', [phone.e164])).toBe(2);
+    expect(await count(t, 'otp_challenges WHERE target = $1', [phone.e164])).toBe(1);
   });
 
   // OTP_MAX_FAILED_VERIFIES_PER_PHONE_PER_HOUR: re-registering does not renew the guessing budget.

@@ -2,9 +2,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DataSource } from 'typeorm';
-import { buildDataSourceOptions, openEmbeddedDatabase } from '@app/database';
-import { MIGRATIONS } from '@app/migrations';
-import { SCHEMA } from '../../apps/api/src/entities';
+import { createDataSource, openEmbeddedDatabase } from '@app/database';
+import { MIGRATIONS, SCHEMA } from '@app/migrations';
 import { createTestDatabase, e2eDatabase } from '../support/test-database';
 
 const run = promisify(execFile);
@@ -20,8 +19,21 @@ const TABLES = [
   'partner_client_keys',
   'partner_clients',
   'phone_users',
+  'schema_functions',
   'third_party_users',
 ];
+/** What HotPathFunctions made, before each lib kept its functions in `sql/`. */
+const HOT_PATH_FUNCTIONS = [
+  'link_state',
+  'otp_count_wrong_code',
+  'otp_link_verified',
+  'otp_request_code',
+  'otp_send_bucket',
+  'otp_verify_state',
+  'otp_window',
+];
+/** The functions of every lib's `sql/`. */
+const FUNCTIONS = SCHEMA.functions.map((file) => file.name).sort();
 
 async function hasColumn(dataSource: DataSource, table: string, column: string): Promise<boolean> {
   const rows = await dataSource.query<unknown[]>(
@@ -52,20 +64,27 @@ describe('migrations', () => {
   if (e2eDatabase() === 'embedded') {
     it('apply at start on the embedded database, and revert cleanly', async () => {
       const embedded = await openEmbeddedDatabase('memory://');
-      const dataSource = new DataSource(
-        buildDataSourceOptions({ dataDir: 'memory://', poolSize: 1 }, SCHEMA, embedded.driver),
+      const dataSource = createDataSource(
+        { dataDir: 'memory://', poolSize: 1 },
+        SCHEMA,
+        embedded.driver,
       );
       await dataSource.initialize(); // migrationsRun: true for the embedded database
       try {
         expect(await tables(dataSource)).toEqual(TABLES);
-        await dataSource.undoLastMigration(); // the newest only
+        expect(await functions(dataSource)).toEqual(FUNCTIONS);
+        await dataSource.undoLastMigration(); // the newest only: the previous functions are back
+        expect(await tables(dataSource)).not.toContain('schema_functions');
+        expect(await functions(dataSource)).toEqual(HOT_PATH_FUNCTIONS);
+        await dataSource.undoLastMigration();
         expect(await tables(dataSource)).not.toContain('otp_send_counts');
         expect(await functions(dataSource)).toEqual([]);
         expect(await tables(dataSource)).toContain('partner_clients');
-        for (let i = 1; i < MIGRATIONS.length; i++) await dataSource.undoLastMigration();
+        for (let i = 2; i < MIGRATIONS.length; i++) await dataSource.undoLastMigration();
         expect(await tables(dataSource)).toEqual([]);
         await dataSource.runMigrations();
         expect(await tables(dataSource)).toEqual(TABLES);
+        expect(await functions(dataSource)).toEqual(FUNCTIONS);
         expect(await hasColumn(dataSource, 'outbox_messages', 'group_key')).toBe(true);
       } finally {
         await dataSource.destroy();
@@ -77,11 +96,9 @@ describe('migrations', () => {
       const database = await createTestDatabase({ migrate: false });
       const env = { ...process.env, DATABASE_URL: database.env.DATABASE_URL };
       const npm = (script: string) => run('npm', ['run', '-s', script], { cwd: ROOT, env });
-      const probe = new DataSource(
-        buildDataSourceOptions(
-          { url: database.env.DATABASE_URL, dataDir: '', poolSize: 1 },
-          SCHEMA,
-        ),
+      const probe = createDataSource(
+        { url: database.env.DATABASE_URL, dataDir: '', poolSize: 1 },
+        SCHEMA,
       );
       try {
         await npm('migration:run');
@@ -90,15 +107,19 @@ describe('migrations', () => {
         const shown = await npm('migration:show');
         expect(shown.stdout).toContain('[X]');
         expect(shown.stdout).toContain('InitialSchema1763900000000');
-        expect(await functions(probe)).toContain('otp_request_code');
+        expect(shown.stdout).not.toContain('[ ]');
+        expect(await functions(probe)).toEqual(FUNCTIONS);
         await npm('migration:revert'); // the newest only
+        expect(await tables(probe)).not.toContain('schema_functions');
+        expect(await functions(probe)).toEqual(HOT_PATH_FUNCTIONS);
+        await npm('migration:revert');
         expect(await tables(probe)).not.toContain('otp_send_counts');
         expect(await functions(probe)).toEqual([]);
         expect(await tables(probe)).toContain('partner_clients');
         expect((await npm('migration:show')).stdout).toMatch(
-          /\[X\].*InitialSchema[\s\S]*\[X\].*PartnerRegistry[\s\S]*\[ \].*HotPathFunctions/,
+          /\[X\].*InitialSchema[\s\S]*\[X\].*PartnerRegistry[\s\S]*\[ \].*HotPathFunctions[\s\S]*\[ \].*EngineTargets/,
         );
-        for (let i = 1; i < MIGRATIONS.length; i++) await npm('migration:revert');
+        for (let i = 2; i < MIGRATIONS.length; i++) await npm('migration:revert');
         expect(await tables(probe)).toEqual([]);
       } finally {
         if (probe.isInitialized) await probe.destroy();
@@ -106,4 +127,158 @@ describe('migrations', () => {
       }
     }, 60_000);
   }
+
+  describe('on a migrated database', () => {
+    let dataSource: DataSource;
+    let close: () => Promise<void>;
+
+    beforeEach(async () => {
+      ({ dataSource, close } = await migratedDatabase());
+    });
+    afterEach(() => close());
+
+    it('the entities describe the migrated schema: TypeORM would change nothing', async () => {
+      const pending = await dataSource.driver.createSchemaBuilder().log();
+      expect(pending.upQueries.map((query) => query.query)).toEqual([]);
+    });
+
+    // EngineTargets renames and moves; rows written by the previous schema must survive it both
+    // ways. The rows below are what that schema's register, wrong code and verify left.
+    it('EngineTargets keeps the rows of the previous schema, and gives them back on revert', async () => {
+      await dataSource.undoLastMigration();
+      const old = await previousSchemaRows(dataSource);
+
+      await dataSource.runMigrations();
+      expect(await functions(dataSource)).toEqual(FUNCTIONS);
+      expect(
+        await dataSource.query(
+          `SELECT target, target_kind, channel, status, attempts FROM otp_challenges ORDER BY id`,
+        ),
+      ).toEqual([
+        {
+          target: old.phone,
+          target_kind: 'phone',
+          channel: 'sms',
+          status: 'verified',
+          attempts: 1,
+        },
+        { target: old.phone, target_kind: 'phone', channel: 'sms', status: 'pending', attempts: 0 },
+      ]);
+      expect(await dataSource.query(`SELECT target, target_block, channel FROM otp_sends`)).toEqual(
+        [{ target: old.phone, target_block: old.block, channel: 'sms' }],
+      );
+      expect(await dataSource.query(`SELECT target FROM otp_verify_failures`)).toEqual([
+        { target: old.phone },
+      ]);
+      expect(
+        await dataSource.query(`SELECT challenge_id, phone_user_created FROM links ORDER BY id`),
+      ).toEqual([
+        { challenge_id: old.verifiedChallenge, phone_user_created: true },
+        { challenge_id: null, phone_user_created: false },
+      ]);
+      const [event] = await dataSource.query<Array<{ target_masked: string; target_hash: Buffer }>>(
+        `SELECT target_masked, target_hash FROM audit_events`,
+      );
+      expect(event.target_masked).toBe(old.masked);
+      expect(Buffer.from(event.target_hash).equals(old.hash)).toBe(true);
+
+      await dataSource.undoLastMigration();
+      expect(
+        await dataSource.query(
+          `SELECT phone_e164, result_phone_user_id, result_is_new_user FROM otp_challenges
+            ORDER BY id`,
+        ),
+      ).toEqual([
+        { phone_e164: old.phone, result_phone_user_id: old.phoneUser, result_is_new_user: true },
+        { phone_e164: old.phone, result_phone_user_id: null, result_is_new_user: null },
+      ]);
+      expect(await dataSource.query(`SELECT phone_e164, phone_prefix FROM otp_sends`)).toEqual([
+        { phone_e164: old.phone, phone_prefix: old.block },
+      ]);
+      expect(await dataSource.query(`SELECT phone_masked FROM audit_events`)).toEqual([
+        { phone_masked: old.masked },
+      ]);
+      expect(await functions(dataSource)).toEqual(HOT_PATH_FUNCTIONS);
+    });
+  });
 });
+
+/** A fresh database migrated with every migration and function, on this project's database. */
+async function migratedDatabase(): Promise<{ dataSource: DataSource; close: () => Promise<void> }> {
+  if (e2eDatabase() === 'embedded') {
+    const embedded = await openEmbeddedDatabase('memory://');
+    const dataSource = createDataSource(
+      { dataDir: 'memory://', poolSize: 1 },
+      SCHEMA,
+      embedded.driver,
+    );
+    await dataSource.initialize();
+    return { dataSource, close: () => dataSource.destroy() };
+  }
+  const database = await createTestDatabase();
+  const dataSource = createDataSource(
+    { url: database.env.DATABASE_URL, dataDir: '', poolSize: 1 },
+    SCHEMA,
+    undefined,
+    'migrations',
+  );
+  await dataSource.initialize();
+  return {
+    dataSource,
+    close: async () => {
+      await dataSource.destroy();
+      await database.drop();
+    },
+  };
+}
+
+/**
+ * Rows in the shape HotPathFunctions' schema kept them: a verified challenge with its answer and
+ * link, a pending one, a send, a failed verify, an audit event, and a link without a challenge.
+ */
+async function previousSchemaRows(dataSource: DataSource) {
+  const phone = '+919876543219';
+  const block = '+91987654';
+  const masked = '+91******219';
+  const hash = Buffer.alloc(32, 7);
+  const [verified, pending] = [
+    '00000000-0000-4000-8000-000000000001',
+    '00000000-0000-4000-8000-000000000002',
+  ];
+  const [{ id: phoneUser }] = await dataSource.query<Array<{ id: string }>>(
+    `INSERT INTO phone_users (phone_e164) VALUES ($1) RETURNING id`,
+    [phone],
+  );
+  await dataSource.query(
+    `INSERT INTO otp_challenges (id, client_id, user_id, phone_e164, auth_code, code_hash, status,
+       attempts, last_sent_at, expires_at, verified_at, result_phone_user_id, result_is_new_user)
+     VALUES ($1, 'ludo', 'asha', $3, '12345678', '\\x01', 'verified', 1, now(), now(), now(), $4, true),
+            ($2, 'ludo', 'ravi', $3, '23456789', '\\x02', 'pending', 0, now(), now(), NULL, NULL, NULL)`,
+    [verified, pending, phone, phoneUser],
+  );
+  await dataSource.query(
+    `INSERT INTO otp_sends (challenge_id, client_id, user_id, phone_e164, phone_prefix, sent_at)
+     VALUES ($1, 'ludo', 'ravi', $2, $3, now())`,
+    [pending, phone, block],
+  );
+  await dataSource.query(
+    `INSERT INTO otp_verify_failures (phone_e164, challenge_id, failed_at) VALUES ($1, $2, now())`,
+    [phone, verified],
+  );
+  await dataSource.query(
+    `INSERT INTO audit_events (event, client_id, user_id, phone_masked, phone_hash)
+     VALUES ('requested', 'ludo', 'ravi', $1, $2)`,
+    [masked, hash],
+  );
+  const users = await dataSource.query<Array<{ id: string }>>(
+    `INSERT INTO third_party_users (client_id, user_id) VALUES ('ludo', 'asha'), ('snake', 'asha')
+     RETURNING id`,
+  );
+  await dataSource.query(
+    `INSERT INTO links (id, third_party_user_id, phone_user_id, client_id, challenge_id)
+     VALUES ('00000000-0000-4000-8000-00000000000a', $1, $3, 'ludo', $4),
+            ('00000000-0000-4000-8000-00000000000b', $2, $3, 'snake', NULL)`,
+    [users[0].id, users[1].id, phoneUser, verified],
+  );
+  return { phone, block, masked, hash, phoneUser, verifiedChallenge: verified };
+}

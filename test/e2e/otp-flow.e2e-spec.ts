@@ -1,7 +1,7 @@
 import { Sql } from '@app/database';
-import { Notifier, OutboxService } from '@app/notifications';
+import { Notifiers, OutboxService } from '@app/notifications';
 import { CodeGenerator } from '@app/otp';
-import { LinkService } from '@app/users';
+import { LinkRepository } from '@app/users';
 import { eventually } from '../support/eventually';
 import { http } from '../support/http';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -344,12 +344,12 @@ describe('OTP flow: register → verify → linked', () => {
     const code = lastCodeFor(t.messagesFile, phone.e164);
     expect((await other.verify(phone.national, code.authCode, code.code)).status).toBe(200);
 
-    const [event] = await t.dataSource.query<Array<{ phone_masked: string; ip: string }>>(
-      `SELECT phone_masked, ip FROM audit_events WHERE event = 'unlinked' AND user_id = $1`,
+    const [event] = await t.dataSource.query<Array<{ target_masked: string; ip: string }>>(
+      `SELECT target_masked, ip FROM audit_events WHERE event = 'unlinked' AND user_id = $1`,
       [user.userId],
     );
     expect(event).toEqual({
-      phone_masked: `+91******${phone.national.slice(-3)}`,
+      target_masked: `+91******${phone.national.slice(-3)}`,
       ip: '127.0.0.1',
     });
     expect((await http(t.url, 'DELETE', '/fe/users/account/linked-mobile-number')).status).toBe(
@@ -419,7 +419,7 @@ describe('OTP flow: register → verify → linked', () => {
       try {
         const found = await Promise.all(
           asked.map(({ user }) =>
-            t.app.get(LinkService).findLinkedPhone(user.clientId, user.userId),
+            t.app.get(LinkRepository).findLinkedPhone(user.clientId, user.userId),
           ),
         );
         expect(statements).toHaveBeenCalledTimes(1);
@@ -467,7 +467,7 @@ describe('OTP flow: register → verify → linked', () => {
       ids.push(row.id);
     }
     // The provider accepts at once, so all four attempts end in the same turn of the event loop.
-    const send = jest.spyOn(t.app.get(Notifier), 'send').mockResolvedValue({});
+    const send = jest.spyOn(t.app.get(Notifiers).for('sms'), 'send').mockResolvedValue({});
     const statements = jest.spyOn(t.app.get(Sql), 'rows');
     try {
       const outcomes = await Promise.all(ids.map((id, i) => outbox.deliverNow(id, messages[i])));
@@ -501,9 +501,9 @@ describe('OTP flow: register → verify → linked', () => {
     await app.verify(phone.national, sent.authCode, wrongCode(sent.code));
     await app.verify(phone.national, sent.authCode, sent.code);
     const events = await t.dataSource.query<
-      Array<{ event: string; phone_masked: string; ip: string }>
+      Array<{ event: string; target_masked: string; ip: string }>
     >(
-      `SELECT event, phone_masked, ip FROM audit_events WHERE client_id = $1 AND user_id = $2 ORDER BY id`,
+      `SELECT event, target_masked, ip FROM audit_events WHERE client_id = $1 AND user_id = $2 ORDER BY id`,
       [user.clientId, user.userId],
     );
     expect(events.map((e) => e.event)).toEqual([
@@ -514,7 +514,7 @@ describe('OTP flow: register → verify → linked', () => {
       'linked',
     ]);
     for (const event of events) {
-      expect(event.phone_masked).toBe(`+91******${phone.national.slice(-3)}`);
+      expect(event.target_masked).toBe(`+91******${phone.national.slice(-3)}`);
       expect(event.ip).toBe('127.0.0.1');
     }
   });
@@ -555,7 +555,7 @@ describe('OTP flow: register → verify → linked', () => {
       Array<{ id: string; code_hash: Buffer; send_count: number; status: string; attempts: number }>
     >(
       `SELECT id, code_hash, send_count, status, attempts FROM otp_challenges
-        WHERE client_id = $1 AND user_id = $2 AND phone_e164 = $3 ORDER BY created_at LIMIT 1`,
+        WHERE client_id = $1 AND user_id = $2 AND target = $3 ORDER BY created_at LIMIT 1`,
       [user.clientId, user.userId, e164],
     );
     // PGlite hands bytea back as a Uint8Array.
@@ -572,27 +572,25 @@ describe('OTP flow: register → verify → linked', () => {
     const after = await storedChallenge(user, phone.e164);
     expect(after.code_hash.equals(before.code_hash)).toBe(false);
 
-    // Both functions take these, in this order: the challenge and its owner, the time, the
-    // audit context and the (stale) code hash the caller matched.
-    const values = [
-      before.id,
-      user.clientId,
-      user.userId,
-      phone.e164,
-      t.clock.now(),
-      ...['******', Buffer.alloc(32), '127.0.0.1'],
-      before.code_hash,
-    ];
-    const [linked] = await t.dataSource.query<Array<{ outcome: string }>>(
-      `SELECT outcome FROM otp_link_verified($1, $2, $3, $4, NULL, NULL, $5, 5, $6, $7, $8, $9)`,
-      values,
+    // The engine's two writes, given the (stale) code hash the caller matched.
+    const stale = {
+      challengeId: before.id,
+      codeHash: before.code_hash,
+      now: t.clock.now(),
+      maxAttempts: 5,
+    };
+    const [marked] = await t.dataSource.query<Array<{ marked: boolean }>>(
+      `SELECT otp_mark_verified(p_challenge_id => $1, p_code_hash => $2, p_now => $3,
+                                p_max_attempts => $4) AS marked`,
+      [stale.challengeId, stale.codeHash, stale.now, stale.maxAttempts],
     );
-    expect(linked.outcome).toBe('not_live');
+    expect(marked.marked).toBe(false);
     const [counted] = await t.dataSource.query<Array<{ outcome: string }>>(
-      `SELECT outcome FROM otp_count_wrong_code($1, $2, $3, $4, $5, 5, 10, $6, $7, $8, $9)`,
-      values,
+      `SELECT outcome FROM otp_count_wrong_code(p_challenge_id => $1, p_code_hash => $2,
+         p_target => $3, p_now => $4, p_max_attempts => $5, p_max_failures => 10)`,
+      [stale.challengeId, stale.codeHash, phone.e164, stale.now, stale.maxAttempts],
     );
-    expect(counted.outcome).toBe('not_live');
+    expect(counted.outcome).toBe('changed');
     expect(await storedChallenge(user, phone.e164)).toMatchObject({
       status: 'pending',
       attempts: 0,

@@ -3,9 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
-import { buildDataSourceOptions } from '@app/database';
-import { SCHEMA } from '../../apps/api/src/entities';
+import { createDataSource } from '@app/database';
+import { SCHEMA } from '@app/migrations';
 import { http } from '../support/http';
 import { lastCodeFor, uniquePhone } from '../support/otp-client';
 import {
@@ -141,13 +140,11 @@ describe('admin CLI process', () => {
         expect(unmigrated.code).toBe(1);
         expect(unmigrated.stderr).toContain('npm run migration:run');
 
-        const migrator = new DataSource(
-          buildDataSourceOptions(
-            { url: env.DATABASE_URL, dataDir: '', poolSize: 1 },
-            SCHEMA,
-            undefined,
-            'migrations',
-          ),
+        const migrator = createDataSource(
+          { url: env.DATABASE_URL, dataDir: '', poolSize: 1 },
+          SCHEMA,
+          undefined,
+          'migrations',
         );
         await migrator.initialize();
         await migrator.runMigrations();

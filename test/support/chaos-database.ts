@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
-import { DataSource } from 'typeorm';
-import { buildDataSourceOptions } from '@app/database';
-import { SCHEMA } from '../../apps/api/src/entities';
+import { createDataSource } from '@app/database';
+import { SCHEMA } from '@app/migrations';
 
 /** The PostgreSQL server the chaos suite creates its databases on (never stopped or restarted). */
 export const CHAOS_PG_URL =
@@ -24,8 +23,11 @@ export async function createChaosDatabase(): Promise<ChaosDatabase> {
   const name = `otp_link_chaos_${process.pid}_${randomBytes(4).toString('hex')}`;
   await adminQuery(`CREATE DATABASE "${name}"`);
   const url = withDatabase(CHAOS_PG_URL, name);
-  const migrator = new DataSource(
-    buildDataSourceOptions({ url, dataDir: '', poolSize: 1 }, SCHEMA, undefined, 'migrations'),
+  const migrator = createDataSource(
+    { url, dataDir: '', poolSize: 1 },
+    SCHEMA,
+    undefined,
+    'migrations',
   );
   await migrator.initialize();
   try {

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
-import { buildDataSourceOptions } from '@app/database';
-import { SCHEMA } from '../../apps/api/src/entities';
+import { createDataSource } from '@app/database';
+import { SCHEMA } from '@app/migrations';
 
 /**
  * Which database this Jest project runs the e2e suite on: 'embedded', or a PostgreSQL server
@@ -32,8 +31,11 @@ export async function createTestDatabase(
   const url = withDatabase(target, name);
   const drop = () => adminQuery(target, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   if (options.migrate === false) return { env: { DATABASE_URL: url }, drop };
-  const migrator = new DataSource(
-    buildDataSourceOptions({ url, dataDir: '', poolSize: 1 }, SCHEMA, undefined, 'migrations'),
+  const migrator = createDataSource(
+    { url, dataDir: '', poolSize: 1 },
+    SCHEMA,
+    undefined,
+    'migrations',
   );
   await migrator.initialize();
   await migrator.runMigrations();

@@ -17,7 +17,7 @@ import { UsersModule } from '@app/users';
 import { OtpModule } from '@app/otp';
 import { AuthModule } from '@app/auth';
 import { AdminModule, EmbeddedCliChannel } from '@app/admin';
-import { SCHEMA } from './entities';
+import { SCHEMA } from '@app/migrations';
 
 /** The composition root: wires the libs together and nothing else. */
 @Module({})

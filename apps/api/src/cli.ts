@@ -7,7 +7,7 @@ import { CommonModule, createLogger, isDatabaseUnavailable, PinoNestLogger } fro
 import { askDataDirHolder, DatabaseModule, DataDirInUseError, isDataDirHeld } from '@app/database';
 import { AuditModule } from '@app/audit';
 import { AdminModule, AdminService, CliResult, EXIT, runAdminCli } from '@app/admin';
-import { SCHEMA } from './entities';
+import { SCHEMA } from '@app/migrations';
 
 /** How long a forwarded command may take in the server that holds the embedded database. */
 const FORWARD_TIMEOUT_MS = 60_000;

@@ -1,8 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig, readEnvironment } from '@app/config';
-import { buildDataSourceOptions } from '@app/database';
-import { DataSource } from 'typeorm';
-import { SCHEMA } from './entities';
+import { createDataSource } from '@app/database';
+import { SCHEMA } from '@app/migrations';
 
 /**
  * Applies pending migrations to DATABASE_URL from the compiled build (production images have no
@@ -11,9 +10,7 @@ import { SCHEMA } from './entities';
 async function migrate(): Promise<void> {
   const config = loadConfig(readEnvironment());
   if (!config.database.url) throw new Error('DATABASE_URL must name the database to migrate');
-  const dataSource = new DataSource(
-    buildDataSourceOptions(config.database, SCHEMA, undefined, 'migrations'),
-  );
+  const dataSource = createDataSource(config.database, SCHEMA, undefined, 'migrations');
   await dataSource.initialize();
   try {
     const applied = await dataSource.runMigrations({ transaction: 'each' });

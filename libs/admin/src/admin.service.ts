@@ -4,7 +4,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { partnerTokenClaims } from '@app/auth';
 import { AppError, Clock, ErrorCode, Page, parseE164 } from '@app/common';
 import { AuditQuery, AuditService } from '@app/audit';
-import { LinkedPhone, LinkService } from '@app/users';
+import { LinkedPhone, LinkRepository } from '@app/users';
 import {
   ClientSettings,
   ClientStatus,
@@ -55,7 +55,7 @@ export class AdminService {
   constructor(
     private readonly registry: PartnerRegistry,
     private readonly directory: PartnerDirectory,
-    private readonly links: LinkService,
+    private readonly links: LinkRepository,
     private readonly audit: AuditService,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,

@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { AuditActor } from '@app/common';
 
 export const AUDIT_EVENTS = [
   'requested',
@@ -21,18 +22,19 @@ export const AUDIT_EVENTS = [
 ] as const;
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];
 
-/** Who acted: the partner's user (frontend token), the partner's backend (/s2s) or an operator. */
-export const AUDIT_ACTORS = ['user', 'partner', 'admin'] as const;
-export type AuditActor = (typeof AUDIT_ACTORS)[number];
+export { AUDIT_ACTORS } from '@app/common';
+export type { AuditActor } from '@app/common';
 
 /**
- * Append-only trail of what happened to whom. Phones are stored masked, and as a keyed hash so
+ * Append-only trail of what happened to whom. Targets are stored masked, and as a keyed hash so
  * operators can look events up by phone.
  */
 @Entity({ name: 'audit_events' })
 @Index('ix_audit_events_user', ['clientId', 'userId', 'createdAt'])
 @Index('ix_audit_events_created_at', ['createdAt'])
-@Index('ix_audit_events_phone', ['phoneHash', 'createdAt'], { where: '"phone_hash" IS NOT NULL' })
+@Index('ix_audit_events_target', ['targetHash', 'createdAt'], {
+  where: '"target_hash" IS NOT NULL',
+})
 export class AuditEvent {
   @PrimaryColumn({
     type: 'bigint',
@@ -54,11 +56,11 @@ export class AuditEvent {
   @Column({ name: 'user_id', type: 'varchar', length: 256, nullable: true })
   userId!: string | null;
 
-  @Column({ name: 'phone_masked', type: 'varchar', length: 24, nullable: true })
-  phoneMasked!: string | null;
+  @Column({ name: 'target_masked', type: 'varchar', length: 128, nullable: true })
+  targetMasked!: string | null;
 
-  @Column({ name: 'phone_hash', type: 'bytea', nullable: true })
-  phoneHash!: Buffer | null;
+  @Column({ name: 'target_hash', type: 'bytea', nullable: true })
+  targetHash!: Buffer | null;
 
   @Column({ type: 'varchar', length: 64, nullable: true })
   ip!: string | null;

@@ -20,3 +20,5 @@ export * from './pagination/cursor';
 export * from './validation/text-param.pipe';
 export * from './validation/is-printable';
 export * from './errors/api-errors.decorator';
+export * from './targets/target';
+export * from './targets/partner-user';

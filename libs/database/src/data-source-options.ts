@@ -1,14 +1,21 @@
 import type { DataSourceOptions, MixedList, EntitySchema } from 'typeorm';
 import type { DatabaseConfig } from '@app/config';
 import { PartitionSafeClient } from './partition-safe-client';
+import { DataSourceWithFunctions } from './functions/data-source-with-functions';
+import type { SqlFunctionFile } from './functions/sql-function-file';
 
-/** Entities and migrations are listed by the composition root, so this lib imports no domain lib. */
+/**
+ * Entities, migrations and database functions are listed by the composition root, so this lib
+ * imports no domain lib.
+ */
 export interface SchemaParts {
   // TypeORM's own option types; Function is what it accepts for entity/migration classes.
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   entities: MixedList<Function | string | EntitySchema>;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   migrations: MixedList<Function | string>;
+  /** The current definition of every database function, applied after the migrations. */
+  functions: SqlFunctionFile[];
 }
 
 const STATEMENT_TIMEOUT_MS = 5_000;
@@ -53,10 +60,12 @@ export function buildDataSourceOptions(
   embeddedDriver?: unknown,
   purpose: DataSourcePurpose = 'app',
 ): DataSourceOptions {
+  const { entities, migrations } = schema;
   if (embeddedDriver) {
     return {
       ...SHARED,
-      ...schema,
+      entities,
+      migrations,
       driver: embeddedDriver,
       // The embedded database lives with the process: bring its schema up to date at start.
       migrationsRun: true,
@@ -66,7 +75,8 @@ export function buildDataSourceOptions(
   if (!config.url) throw new Error('DATABASE_URL is required for PostgreSQL');
   return {
     ...SHARED,
-    ...schema,
+    entities,
+    migrations,
     url: config.url,
     poolSize: config.poolSize,
     connectTimeoutMS: 5000,
@@ -74,4 +84,17 @@ export function buildDataSourceOptions(
     // A migration may rewrite a large table: no request timeouts for it.
     extra: purpose === 'migrations' ? {} : REQUEST_POOL_OPTIONS,
   };
+}
+
+/** A data source on the options above whose migrations bring the database functions up to date. */
+export function createDataSource(
+  config: DatabaseConfig,
+  schema: SchemaParts,
+  embeddedDriver?: unknown,
+  purpose: DataSourcePurpose = 'app',
+): DataSourceWithFunctions {
+  return new DataSourceWithFunctions(
+    buildDataSourceOptions(config, schema, embeddedDriver, purpose),
+    schema.functions,
+  );
 }

@@ -1,7 +1,9 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import type { DataSourceOptions } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { buildDataSourceOptions, SchemaParts } from './data-source-options';
+import { DataSourceWithFunctions } from './functions/data-source-with-functions';
 import { EmbeddedDatabase, openEmbeddedDatabase } from './embedded/embedded-database';
 import { DatabaseHealth } from './database-health';
 import { HealthController } from './health.controller';
@@ -49,6 +51,9 @@ export class DatabaseModule {
             ...buildDataSourceOptions(config.database, schema, embedded?.driver),
             ...connect,
           }),
+          // The embedded database migrates at start, database functions included.
+          dataSourceFactory: async (options) =>
+            new DataSourceWithFunctions(options as DataSourceOptions, schema.functions),
         }),
       ],
       controllers: [HealthController],

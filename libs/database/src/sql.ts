@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import type { SqlFunctionCall } from './functions/sql-function-call';
 
 /** A statement of the request path: its text, and the name it is prepared under. */
 export interface Statement {
@@ -38,6 +39,19 @@ export class Sql {
   /** The first row, or undefined. */
   async row<T>(query: Statement, values: unknown[]): Promise<T | undefined> {
     return (await this.rows<T>(query, values))[0];
+  }
+
+  /**
+   * Calls a database function that answers one row (OUT parameters or a one-row table), with the
+   * arguments by name.
+   */
+  async call<Args, Row>(fn: SqlFunctionCall<Args, Row>, args: Args): Promise<Row> {
+    const row = await this.row<Row>(
+      fn,
+      fn.keys.map((key) => args[key]),
+    );
+    if (row === undefined) throw new Error(`${fn.text} answered no row`);
+    return row;
   }
 
   /** How many rows the statement changed. */

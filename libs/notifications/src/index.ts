@@ -8,3 +8,12 @@ export type {
   QueuedMessage,
 } from './outbox/outbox.service';
 export * from './notifier';
+export { Notifiers } from './notifiers';
+export {
+  messageText,
+  messageTemplateProblem,
+  MESSAGE_TEMPLATE_PLACEHOLDERS,
+  MESSAGE_TEMPLATE_MAX_LENGTH,
+} from './templates/message-text';
+export type { MessageParts } from './templates/message-text';
+export { NOTIFICATIONS_FUNCTIONS } from './notifications-functions';

@@ -1,14 +1,18 @@
 import { Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { notifierProvider } from './notifier.provider';
+import { notifiersProvider } from './notifier.provider';
+import { Notifiers } from './notifiers';
 import { OutboxService } from './outbox/outbox.service';
 import { OutboxPoller } from './outbox/outbox.poller';
 import { PayloadCipher } from './outbox/payload-cipher';
 
-/** Sending messages: the Notifier port with its drivers, and the durable outbox in front of it. */
+/**
+ * Sending messages: a driver per channel (the Notifier port), the texts of each channel and
+ * locale, and the durable outbox in front of them.
+ */
 @Module({
   providers: [
-    notifierProvider,
+    notifiersProvider,
     {
       provide: PayloadCipher,
       inject: [APP_CONFIG],
@@ -17,6 +21,6 @@ import { PayloadCipher } from './outbox/payload-cipher';
     OutboxService,
     OutboxPoller,
   ],
-  exports: [OutboxService],
+  exports: [OutboxService, Notifiers],
 })
 export class NotificationsModule {}

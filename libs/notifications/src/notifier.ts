@@ -1,12 +1,11 @@
-/** Channels a message can go out on; only `sms` has a driver today. */
-export type Channel = 'sms' | 'voice' | 'email' | 'telegram';
+import type { Channel } from '@app/common';
 
 /** One message to deliver. `code`/`authCode` ride along for development drivers only. */
 export interface OutgoingMessage {
   /** Stable id (the outbox row id); providers that support it get it for de-duplication. */
   id: string;
   channel: Channel;
-  /** Address on the channel; for sms an E.164 number. */
+  /** The target's value: an E.164 number, an email address or a Telegram chat id. */
   to: string;
   body: string;
   code?: string;
@@ -32,7 +31,7 @@ export class PermanentDeliveryError extends Error {
   }
 }
 
-/** The port every delivery driver implements. */
+/** The port every delivery driver implements; each channel has its own (see Notifiers). */
 export abstract class Notifier {
   abstract readonly name: string;
   /** Delivers one message or throws (PermanentDeliveryError, or anything else for transient). */

@@ -1,26 +1,33 @@
 export { OtpModule } from './otp.module';
-export { ChallengeService } from './challenge.service';
+export {
+  OtpEngine,
+  OTP_ISSUE_ARGS,
+  OTP_FIND_ARGS,
+  OTP_WRONG_CODE_ARGS,
+  OTP_MARK_ARGS,
+} from './otp-engine';
 export type {
-  AuditContext,
-  ChallengeOwner,
-  ChallengeView,
+  ChallengeState,
+  CheckedChallenge,
+  LimitScope,
   ClientLimits,
   CodeDraft,
-  DraftMessage,
+  FoundChallengeRow,
   IssuedCode,
   IssueRequest,
-  VerifyState,
-  WrongCodeOutcome,
-} from './challenge.service';
+  IssueStep,
+  OtpFindArgs,
+  OtpIssueArgs,
+  OtpIssueRow,
+  OtpMarkArgs,
+  OtpPolicy,
+  OtpWrongCodeArgs,
+  OtpWrongCodeRow,
+} from './otp-engine';
 export { CodeGenerator, AUTH_CODE_LENGTH } from './code-generator';
-export {
-  otpMessageText,
-  messageTemplateProblem,
-  MESSAGE_TEMPLATE_PLACEHOLDERS,
-  MESSAGE_TEMPLATE_MAX_LENGTH,
-} from './otp-message';
-export type { MessageParts } from './otp-message';
+export { OTP_FUNCTIONS } from './otp-functions';
 export { OtpChallenge } from './entities/otp-challenge.entity';
+export type { ChallengeStatus } from './entities/otp-challenge.entity';
 export { OtpSend } from './entities/otp-send.entity';
 export { OtpVerifyFailure } from './entities/otp-verify-failure.entity';
 export { OtpRetentionJob, SEND_RETENTION_MS, CHALLENGE_RETENTION_MS } from './otp-retention.job';

@@ -1,15 +1,15 @@
 import { Module } from '@nestjs/common';
-import { ChallengeService } from './challenge.service';
+import { OtpEngine } from './otp-engine';
 import { CodeGenerator, RandomCodeGenerator } from './code-generator';
 import { OtpRetentionJob } from './otp-retention.job';
 
 /** The OTP challenge engine. */
 @Module({
   providers: [
-    ChallengeService,
+    OtpEngine,
     OtpRetentionJob,
     { provide: CodeGenerator, useClass: RandomCodeGenerator },
   ],
-  exports: [ChallengeService, OtpRetentionJob],
+  exports: [OtpEngine, OtpRetentionJob],
 })
 export class OtpModule {}

@@ -1,5 +1,5 @@
 import { AppError, CONTROL_CHARS, COUNTRY_CODE_PATTERN, ErrorCode } from '@app/common';
-import { messageTemplateProblem } from '@app/otp';
+import { messageTemplateProblem } from '@app/notifications';
 
 /** What an operator sets on a client; `null` clears a setting back to the service default. */
 export interface ClientSettings {

@@ -1,6 +1,7 @@
 export { UsersModule } from './users.module';
-export { LinkService } from './link.service';
-export type { LinkedPhone, PartnerUserRef, UnlinkBy } from './link.service';
+export { LinkRepository, linkConflict } from './link.repository';
+export type { LinkedPhone, UnlinkBy } from './link.repository';
+export { USERS_FUNCTIONS } from './users-functions';
 export { PhoneUser } from './entities/phone-user.entity';
 export { ThirdPartyUserRecord } from './entities/third-party-user.entity';
 export { Link } from './entities/link.entity';

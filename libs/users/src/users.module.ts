@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
-import { LinkService } from './link.service';
+import { LinkRepository } from './link.repository';
 
 /** Phone identities, partner users and links, with the linking rules. */
 @Module({
-  providers: [LinkService],
-  exports: [LinkService],
+  providers: [LinkRepository],
+  exports: [LinkRepository],
 })
 export class UsersModule {}

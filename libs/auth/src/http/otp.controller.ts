@@ -13,7 +13,7 @@ import {
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { PhoneLinkFlow } from '../phone-link.flow';
+import { PhoneLinkFlow } from '@app/phone-link';
 import type { ThirdPartyUser } from '../jwt/third-party-user';
 import { PartnerJwtGuard, PartnerUser } from './partner-jwt.guard';
 import { ApiErrors, ErrorCode, PHONE_NUMBER_PATTERN } from '@app/common';
@@ -144,16 +144,17 @@ export class OtpConfigController {
     private readonly flow: PhoneLinkFlow,
     private readonly directory: PartnerDirectory,
   ) {
+    const { policy } = flow;
     this.answer = {
-      otpLength: config.otp.length,
-      expiresIn: config.otp.ttlSeconds,
-      resendAfter: config.otp.resendCooldownSeconds,
-      maxAttempts: config.otp.maxAttempts,
+      otpLength: policy.codeLength,
+      expiresIn: policy.ttlSeconds,
+      resendAfter: policy.resendCooldownSeconds,
+      maxAttempts: policy.maxAttempts,
       allowedCountryCodes: config.allowedCountryCodes,
       allCountriesAllowed: config.allowedCountryCodes.length === 0,
       countryCodePattern: '^\\+?\\d{1,3}$',
       phoneNumberPattern: PHONE_NUMBER_PATTERN.source,
-      channels: ['sms'],
+      channels: flow.channels,
     };
   }
 

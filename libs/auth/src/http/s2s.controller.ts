@@ -3,7 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagg
 import type { FastifyRequest } from 'fastify';
 import { ApiErrors, ErrorCode, TextParamPipe } from '@app/common';
 import type { RegisteredClient } from '@app/partners';
-import { PhoneLinkFlow } from '../phone-link.flow';
+import { PhoneLinkFlow } from '@app/phone-link';
 import { PartnerClientOf, PartnerSecretGuard } from './partner-secret.guard';
 import { LinkedMobileNumberResponse, UnlinkResponse } from '../dto/responses.dto';
 

@@ -20,6 +20,9 @@ const SECRET_KEYS = [
   'phoneNumber',
   'to',
   'body',
+  'target',
+  'recipient',
+  'email',
 ];
 export const REDACT_PATHS = [
   ...SECRET_KEYS.map((key) => `["${key}"]`),

@@ -10,7 +10,7 @@ describe('PGlite pg driver (embedded database)', () => {
     dataSource = new DataSource(
       buildDataSourceOptions(
         { dataDir: 'memory://', poolSize: 1 },
-        { entities: [], migrations: [] },
+        { entities: [], migrations: [], functions: [] },
         embedded.driver,
       ),
     );

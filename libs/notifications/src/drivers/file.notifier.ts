@@ -1,6 +1,7 @@
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Channel, DeliveryReceipt, Notifier, OutgoingMessage } from '../notifier';
+import type { Channel } from '@app/common';
+import { DeliveryReceipt, Notifier, OutgoingMessage } from '../notifier';
 
 /** One line of NOTIFY_FILE (API.md §6); the key order is part of the format. */
 export interface NotifyFileLine {

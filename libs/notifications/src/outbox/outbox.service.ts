@@ -1,18 +1,23 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { Clock, MetricsService } from '@app/common';
-import { AUDIT_COLUMNS, AuditRecord, AuditService, placeholders } from '@app/audit';
+import { AuditContext, Channel, CHANNEL_TARGET, Clock, MetricsService, Target } from '@app/common';
+import {
+  AUDIT_COLUMN_TYPES,
+  AUDIT_COLUMNS,
+  AuditRecord,
+  AuditService,
+  auditRecordCall,
+  placeholders,
+} from '@app/audit';
 import { perTurnBatcher, Sql, statement, type Statement } from '@app/database';
-import { Channel, Notifier, PermanentDeliveryError } from '../notifier';
+import { PermanentDeliveryError } from '../notifier';
+import { Notifiers } from '../notifiers';
 import { MessagePayload, PayloadCipher } from './payload-cipher';
 
 /** Who a message concerns, carried to the audit events its delivery writes. */
-export interface MessageAudit {
-  clientId?: string;
-  userId?: string;
+export interface MessageAudit extends AuditContext {
   challengeId?: string;
-  ip?: string;
 }
 
 export interface QueuedMessage extends MessagePayload {
@@ -23,7 +28,10 @@ export interface QueuedMessage extends MessagePayload {
   audit: MessageAudit;
 }
 
-/** A message ready to be written to the outbox by the statement that makes what it is about. */
+/**
+ * A message ready to be written to the outbox (outbox_enqueue) by the transaction that makes
+ * what it is about.
+ */
 export interface PreparedMessage {
   channel: Channel;
   /** The payload, encrypted. */
@@ -69,10 +77,7 @@ const RELAXED_COMMIT = `relaxed AS MATERIALIZED (
 /** The values of one outcome in a FINISH statement, typed by the first row's casts. */
 const OUTCOME_CASTS = [
   ...['uuid', 'varchar', 'varchar', 'varchar', 'timestamptz', 'int'],
-  // AUDIT_COLUMNS. Unsized varchar: a cast to varchar(n) would cut a value where the column
-  // refuses it.
-  ...['varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'bytea', 'varchar', 'uuid'],
-  ...['varchar', 'timestamptz'],
+  ...AUDIT_COLUMN_TYPES,
 ];
 const OUTCOME_FIELDS = `id, status, error, provider_message_id, at, attempts, ${AUDIT_COLUMNS}`;
 /** Most outcomes one FINISH statement records. */
@@ -105,13 +110,10 @@ function finishStatement(count: number): Statement {
           WHERE m.id = f.id AND m.status = 'pending' AND m.attempts = f.attempts
             AND EXISTS (SELECT 1 FROM relaxed)
           RETURNING m.id, m.attempts),
-       events AS (
-         INSERT INTO audit_events (${AUDIT_COLUMNS})
-         SELECT ${AUDIT_COLUMNS.split(', ')
-           .map((column) => `f.${column}`)
-           .join(', ')}
+       events AS MATERIALIZED (
+         SELECT done.id, done.attempts, ${auditRecordCall('f')}
            FROM f JOIN done ON done.id = f.id AND done.attempts = f.attempts)
-       SELECT id, attempts FROM done`,
+       SELECT id, attempts FROM events`,
     );
     finishStatements.set(count, cached);
   }
@@ -132,8 +134,9 @@ const SCHEDULE_RETRY = statement(
      UPDATE outbox_messages SET next_attempt_at = $2, last_error = $3
       WHERE id = $1 AND status = 'pending' AND attempts = $4
         AND EXISTS (SELECT 1 FROM relaxed)
-      RETURNING id)
-   INSERT INTO audit_events (${AUDIT_COLUMNS}) SELECT ${placeholders(5)} FROM done`,
+      RETURNING id),
+   e (${AUDIT_COLUMNS}) AS (VALUES (${placeholders(5)}))
+   SELECT ${auditRecordCall('e')} FROM done, e`,
 );
 
 /**
@@ -160,7 +163,7 @@ export class OutboxService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly sql: Sql,
-    private readonly notifier: Notifier,
+    private readonly notifiers: Notifiers,
     private readonly audit: AuditService,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) config: AppConfig,
@@ -265,16 +268,18 @@ export class OutboxService {
     payload: MessagePayload,
   ): Promise<DeliveryOutcome> {
     let providerMessageId: string | undefined;
-    const stopTimer = this.metrics.providerLatency.startTimer({ driver: this.notifier.name });
+    let stopTimer: ReturnType<typeof this.metrics.providerLatency.startTimer> | undefined;
     try {
-      const receipt = await this.notifier.send(
+      const driver = this.notifiers.for(row.channel);
+      stopTimer = this.metrics.providerLatency.startTimer({ driver: driver.name });
+      const receipt = await driver.send(
         { id: row.id, channel: row.channel, to: row.recipient, ...payload },
         AbortSignal.timeout(this.timeoutMs),
       );
       providerMessageId = receipt.providerMessageId;
       stopTimer({ outcome: 'accepted' });
     } catch (error) {
-      stopTimer({ outcome: error instanceof PermanentDeliveryError ? 'rejected' : 'failed' });
+      stopTimer?.({ outcome: error instanceof PermanentDeliveryError ? 'rejected' : 'failed' });
       return this.recordFailure(row, error);
     }
     // Outside the try: a failure to record a delivery must not be mistaken for a failed send.
@@ -314,7 +319,7 @@ export class OutboxService {
     const event: AuditRecord = {
       event: status === 'sent' ? 'sent' : 'delivery_failed',
       ...row.audit,
-      phoneE164: row.recipient,
+      target: targetOf(row),
       detail: error,
       at: now,
     };
@@ -357,7 +362,7 @@ export class OutboxService {
     const event: AuditRecord = {
       event: 'delivery_failed',
       ...row.audit,
-      phoneE164: row.recipient,
+      target: targetOf(row),
       detail: `will retry: ${reason}`,
       at: now,
     };
@@ -375,4 +380,9 @@ export class OutboxService {
       'delivery failed; will retry',
     );
   }
+}
+
+/** Who a message went to, as the audit trail keeps it. */
+function targetOf(row: Pick<ClaimedRow, 'channel' | 'recipient'>): Target {
+  return { kind: CHANNEL_TARGET[row.channel], value: row.recipient };
 }

@@ -1,15 +1,22 @@
 import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import type { Channel, TargetKind } from '@app/common';
 
 export type ChallengeStatus = 'pending' | 'verified' | 'locked';
 
 /**
- * One code sent to one phone for one partner user. Expiry is not a status: a pending challenge
- * past `expires_at` is expired. Only the keyed hash of the code is stored.
+ * One code sent to one target for one partner user. Expiry is not a status: where a challenge
+ * stands is otp_challenge_state's to say (sql/otp_challenge_state.sql). Only the keyed hash of
+ * the code is stored.
  */
 @Entity({ name: 'otp_challenges' })
-@Index('ix_otp_challenges_user_phone', ['clientId', 'userId', 'phoneE164'])
+@Index('ix_otp_challenges_owner_target', ['clientId', 'userId', 'target'])
 @Index('ix_otp_challenges_expires_at', ['expiresAt'])
 @Check('ck_otp_challenges_status', `"status" IN ('pending', 'verified', 'locked')`)
+@Check('ck_otp_challenges_target_kind', `"target_kind" IN ('phone', 'email', 'telegram')`)
+@Check(
+  'ck_otp_challenges_channel',
+  `"channel" IN ('sms', 'whatsapp', 'voice', 'email', 'telegram')`,
+)
 export class OtpChallenge {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_otp_challenges' })
   id!: string;
@@ -20,8 +27,16 @@ export class OtpChallenge {
   @Column({ name: 'user_id', type: 'varchar', length: 256 })
   userId!: string;
 
-  @Column({ name: 'phone_e164', type: 'varchar', length: 16 })
-  phoneE164!: string;
+  /** E.164, an email address or a Telegram chat id (see Target). */
+  @Column({ type: 'varchar', length: 320 })
+  target!: string;
+
+  @Column({ name: 'target_kind', type: 'varchar', length: 16, default: 'phone' })
+  targetKind!: TargetKind;
+
+  /** The channel of the latest send. */
+  @Column({ type: 'varchar', length: 16, default: 'sms' })
+  channel!: Channel;
 
   @Column({ name: 'auth_code', type: 'varchar', length: 15 })
   authCode!: string;
@@ -46,12 +61,6 @@ export class OtpChallenge {
 
   @Column({ name: 'verified_at', type: 'timestamptz', nullable: true })
   verifiedAt!: Date | null;
-
-  @Column({ name: 'result_phone_user_id', type: 'uuid', nullable: true })
-  resultPhoneUserId!: string | null;
-
-  @Column({ name: 'result_is_new_user', type: 'boolean', nullable: true })
-  resultIsNewUser!: boolean | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

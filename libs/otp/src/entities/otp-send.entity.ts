@@ -1,11 +1,13 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { Channel } from '@app/common';
 
 /** One code sent; the hourly send limits count these rows. */
 @Entity({ name: 'otp_sends' })
-@Index('ix_otp_sends_phone', ['phoneE164', 'sentAt'])
+@Index('ix_otp_sends_target', ['target', 'sentAt'])
 @Index('ix_otp_sends_user', ['clientId', 'userId', 'sentAt'])
 @Index('ix_otp_sends_sent_at', ['sentAt'])
-@Index('ix_otp_sends_prefix', ['phonePrefix', 'sentAt'])
+@Index('ix_otp_sends_client', ['clientId', 'sentAt'])
+@Index('ix_otp_sends_block', ['targetBlock', 'sentAt'])
 export class OtpSend {
   @PrimaryColumn({
     type: 'bigint',
@@ -24,12 +26,15 @@ export class OtpSend {
   @Column({ name: 'user_id', type: 'varchar', length: 256 })
   userId!: string;
 
-  @Column({ name: 'phone_e164', type: 'varchar', length: 16 })
-  phoneE164!: string;
+  @Column({ type: 'varchar', length: 320 })
+  target!: string;
 
-  /** The number block: E.164 without its last PREFIX_HIDDEN_DIGITS digits. */
-  @Column({ name: 'phone_prefix', type: 'varchar', length: 16, default: '' })
-  phonePrefix!: string;
+  /** A phone's number block (E.164 without its last 4 digits); empty for other targets. */
+  @Column({ name: 'target_block', type: 'varchar', length: 16, default: '' })
+  targetBlock!: string;
+
+  @Column({ type: 'varchar', length: 16, default: 'sms' })
+  channel!: Channel;
 
   @Column({ name: 'sent_at', type: 'timestamptz' })
   sentAt!: Date;

@@ -1,8 +1,8 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
-/** One wrong code checked against a live challenge; the per-phone failed-verify cap counts these. */
+/** One wrong code checked against a live challenge; the per-target cap on wrong codes counts these. */
 @Entity({ name: 'otp_verify_failures' })
-@Index('ix_otp_verify_failures_phone', ['phoneE164', 'failedAt'])
+@Index('ix_otp_verify_failures_target', ['target', 'failedAt'])
 export class OtpVerifyFailure {
   @PrimaryColumn({
     type: 'bigint',
@@ -12,8 +12,8 @@ export class OtpVerifyFailure {
   })
   id!: string;
 
-  @Column({ name: 'phone_e164', type: 'varchar', length: 16 })
-  phoneE164!: string;
+  @Column({ type: 'varchar', length: 320 })
+  target!: string;
 
   @Column({ name: 'challenge_id', type: 'uuid' })
   challengeId!: string;

@@ -38,6 +38,10 @@ export class Link {
   @Column({ name: 'challenge_id', type: 'uuid', nullable: true })
   challengeId!: string | null;
 
+  /** Whether that verify created the phone identity (a repeated verify answers it again). */
+  @Column({ name: 'phone_user_created', type: 'boolean', default: false })
+  phoneUserCreated!: boolean;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

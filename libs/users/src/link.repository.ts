@@ -1,24 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, QueryFailedError } from 'typeorm';
 import {
-  AppError,
   decodeCursor,
   ErrorCode,
   MetricsService,
   Page,
   pageSize,
+  PartnerUserRef,
+  phoneTarget,
   toPage,
 } from '@app/common';
 import { AuditActor, AuditService } from '@app/audit';
 import { perTurnBatcher, Sql, statement } from '@app/database';
-
-/** A partner's user as its token names it. */
-export interface PartnerUserRef {
-  clientId: string;
-  userId: string;
-  walletAddress?: string;
-  clientName?: string;
-}
 
 export interface LinkedPhone {
   clientId: string;
@@ -34,10 +27,6 @@ const CONSTRAINT_ERRORS: Record<string, ErrorCode> = {
   uq_links_third_party_user: ErrorCode.AccountAlreadyLinked,
   uq_links_client_phone: ErrorCode.PhoneAlreadyLinked,
 };
-
-const LINK_VERIFIED = statement(
-  `SELECT * FROM otp_link_verified($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-);
 
 /** Who removes a link, and from where (for the audit trail). */
 export interface UnlinkBy {
@@ -76,16 +65,14 @@ const LINKS_OF_USERS = statement(
 /** Most users one LINKS_OF_USERS statement looks up. */
 const LINK_BATCH_LIMIT = 100;
 
-interface UserKey {
-  clientId: string;
-  userId: string;
-}
-
-/** Phone identities, partner users and the links between them. */
+/**
+ * Phone identities, partner users and the links between them. Links are made by link_phone
+ * (sql/), inside the transaction of the use case that verified the phone.
+ */
 @Injectable()
-export class LinkService {
+export class LinkRepository {
   /** The read path's lookups of one turn of the event loop, as one statement. */
-  private readonly linkLoader = perTurnBatcher<UserKey, LinkRow | undefined>(
+  private readonly linkLoader = perTurnBatcher<PartnerUserRef, LinkRow | undefined>(
     (keys) => this.loadLinks(keys),
     LINK_BATCH_LIMIT,
   );
@@ -96,50 +83,6 @@ export class LinkService {
     private readonly audit: AuditService,
     private readonly metrics: MetricsService,
   ) {}
-
-  /**
-   * Marks a live challenge verified and links the user to the phone identity (created if new),
-   * with the answer kept on the challenge and the `verified` and `linked` events, in one call
-   * (otp_link_verified). Undefined when the challenge stopped being live meanwhile, or its code
-   * is no longer `codeHash` (the one the caller matched: a resend replaced it). The unique
-   * constraints decide races: a violation becomes ACCOUNT_ALREADY_LINKED / PHONE_ALREADY_LINKED
-   * and nothing is kept.
-   */
-  async linkVerified(request: {
-    challengeId: string;
-    /** The challenge's code hash that the submitted code matched. */
-    codeHash: Buffer;
-    user: PartnerUserRef;
-    phoneE164: string;
-    now: Date;
-    maxAttempts: number;
-    audit: { phoneMasked: string; phoneHash: Buffer; ip: string };
-  }): Promise<{ phoneUserId: string; isNewUser: boolean } | undefined> {
-    const { challengeId, user, audit } = request;
-    let row: { outcome: string; phone_user_id: string | null; is_new_user: boolean | null };
-    try {
-      row = (await this.sql.row<typeof row>(LINK_VERIFIED, [
-        challengeId,
-        user.clientId,
-        user.userId,
-        request.phoneE164,
-        user.walletAddress ?? null,
-        user.clientName ?? null,
-        request.now,
-        request.maxAttempts,
-        audit.phoneMasked,
-        audit.phoneHash,
-        audit.ip,
-        request.codeHash,
-      ])) as typeof row;
-    } catch (error) {
-      const code = linkConflict(error);
-      if (code) throw new AppError(code);
-      throw error;
-    }
-    if (row.outcome !== 'linked') return undefined;
-    return { phoneUserId: row.phone_user_id as string, isNewUser: row.is_new_user as boolean };
-  }
 
   /**
    * Removes the user's link and writes the `unlinked` event, in one transaction. Returns the
@@ -159,7 +102,16 @@ export class LinkService {
       const phone = rows[0]?.phone_e164;
       if (phone) {
         await this.audit.record(
-          [{ event: 'unlinked', actor: by.actor, clientId, userId, phoneE164: phone, ip: by.ip }],
+          [
+            {
+              event: 'unlinked',
+              actor: by.actor,
+              clientId,
+              userId,
+              target: phoneTarget(phone),
+              ip: by.ip,
+            },
+          ],
           manager,
         );
       }
@@ -175,7 +127,7 @@ export class LinkService {
     return row && toLinkedPhone(row);
   }
 
-  private async loadLinks(keys: readonly UserKey[]): Promise<Array<LinkRow | undefined>> {
+  private async loadLinks(keys: readonly PartnerUserRef[]): Promise<Array<LinkRow | undefined>> {
     const rows = await this.sql.rows<LinkRow & { i: number }>(LINKS_OF_USERS, [
       keys.map((key) => key.clientId),
       keys.map((key) => key.userId),
@@ -226,8 +178,11 @@ function toLinkedPhone(row: LinkRow): LinkedPhone {
   };
 }
 
-/** The linking rule a unique violation broke (from the driver, directly or through the ORM). */
-function linkConflict(error: unknown): ErrorCode | undefined {
+/**
+ * The linking rule a unique violation broke (from the driver, directly or through the ORM):
+ * ACCOUNT_ALREADY_LINKED or PHONE_ALREADY_LINKED; undefined for any other error.
+ */
+export function linkConflict(error: unknown): ErrorCode | undefined {
   const driverError = (error instanceof QueryFailedError ? error.driverError : error) as {
     code?: string;
     constraint?: string;

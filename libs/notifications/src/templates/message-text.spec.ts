@@ -1,6 +1,8 @@
-import { messageTemplateProblem, otpMessageText } from './otp-message';
+import { messageTemplateProblem, messageText } from './message-text';
 
-describe('otpMessageText', () => {
+const otpMessageText = (parts: Parameters<typeof messageText>[1]) => messageText('sms', parts);
+
+describe('messageText (sms)', () => {
   it('puts the code first and names the app and the lifetime', () => {
     expect(otpMessageText({ code: '596097', ttlSeconds: 300, appName: 'Ludo' })).toBe(
       '596097 is your verification code to link your phone to Ludo. It expires in 5 min. Never share it.',

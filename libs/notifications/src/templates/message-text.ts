@@ -1,3 +1,6 @@
+import type { Channel } from '@app/common';
+import { SMS_TEXTS } from './sms.texts';
+
 /** What a partner's own SMS template may use; `{code}` is required. */
 export const MESSAGE_TEMPLATE_PLACEHOLDERS = ['code', 'app', 'expires'] as const;
 /** Two concatenated SMS segments of GSM-7 text. */
@@ -7,6 +10,7 @@ const PLACEHOLDER = /\{([a-z]+)\}/g;
 // Line breaks are fine in an SMS; other control characters are not.
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u0009\u000b-\u001f\u007f]/;
+const DEFAULT_LOCALE = 'en';
 
 export interface MessageParts {
   code: string;
@@ -15,20 +19,41 @@ export interface MessageParts {
   appName?: string;
   /** A partner's own text (checked by messageTemplateProblem when it was saved). */
   template?: string;
+  /** BCP 47; the nearest locale the channel has, else English. */
+  locale?: string;
 }
 
+/** What a text is made of: the code, the app's name and the lifetime in words. */
+export interface TextValues {
+  code: string;
+  app?: string;
+  expires: string;
+}
+
+/** A channel's texts, by locale (`en`, `hi`, `es-MX`, …). */
+export type LocaleTexts = Readonly<Record<string, (values: TextValues) => string>>;
+
+/** Every channel's texts: a channel's template is one file beside this one. */
+const TEXTS: Partial<Record<Channel, LocaleTexts>> = { sms: SMS_TEXTS };
+
 /**
- * The SMS text. The standard one puts the code first (what autofill and notification previews
- * pick up), then what it is for, how long it lasts, and a warning against sharing it.
+ * The text of a code's message on `channel`: the partner's template when it has one, else the
+ * channel's text in the nearest locale (`es-MX`, then `es`, then English).
  */
-export function otpMessageText({ code, ttlSeconds, appName, template }: MessageParts): string {
+export function messageText(channel: Channel, parts: MessageParts): string {
+  const { code, ttlSeconds, appName, template } = parts;
   const expires = ttlSeconds % 60 === 0 ? `${ttlSeconds / 60} min` : `${ttlSeconds} s`;
   if (template) {
     const values: Record<string, string> = { code, app: appName ?? '', expires };
     return template.replace(PLACEHOLDER, (whole, name: string) => values[name] ?? whole);
   }
-  const purpose = appName ? `to link your phone to ${appName}` : 'to verify your phone';
-  return `${code} is your verification code ${purpose}. It expires in ${expires}. Never share it.`;
+  const texts = TEXTS[channel] ?? SMS_TEXTS;
+  return nearest(texts, parts.locale)({ code, app: appName, expires });
+}
+
+function nearest(texts: LocaleTexts, locale = DEFAULT_LOCALE): LocaleTexts[string] {
+  const tag = locale.toLowerCase();
+  return texts[tag] ?? texts[tag.split('-')[0]] ?? texts[DEFAULT_LOCALE];
 }
 
 /** Why a partner's template cannot be used, or undefined when it can. */

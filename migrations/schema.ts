@@ -1,0 +1,36 @@
+import { AuditEvent, AUDIT_FUNCTIONS } from '@app/audit';
+import { OutboxMessage, NOTIFICATIONS_FUNCTIONS } from '@app/notifications';
+import { OtpChallenge, OtpSend, OtpVerifyFailure, OTP_FUNCTIONS } from '@app/otp';
+import { Link, PhoneUser, ThirdPartyUserRecord, USERS_FUNCTIONS } from '@app/users';
+import { PartnerClient, PartnerClientKey } from '@app/partners';
+import { PHONE_LINK_FUNCTIONS } from '@app/phone-link';
+import type { SchemaParts } from '@app/database';
+import { MIGRATIONS } from './all';
+
+/**
+ * Everything the service keeps in its database: the entities (each lib's tables), the migrations
+ * (one history) and each lib's functions (their current definitions). The apps, the migration
+ * CLI and the tests share this list.
+ */
+export const SCHEMA: SchemaParts = {
+  entities: [
+    PhoneUser,
+    ThirdPartyUserRecord,
+    Link,
+    OtpChallenge,
+    OtpSend,
+    OtpVerifyFailure,
+    OutboxMessage,
+    AuditEvent,
+    PartnerClient,
+    PartnerClientKey,
+  ],
+  migrations: MIGRATIONS,
+  functions: [
+    ...AUDIT_FUNCTIONS,
+    ...NOTIFICATIONS_FUNCTIONS,
+    ...USERS_FUNCTIONS,
+    ...OTP_FUNCTIONS,
+    ...PHONE_LINK_FUNCTIONS,
+  ],
+};

@@ -1,0 +1,121 @@
+import { DataSource, QueryRunner } from 'typeorm';
+import {
+  applyFunctionChanges,
+  createDataSource,
+  openEmbeddedDatabase,
+  pendingFunctionChanges,
+  sqlFunctionFile,
+  SqlFunctionFile,
+} from '@app/database';
+import { SCHEMA } from '@app/migrations';
+import { createTestDatabase, e2eDatabase } from '../support/test-database';
+
+/** A function of one argument that answers `answer`. */
+function probe(answer: string, argument = 'p_x integer'): SqlFunctionFile {
+  return sqlFunctionFile(
+    'zz_probe',
+    `CREATE FUNCTION zz_probe(${argument}) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT '${answer}'::text $$;`,
+  );
+}
+
+/** Each lib's functions are re-created by the migration runner when their `.sql` file changes. */
+describe('database functions from sql/ files', () => {
+  let dataSource: DataSource;
+  let close: () => Promise<void>;
+
+  /** Each with a runner of its own: the embedded database has one session to lend. */
+  async function withRunner<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> {
+    const runner = dataSource.createQueryRunner();
+    try {
+      return await work(runner);
+    } finally {
+      await runner.release();
+    }
+  }
+  const apply = (files: SqlFunctionFile[]) =>
+    withRunner((runner) => applyFunctionChanges(runner, files));
+  const pending = (files: SqlFunctionFile[]) =>
+    withRunner((runner) => pendingFunctionChanges(runner, files));
+
+  beforeEach(async () => {
+    if (e2eDatabase() === 'embedded') {
+      const embedded = await openEmbeddedDatabase('memory://');
+      dataSource = createDataSource({ dataDir: 'memory://', poolSize: 1 }, SCHEMA, embedded.driver);
+      await dataSource.initialize();
+      close = () => dataSource.destroy();
+    } else {
+      const database = await createTestDatabase();
+      dataSource = createDataSource(
+        { url: database.env.DATABASE_URL, dataDir: '', poolSize: 1 },
+        SCHEMA,
+      );
+      await dataSource.initialize();
+      close = async () => {
+        await dataSource.destroy();
+        await database.drop();
+      };
+    }
+  });
+
+  afterEach(() => close());
+
+  const call = async (sql: string) =>
+    (await dataSource.query<Array<{ answer: string }>>(`SELECT ${sql} AS answer`))[0].answer;
+
+  it('are all applied after the migrations, each recorded with its checksum', async () => {
+    const rows = await dataSource.query<Array<{ name: string; checksum: string }>>(
+      `SELECT name, checksum FROM schema_functions ORDER BY name`,
+    );
+    expect(rows).toEqual(
+      [...SCHEMA.functions]
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map(({ name, checksum }) => ({ name, checksum })),
+    );
+    expect(await pending(SCHEMA.functions)).toEqual({ apply: [], drop: [] });
+  });
+
+  it('re-creates a function whose file changed, even with other arguments, and only then', async () => {
+    const files = [...SCHEMA.functions, probe('one')];
+    expect(await apply(files)).toEqual(['zz_probe']);
+    expect(await call('zz_probe(1)')).toBe('one');
+    expect(await apply(files)).toEqual([]);
+
+    const changed = [...SCHEMA.functions, probe('two', 'p_x text')];
+    expect(await pending(changed)).toMatchObject({
+      apply: [{ name: 'zz_probe' }],
+      drop: [],
+    });
+    expect(await apply(changed)).toEqual(['zz_probe']);
+    expect(await call(`zz_probe('a')`)).toBe('two');
+    // The old overload is gone, not left beside the new one.
+    await expect(call('zz_probe(1)')).rejects.toThrow(/does not exist/);
+  });
+
+  it('drops a function whose file is gone', async () => {
+    await apply([...SCHEMA.functions, probe('one')]);
+    expect(await pending(SCHEMA.functions)).toEqual({
+      apply: [],
+      drop: ['zz_probe'],
+    });
+    expect(await apply(SCHEMA.functions)).toEqual([]);
+    await expect(call('zz_probe(1)')).rejects.toThrow(/does not exist/);
+    expect(
+      await dataSource.query(`SELECT name FROM schema_functions WHERE name = 'zz_probe'`),
+    ).toEqual([]);
+  });
+
+  it('applies all or nothing: a broken file leaves every function as it was', async () => {
+    await apply([...SCHEMA.functions, probe('one')]);
+    const broken = sqlFunctionFile(
+      'zz_broken',
+      'CREATE FUNCTION zz_broken() RETURNS int LANGUAGE sql AS $$ SELEC 1 $$;',
+    );
+    await expect(apply([...SCHEMA.functions, probe('two'), broken])).rejects.toThrow(
+      /syntax error/,
+    );
+    expect(await call('zz_probe(1)')).toBe('one');
+    expect(
+      await dataSource.query(`SELECT name FROM schema_functions WHERE name LIKE 'zz_%'`),
+    ).toEqual([{ name: 'zz_probe' }]);
+  });
+});
