@@ -7,8 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { sign } from 'jsonwebtoken';
-// The claim builder alone: this script needs none of the app's modules.
-import { partnerTokenClaims } from '../libs/auth/src/jwt/partner-claims';
+import { partnerTokenClaims } from '@app/partners';
 import { loadConfig, readEnvironment } from '@app/config';
 
 const { values } = parseArgs({

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { CodeHasher } from '../../libs/otp/src/code-hasher';
+import { CodeHasher } from '@app/otp';
 import { randomAuthCode, randomCode, type BenchUser } from './identities';
 
 const BENCH_DATABASE = /^otp_link_bench_[a-z0-9_]+$/;

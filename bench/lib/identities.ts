@@ -1,7 +1,7 @@
 import { createSecretKey, randomBytes, randomInt, randomUUID, type KeyObject } from 'node:crypto';
 import { sign } from 'jsonwebtoken';
 // The claim builder alone, not the auth module's index: the load driver needs none of the app.
-import { partnerTokenClaims } from '../../libs/auth/src/jwt/partner-claims';
+import { partnerTokenClaims } from '@app/partners';
 
 /** A partner user with its token and a phone nobody else in the run uses. */
 export interface BenchUser {

@@ -1,7 +1,7 @@
 import { createHmac, createSign, generateKeyPairSync, KeyObject, randomUUID } from 'node:crypto';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { partnerTokenClaims } from '@app/auth';
+import { partnerTokenClaims } from '@app/partners';
 import { DEV_PARTNER_JWT_SECRET } from '@app/config';
 import { lastCodeFor, OtpClient, sentMessages, uniquePhone } from '../support/otp-client';
 import { startTestApp, TestApp } from '../support/test-app';

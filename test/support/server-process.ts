@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
 const MAIN = join(ROOT, 'apps', 'api', 'src', 'main.ts');
-const CLI = join(ROOT, 'apps', 'api', 'src', 'cli.ts');
+const CLI = join(ROOT, 'apps', 'cli', 'src', 'main.ts');
 /** Entry points run as `npm start` / `npm run cli` run them in development. */
 const TS_NODE = ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register'];
 
@@ -91,7 +91,7 @@ export interface CliProcessResult {
 }
 
 /**
- * Runs the admin CLI (apps/api/src/cli.ts, as `npm run cli --` does) with exactly `env` plus
+ * Runs the admin CLI (apps/cli/src/main.ts, as `npm run cli --` does) with exactly `env` plus
  * PATH, and waits for it to end; killed by PID after `timeoutMs`.
  */
 export function runCliProcess(

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sign } from 'jsonwebtoken';
-import { partnerTokenClaims } from '@app/auth';
+import { partnerTokenClaims } from '@app/partners';
 import { DEV_PARTNER_JWT_SECRET } from '@app/config';
 
 export interface TokenClaims {

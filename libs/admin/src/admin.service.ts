@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { sign } from 'jsonwebtoken';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { partnerTokenClaims } from '@app/auth';
-import { AppError, Clock, ErrorCode, Page, parseE164 } from '@app/common';
+import { AppError, Clock, ErrorCode, Page, parseE164, PartnerUserRef } from '@app/common';
 import { AuditQuery, AuditService } from '@app/audit';
 import { LinkedPhone, LinkRepository } from '@app/users';
 import {
@@ -14,6 +13,7 @@ import {
   PartnerDirectory,
   PartnerRegistry,
   PublicKeyInput,
+  partnerTokenClaims,
 } from '@app/partners';
 
 /** A link as operators see it: the full phone (they look links up by it). */
@@ -139,13 +139,13 @@ export class AdminService {
    * the one named): what the partner's backend would issue. For trying the API in development;
    * refused in production, where only the partner signs its users' tokens.
    */
-  async mintToken(input: {
-    clientId: string;
-    userId: string;
-    kid?: string;
-    ttlSeconds?: number;
-    walletAddress?: string;
-  }): Promise<MintedToken> {
+  async mintToken(
+    input: PartnerUserRef & {
+      kid?: string;
+      ttlSeconds?: number;
+      walletAddress?: string;
+    },
+  ): Promise<MintedToken> {
     if (this.config.isProduction) {
       throw new AppError(ErrorCode.ValidationFailed, {
         details: [{ field: 'client', message: 'tokens are minted by partners in production' }],

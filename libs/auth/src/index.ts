@@ -1,4 +1,3 @@
 export { AuthModule } from './auth.module';
-export * from './jwt/partner-claims';
 export * from './jwt/partner-jwt.verifier';
 export type { ThirdPartyUser } from './jwt/third-party-user';

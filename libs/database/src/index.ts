@@ -14,9 +14,10 @@ export {
   isDataDirHeld,
 } from './embedded/data-dir-lock';
 export type { ControlHandler } from './embedded/data-dir-lock';
-export { Sql, statement } from './sql';
+export { Sql } from './sql';
+export { statement } from './statement';
 export { perTurnBatcher } from './turn-batcher';
-export type { Statement } from './sql';
+export type { Statement } from './statement';
 export { DataSourceWithFunctions } from './functions/data-source-with-functions';
 export { sqlFunctionsIn, sqlFunctionFile } from './functions/sql-function-file';
 export type { SqlFunctionFile } from './functions/sql-function-file';

@@ -1,18 +1,7 @@
-import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { SqlFunctionCall } from './functions/sql-function-call';
-
-/** A statement of the request path: its text, and the name it is prepared under. */
-export interface Statement {
-  name: string;
-  text: string;
-}
-
-/** Names a statement after its text, so one text is prepared once per connection. */
-export function statement(text: string): Statement {
-  return { name: `s_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text };
-}
+import type { Statement } from './statement';
 
 /** What node-postgres' pool (and the embedded pool) take: a named query config. */
 interface Pool {

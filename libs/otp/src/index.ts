@@ -25,6 +25,7 @@ export type {
   OtpWrongCodeRow,
 } from './otp-engine';
 export { CodeGenerator, AUTH_CODE_LENGTH } from './code-generator';
+export { CodeHasher } from './code-hasher';
 export { OTP_FUNCTIONS } from './otp-functions';
 export { OtpChallenge } from './entities/otp-challenge.entity';
 export type { ChallengeStatus } from './entities/otp-challenge.entity';

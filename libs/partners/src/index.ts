@@ -20,3 +20,5 @@ export { PartnerClient, CLIENT_STATUSES } from './entities/partner-client.entity
 export type { ClientStatus } from './entities/partner-client.entity';
 export { PartnerClientKey, KEY_ALGORITHMS } from './entities/partner-client-key.entity';
 export type { KeyAlgorithm } from './entities/partner-client-key.entity';
+export { partnerTokenClaims } from './partner-claims';
+export type { PartnerTokenSubject } from './partner-claims';

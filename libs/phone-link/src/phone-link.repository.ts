@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppError } from '@app/common';
+import { AppError, PartnerUserRef } from '@app/common';
 import { Sql, sqlFunctionCall } from '@app/database';
 import type { AuditedTarget } from '@app/audit';
 import {
@@ -45,12 +45,11 @@ export type VerifyStateRow = FoundChallengeRow & {
   phone_linked: boolean;
 };
 
-export type WrongCodeArgs = OtpWrongCodeArgs & AuditArgs & { clientId: string; userId: string };
+export type WrongCodeArgs = OtpWrongCodeArgs & AuditArgs & PartnerUserRef;
 
 export type VerifiedArgs = OtpMarkArgs &
-  AuditArgs & {
-    clientId: string;
-    userId: string;
+  AuditArgs &
+  PartnerUserRef & {
     target: string;
     walletAddress: string | null;
     clientName: string | null;

@@ -13,9 +13,7 @@ import {
 import { AuditActor, AuditService } from '@app/audit';
 import { perTurnBatcher, Sql, statement } from '@app/database';
 
-export interface LinkedPhone {
-  clientId: string;
-  userId: string;
+export interface LinkedPhone extends PartnerUserRef {
   walletAddress: string | null;
   phoneE164: string;
   phoneUserId: string;

@@ -1,4 +1,4 @@
-import { statement, type Statement } from '../sql';
+import { statement, type Statement } from '../statement';
 
 /** The PostgreSQL type of each argument, keyed by its TypeScript name. */
 export type ArgumentTypes<Args> = { readonly [K in keyof Args]-?: string };

@@ -23,6 +23,23 @@ describe('messageText (sms)', () => {
   });
 });
 
+describe('messageText locales', () => {
+  const parts = { code: '596097', ttlSeconds: 300, appName: 'Ludo' };
+
+  it('falls back from a regional locale to its language, then to English', () => {
+    const english = messageText('sms', parts);
+    expect(messageText('sms', { ...parts, locale: 'en-IN' })).toBe(english);
+    expect(messageText('sms', { ...parts, locale: 'EN' })).toBe(english);
+    expect(messageText('sms', { ...parts, locale: 'xx-YY' })).toBe(english);
+  });
+
+  it("keeps a partner's template whatever the locale", () => {
+    expect(messageText('sms', { ...parts, locale: 'hi', template: '{code} for {app}' })).toBe(
+      '596097 for Ludo',
+    );
+  });
+});
+
 describe('messageTemplateProblem', () => {
   it.each([
     ['{code} is your {app} code, valid {expires}', undefined],

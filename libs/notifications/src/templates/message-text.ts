@@ -1,4 +1,5 @@
 import type { Channel } from '@app/common';
+import type { LocaleTexts } from './locale-texts';
 import { SMS_TEXTS } from './sms.texts';
 
 /** What a partner's own SMS template may use; `{code}` is required. */
@@ -22,16 +23,6 @@ export interface MessageParts {
   /** BCP 47; the nearest locale the channel has, else English. */
   locale?: string;
 }
-
-/** What a text is made of: the code, the app's name and the lifetime in words. */
-export interface TextValues {
-  code: string;
-  app?: string;
-  expires: string;
-}
-
-/** A channel's texts, by locale (`en`, `hi`, `es-MX`, …). */
-export type LocaleTexts = Readonly<Record<string, (values: TextValues) => string>>;
 
 /** Every channel's texts: a channel's template is one file beside this one. */
 const TEXTS: Partial<Record<Channel, LocaleTexts>> = { sms: SMS_TEXTS };

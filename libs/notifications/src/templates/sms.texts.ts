@@ -1,4 +1,4 @@
-import type { LocaleTexts } from './message-text';
+import type { LocaleTexts } from './locale-texts';
 
 /**
  * SMS texts by locale. The code comes first (what autofill and notification previews pick up),

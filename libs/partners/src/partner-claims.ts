@@ -1,7 +1,7 @@
+import type { PartnerUserRef } from '@app/common';
+
 /** Who a partner token is about: the partner client, its user, and what partners add. */
-export interface PartnerTokenSubject {
-  clientId: string;
-  userId: string;
+export interface PartnerTokenSubject extends PartnerUserRef {
   clientName?: string;
   walletAddress?: string;
 }

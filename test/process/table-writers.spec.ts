@@ -1,0 +1,94 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+
+/**
+ * Each table has one writing lib (DESIGN.md, docs/architecture.md): the others read it through
+ * that lib, or compose its primitives in a transaction of their own.
+ */
+const WRITERS: Readonly<Record<string, string>> = {
+  phone_users: 'users',
+  third_party_users: 'users',
+  links: 'users',
+  otp_challenges: 'otp',
+  otp_sends: 'otp',
+  otp_send_counts: 'otp',
+  otp_verify_failures: 'otp',
+  outbox_messages: 'notifications',
+  audit_events: 'audit',
+  partner_clients: 'partners',
+  partner_client_keys: 'partners',
+  schema_functions: 'database',
+};
+
+/** Every statement that writes a table, in SQL text (TypeScript strings and .sql files). */
+const WRITE =
+  /\b(?:INSERT\s+INTO|DELETE\s+FROM|(?<!(?:DO|FOR)\s+)UPDATE)\s+"?([a-z_][a-z0-9_]*)"?/g;
+
+/** The text without its comments (prose may say "UPDATE" too). */
+function withoutComments(text: string): string {
+  return text
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/(^|\s)\/\/.*$/gm, '$1')
+    .replace(/--.*$/gm, '');
+}
+
+function sourcesOf(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sourcesOf(path);
+    return /\.(ts|sql)$/.test(name) && !name.endsWith('.spec.ts') ? [path] : [];
+  });
+}
+
+/** lib → the tables its code writes, with where. */
+function writesByLib(): Map<string, Map<string, string[]>> {
+  const libs = new Map<string, Map<string, string[]>>();
+  for (const lib of readdirSync(join(ROOT, 'libs'))) {
+    const tables = new Map<string, string[]>();
+    for (const file of sourcesOf(join(ROOT, 'libs', lib, 'src'))) {
+      for (const match of withoutComments(readFileSync(file, 'utf8')).matchAll(WRITE)) {
+        const places = tables.get(match[1]) ?? [];
+        places.push(relative(ROOT, file));
+        tables.set(match[1], places);
+      }
+    }
+    libs.set(lib, tables);
+  }
+  return libs;
+}
+
+describe('one writer per table', () => {
+  const writes = writesByLib();
+
+  it('finds the writes it is looking for (the scan works)', () => {
+    expect([...(writes.get('otp')?.keys() ?? [])].sort()).toEqual([
+      'otp_challenges',
+      'otp_send_counts',
+      'otp_sends',
+      'otp_verify_failures',
+    ]);
+    expect(writes.get('phone-link')?.size).toBe(0);
+  });
+
+  it('every lib writes only the tables it owns', () => {
+    const foreign = [...writes].flatMap(([lib, tables]) =>
+      [...tables]
+        .filter(([table]) => WRITERS[table] !== lib)
+        .map(
+          ([table, places]) =>
+            `${lib} writes ${table} (owner: ${WRITERS[table] ?? 'none'}) in ${places.join(', ')}`,
+        ),
+    );
+    expect(foreign).toEqual([]);
+  });
+
+  it('docs/architecture.md names the same writer for each table', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'architecture.md'), 'utf8');
+    const rows = [...doc.matchAll(/^\| `([a-z_]+)` +\| `([a-z-]+)` +\|/gm)].map(
+      ([, table, lib]) => [table, lib],
+    );
+    expect(Object.fromEntries(rows)).toEqual(WRITERS);
+  });
+});
