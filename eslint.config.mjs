@@ -12,6 +12,7 @@ export default tseslint.config(
       '.data/**',
       '*.config.js',
       '*.config.mjs',
+      '.dependency-cruiser.cjs',
     ],
   },
   js.configs.recommended,
