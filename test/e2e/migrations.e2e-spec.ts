@@ -91,7 +91,8 @@ describe('migrations', () => {
       }
     });
   } else {
-    // The npm scripts operators use, against a brand-new PostgreSQL database.
+    // The npm scripts operators use, against a brand-new PostgreSQL database: eight runs of
+    // ts-node, seconds each on a busy machine.
     it('npm run migration:run / migration:show / migration:revert work on an empty database', async () => {
       const database = await createTestDatabase({ migrate: false });
       const env = { ...process.env, DATABASE_URL: database.env.DATABASE_URL };
@@ -125,7 +126,7 @@ describe('migrations', () => {
         if (probe.isInitialized) await probe.destroy();
         await database.drop();
       }
-    }, 60_000);
+    }, 180_000);
   }
 
   describe('on a migrated database', () => {
