@@ -4,6 +4,7 @@ import { AbuseLimits1763900200000 } from './1763900200000-abuse-limits';
 import { PartnerRegistry1763900300000 } from './1763900300000-partner-registry';
 import { HotPathFunctions1763900400000 } from './1763900400000-hot-path-functions';
 import { EngineTargets1764900000000 } from './1764900000000-engine-targets';
+import { AbuseGuards1764900100000 } from './1764900100000-abuse-guards';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- migrations/Name` writes a new
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   PartnerRegistry1763900300000,
   HotPathFunctions1763900400000,
   EngineTargets1764900000000,
+  AbuseGuards1764900100000,
 ];

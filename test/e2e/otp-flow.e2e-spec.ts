@@ -1,4 +1,4 @@
-import { Sql } from '@app/database';
+import { jsonArgs, Sql } from '@app/database';
 import { Notifiers, OutboxService } from '@app/notifications';
 import { CodeGenerator } from '@app/otp';
 import { LinkRepository } from '@app/users';
@@ -573,22 +573,22 @@ describe('OTP flow: register → verify → linked', () => {
     expect(after.code_hash.equals(before.code_hash)).toBe(false);
 
     // The engine's two writes, given the (stale) code hash the caller matched.
-    const stale = {
+    const stale = jsonArgs({
       challengeId: before.id,
       codeHash: before.code_hash,
+      target: phone.e164,
       now: t.clock.now(),
       maxAttempts: 5,
-    };
+      maxFailures: 10,
+    });
     const [marked] = await t.dataSource.query<Array<{ marked: boolean }>>(
-      `SELECT otp_mark_verified(p_challenge_id => $1, p_code_hash => $2, p_now => $3,
-                                p_max_attempts => $4) AS marked`,
-      [stale.challengeId, stale.codeHash, stale.now, stale.maxAttempts],
+      `SELECT otp_mark_verified(p_args => $1) AS marked`,
+      [stale],
     );
     expect(marked.marked).toBe(false);
     const [counted] = await t.dataSource.query<Array<{ outcome: string }>>(
-      `SELECT outcome FROM otp_count_wrong_code(p_challenge_id => $1, p_code_hash => $2,
-         p_target => $3, p_now => $4, p_max_attempts => $5, p_max_failures => 10)`,
-      [stale.challengeId, stale.codeHash, phone.e164, stale.now, stale.maxAttempts],
+      `SELECT outcome FROM otp_count_wrong_code(p_args => $1)`,
+      [stale],
     );
     expect(counted.outcome).toBe('changed');
     expect(await storedChallenge(user, phone.e164)).toMatchObject({

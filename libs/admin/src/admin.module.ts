@@ -1,13 +1,14 @@
 import { Module } from '@nestjs/common';
 import { PartnersModule } from '@app/partners';
 import { UsersModule } from '@app/users';
+import { OtpModule } from '@app/otp';
 import { AdminService } from './admin.service';
 import { AdminKeyGuard } from './http/admin-key.guard';
 import { AdminClientsController, AdminLinksController } from './http/admin.controller';
 
 /** Operators' tools: the AdminService behind the CLI and the /admin API. */
 @Module({
-  imports: [PartnersModule, UsersModule],
+  imports: [PartnersModule, UsersModule, OtpModule],
   controllers: [AdminClientsController, AdminLinksController],
   providers: [AdminService, AdminKeyGuard],
   exports: [AdminService],

@@ -1,9 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { sign } from 'jsonwebtoken';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, Clock, ErrorCode, Page, parseE164, PartnerUserRef } from '@app/common';
+import {
+  AppError,
+  Clock,
+  ErrorCode,
+  Page,
+  parseE164,
+  PartnerUserRef,
+  phoneTarget,
+} from '@app/common';
 import { AuditQuery, AuditService } from '@app/audit';
 import { LinkedPhone, LinkRepository } from '@app/users';
+import { OtpLimits, PumpingScope } from '@app/otp';
 import {
   ClientSettings,
   ClientStatus,
@@ -56,6 +65,7 @@ export class AdminService {
     private readonly registry: PartnerRegistry,
     private readonly directory: PartnerDirectory,
     private readonly links: LinkRepository,
+    private readonly limits: OtpLimits,
     private readonly audit: AuditService,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -125,6 +135,47 @@ export class AdminService {
     const phone = await this.links.unlink(clientId, userId, BY_ADMIN);
     if (!phone) throw new AppError(ErrorCode.RecordNotFound, {}, 'no phone is linked to this user');
     return { message: 'Users unlinked successfully', phone };
+  }
+
+  /**
+   * Gives a phone its hour back (its sends and wrong codes are forgotten): the way to let an owner
+   * in whom an attacker locked out with wrong codes or used-up sends (docs/security.md). Audited.
+   */
+  async clearLimits(phone: string): Promise<{ phone: string; sends: number; failures: number }> {
+    const target = phoneTarget(parseE164(phone));
+    const cleared = await this.limits.clearTarget(target);
+    await this.audit.record([
+      { event: 'limits_cleared', actor: 'admin', target, detail: JSON.stringify(cleared) },
+    ]);
+    return { phone: target.value, ...cleared };
+  }
+
+  /** The pumping guard's regions and number blocks of the last hour, paused ones first. */
+  async pumpingStatus(): Promise<{ scopes: PumpingScope[] }> {
+    return { scopes: await this.limits.pumpingStatus() };
+  }
+
+  /**
+   * Opens a region (`JM`, or `+881` for numbers without a country) or a number block
+   * (`+1876555`) the pumping guard paused, by forgetting its counts. Audited.
+   */
+  async clearPumping(where: { region?: string; block?: string }): Promise<{ cleared: string }> {
+    const scope =
+      where.region !== undefined
+        ? `region:${regionName(where.region)}`
+        : where.block !== undefined
+          ? `block:${blockName(where.block)}`
+          : undefined;
+    if (!scope) {
+      throw new AppError(ErrorCode.ValidationFailed, {
+        details: [{ field: 'region', message: 'give a region or a block' }],
+      });
+    }
+    if ((await this.limits.clearPumping(scope)) === 0) {
+      throw new AppError(ErrorCode.RecordNotFound, {}, `no codes counted for ${scope}`);
+    }
+    await this.audit.record([{ event: 'pumping_cleared', actor: 'admin', detail: scope }]);
+    return { cleared: scope };
   }
 
   searchAudit(query: Omit<AuditQuery, 'phoneE164'> & { phone?: string }) {
@@ -197,4 +248,25 @@ function toLinkView(link: LinkedPhone): LinkView {
     phoneUserId: link.phoneUserId,
     linkedAt: link.linkedAt.toISOString(),
   };
+}
+
+/** A region as the pumping guard names it: an ISO country code (`JM`) or a calling code (`+881`). */
+function regionName(region: string): string {
+  const name = region.trim();
+  if (/^[A-Za-z]{2}$/.test(name)) return name.toUpperCase();
+  if (/^\+[1-9]\d{0,2}$/.test(name)) return name;
+  throw new AppError(ErrorCode.ValidationFailed, {
+    details: [
+      { field: 'region', message: 'region must be a country code (JM) or a calling code (+881)' },
+    ],
+  });
+}
+
+/** A number block as the pumping guard names it: an E.164 number without its last 4 digits. */
+function blockName(block: string): string {
+  const name = block.trim();
+  if (/^\+[1-9]\d{2,14}$/.test(name)) return name;
+  throw new AppError(ErrorCode.ValidationFailed, {
+    details: [{ field: 'block', message: 'block must be + and digits, e.g. +1876555' }],
+  });
 }

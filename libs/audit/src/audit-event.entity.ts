@@ -19,6 +19,8 @@ export const AUDIT_EVENTS = [
   'key_added',
   'key_retired',
   'api_secret_rotated',
+  'limits_cleared',
+  'pumping_cleared',
 ] as const;
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];
 

@@ -19,7 +19,17 @@ export const DEFAULT_BLOCKED_NUMBER_TYPES = [
   'TOLL_FREE',
   'VOIP',
   'UAN',
+  // Personal numbers (UK +44 70…) forward anywhere and are rented for SMS pumping.
+  'PERSONAL_NUMBER',
 ] as const;
+
+/**
+ * E.164 prefixes refused by default: no user of a game signs in from a satellite phone, and
+ * these ranges bill at premium rates. +870 Inmarsat, +881 the global mobile satellite systems
+ * (Iridium, Globalstar, Thuraya…), +882 and +883 international networks (libphonenumber types
+ * many of them MOBILE, so BLOCKED_NUMBER_TYPES does not catch them).
+ */
+export const DEFAULT_BLOCKED_PREFIXES = ['+870', '+881', '+882', '+883'] as const;
 
 export interface DatabaseConfig {
   /** PostgreSQL URL; undefined selects the embedded database. */
@@ -40,6 +50,16 @@ export interface OtpConfig {
   /** Sends per hour to one number block (the number without its last 4 digits). */
   maxSendsPerPrefixPerHour: number;
   maxFailedVerifiesPerPhonePerHour: number;
+  /** A client's hourly budget when the registry sets none (unregistered clients too). */
+  maxSendsPerClientPerHour: number;
+  /** The pumping guard: below this share of codes verified… */
+  pumpingMinConversion: number;
+  /** …after at least this many settled sends to one country or number block, sends stop there. */
+  pumpingMinSends: number;
+  /** Phones found linked to another user of the same client (409), per user and hour… */
+  maxLinkProbesPerUserPerHour: number;
+  /** …and per client and hour; past either, 429 instead of 409. */
+  maxLinkProbesPerClientPerHour: number;
 }
 
 export interface TwilioConfig {
@@ -77,10 +97,13 @@ export interface AppConfig {
   /** E.164 country calling codes with the plus, e.g. "+91"; empty allows all. */
   allowedCountryCodes: string[];
   blockedNumberTypes: string[];
+  /** E.164 prefixes refused as INVALID_PHONE ('+881'). */
+  blockedPrefixes: string[];
   adminApiKey?: string;
 }
 
 const COUNTRY_CODE = /^\+?[1-9]\d{0,2}$/;
+const BLOCKED_PREFIX = /^\+[1-9]\d{0,14}$/;
 
 /** Parses and validates the whole environment once; throws ConfigError naming each bad variable. */
 export function loadConfig(env: Env): AppConfig {
@@ -122,6 +145,21 @@ export function loadConfig(env: Env): AppConfig {
         1,
         1_000_000,
       ),
+      maxSendsPerClientPerHour: read.int(
+        'OTP_MAX_SENDS_PER_CLIENT_PER_HOUR',
+        200,
+        1,
+        1_000_000_000,
+      ),
+      pumpingMinConversion: read.fraction('PUMPING_MIN_CONVERSION', 0.2),
+      pumpingMinSends: read.int('PUMPING_MIN_SENDS', 30, 1, 1_000_000_000),
+      maxLinkProbesPerUserPerHour: read.int('LINK_PROBES_PER_USER_PER_HOUR', 20, 1, 1_000_000),
+      maxLinkProbesPerClientPerHour: read.int(
+        'LINK_PROBES_PER_CLIENT_PER_HOUR',
+        1000,
+        1,
+        1_000_000_000,
+      ),
     },
     notify: {
       driver,
@@ -150,6 +188,14 @@ export function loadConfig(env: Env): AppConfig {
       return code.startsWith('+') ? code : `+${code}`;
     }),
     blockedNumberTypes: read.list('BLOCKED_NUMBER_TYPES', DEFAULT_BLOCKED_NUMBER_TYPES),
+    blockedPrefixes: read.list('BLOCKED_PREFIXES', DEFAULT_BLOCKED_PREFIXES).map((prefix) => {
+      if (!BLOCKED_PREFIX.test(prefix)) {
+        read.fail(
+          `BLOCKED_PREFIXES entries must be + and 1-15 digits, got ${JSON.stringify(prefix)}`,
+        );
+      }
+      return prefix;
+    }),
     adminApiKey: read.string('ADMIN_API_KEY'),
   };
 

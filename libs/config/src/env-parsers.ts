@@ -36,6 +36,21 @@ export class EnvReader {
     return parsed;
   }
 
+  /** A share from 0 to 1, written `0.2` or `20%`. */
+  fraction(name: string, fallback: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const match = /^(\d+(?:\.\d+)?)(%?)$/.exec(value);
+    const parsed = match ? Number(match[1]) / (match[2] ? 100 : 1) : NaN;
+    if (!(parsed >= 0 && parsed <= 1)) {
+      this.problems.push(
+        `${name} must be a share from 0 to 1 (or 0% to 100%), got ${JSON.stringify(value)}`,
+      );
+      return fallback;
+    }
+    return parsed;
+  }
+
   bool(name: string, fallback: boolean): boolean {
     const value = this.raw(name)?.toLowerCase();
     if (value === undefined) return fallback;
@@ -55,10 +70,11 @@ export class EnvReader {
     return fallback;
   }
 
-  /** Comma-separated list; empty entries dropped. */
+  /** Comma-separated list; empty entries dropped; `none` is the empty list (unset: the default). */
   list(name: string, fallback: readonly string[] = []): string[] {
     const value = this.raw(name);
     if (value === undefined) return [...fallback];
+    if (value.toLowerCase() === 'none') return [];
     return value
       .split(',')
       .map((item) => item.trim())

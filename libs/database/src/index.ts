@@ -21,7 +21,7 @@ export type { Statement } from './statement';
 export { DataSourceWithFunctions } from './functions/data-source-with-functions';
 export { sqlFunctionsIn, sqlFunctionFile } from './functions/sql-function-file';
 export type { SqlFunctionFile } from './functions/sql-function-file';
-export { sqlFunctionCall, parameterName } from './functions/sql-function-call';
+export { jsonArgs, sqlFunctionCall, parameterName } from './functions/sql-function-call';
 export type { SqlFunctionCall, ArgumentTypes } from './functions/sql-function-call';
 export {
   FUNCTIONS_TABLE,

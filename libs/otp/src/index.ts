@@ -1,11 +1,5 @@
 export { OtpModule } from './otp.module';
-export {
-  OtpEngine,
-  OTP_ISSUE_ARGS,
-  OTP_FIND_ARGS,
-  OTP_WRONG_CODE_ARGS,
-  OTP_MARK_ARGS,
-} from './otp-engine';
+export { OtpEngine, OTP_FIND_ARGS } from './otp-engine';
 export type {
   ChallengeState,
   CheckedChallenge,
@@ -27,6 +21,8 @@ export type {
 export { CodeGenerator, AUTH_CODE_LENGTH } from './code-generator';
 export { CodeHasher } from './code-hasher';
 export { OTP_FUNCTIONS } from './otp-functions';
+export { OtpLimits } from './otp-limits';
+export type { ClearedTarget, PumpingScope } from './otp-limits';
 export { OtpChallenge } from './entities/otp-challenge.entity';
 export type { ChallengeStatus } from './entities/otp-challenge.entity';
 export { OtpSend } from './entities/otp-send.entity';

@@ -78,10 +78,17 @@ describe('OtpEngine', () => {
       maxPerService: config.otp.maxSendsPerHour,
       clientBudget: 500,
       budgetMargin: expect.any(Number) as number,
+      region: 'IN',
+      pumpingMinSends: config.otp.pumpingMinSends,
+      pumpingMinConversion: config.otp.pumpingMinConversion,
     });
+    // A client without a budget of its own gets the default one.
+    expect(otp.issueArgs({ ...request, limits: {} }, draft).clientBudget).toBe(
+      config.otp.maxSendsPerClientPerHour,
+    );
     // Only phones have number blocks.
     const chat = { ...request, target: telegramTarget('123456789'), channel: 'telegram' as const };
-    expect(otp.issueArgs(chat, draft).block).toBeNull();
+    expect(otp.issueArgs(chat, draft)).toMatchObject({ block: null, region: null });
   });
 
   describe('afterIssue', () => {

@@ -7,6 +7,7 @@ import {
   Clock,
   ErrorCode,
   PartnerUserRef,
+  phoneRegion,
   Target,
   TargetKind,
 } from '@app/common';
@@ -52,7 +53,7 @@ export interface IssueRequest {
   limits: ClientLimits;
 }
 
-/** otp_issue's arguments. */
+/** otp_issue's arguments (its one jsonb argument, read back with these names). */
 export interface OtpIssueArgs {
   clientId: string;
   userId: string;
@@ -72,35 +73,20 @@ export interface OtpIssueArgs {
   maxPerOwner: number;
   maxPerBlock: number;
   maxPerService: number;
-  clientBudget: number | null;
+  clientBudget: number;
   budgetMargin: number;
+  /** The pumping guard's region of a phone (phoneRegion); none for other targets. */
+  region: string | null;
+  pumpingMinSends: number;
+  pumpingMinConversion: number;
 }
 
-export const OTP_ISSUE_ARGS: ArgumentTypes<OtpIssueArgs> = {
-  clientId: 'varchar',
-  userId: 'varchar',
-  target: 'varchar',
-  targetKind: 'varchar',
-  block: 'varchar',
-  channel: 'varchar',
-  now: 'timestamptz',
-  expiresAt: 'timestamptz',
-  challengeId: 'uuid',
-  liveId: 'uuid',
-  authCode: 'varchar',
-  codeHash: 'bytea',
-  cooldownSeconds: 'integer',
-  maxAttempts: 'integer',
-  maxPerTarget: 'integer',
-  maxPerOwner: 'integer',
-  maxPerBlock: 'integer',
-  maxPerService: 'integer',
-  clientBudget: 'integer',
-  budgetMargin: 'integer',
-};
-
-/** A hourly limit otp_issue can refuse on. */
-export type LimitScope = 'target' | 'owner' | 'block' | 'client' | 'service';
+/**
+ * A limit otp_issue can refuse on: the hourly sends per target, owner, number block, client and
+ * service, and the pumping guard's region and number block.
+ */
+export type LimitScope =
+  'target' | 'owner' | 'block' | 'client' | 'service' | 'region' | 'block_conversion';
 
 /** otp_issue's answer; the columns an outcome does not name are NULL. */
 export type OtpIssueRow =
@@ -173,7 +159,7 @@ export interface CheckedChallenge {
   maxAttempts: number;
 }
 
-/** otp_count_wrong_code's arguments. */
+/** otp_count_wrong_code's arguments (one jsonb argument). */
 export interface OtpWrongCodeArgs {
   challengeId: string;
   codeHash: Buffer;
@@ -183,35 +169,22 @@ export interface OtpWrongCodeArgs {
   maxFailures: number;
 }
 
-export const OTP_WRONG_CODE_ARGS: ArgumentTypes<OtpWrongCodeArgs> = {
-  challengeId: 'uuid',
-  codeHash: 'bytea',
-  target: 'varchar',
-  now: 'timestamptz',
-  maxAttempts: 'integer',
-  maxFailures: 'integer',
-};
-
 /** otp_count_wrong_code's answer; 'changed': the challenge is no longer the one compared. */
 export type OtpWrongCodeRow =
   | { outcome: 'counted' | 'locked'; attempts_left: number }
   | { outcome: 'capped'; retry_after: number }
   | { outcome: 'changed' };
 
-/** otp_mark_verified's arguments. */
+/** otp_mark_verified's arguments (one jsonb argument). */
 export interface OtpMarkArgs {
   challengeId: string;
   codeHash: Buffer;
   now: Date;
   maxAttempts: number;
+  /** Where the verification counts for the pumping guard. */
+  region: string | null;
+  block: string | null;
 }
-
-export const OTP_MARK_ARGS: ArgumentTypes<OtpMarkArgs> = {
-  challengeId: 'uuid',
-  codeHash: 'bytea',
-  now: 'timestamptz',
-  maxAttempts: 'integer',
-};
 
 /**
  * Below (budget - margin) sends in the hour, concurrent issues cannot overshoot a shared budget
@@ -234,6 +207,10 @@ const SCOPE_NOUNS: Record<'owner' | 'block' | 'client' | 'service', string> = {
   block: 'number range',
   client: 'app',
   service: 'service',
+};
+const PUMPING_NOUNS: Record<'region' | 'block_conversion', string> = {
+  region: 'country',
+  block_conversion: 'number range',
 };
 
 /**
@@ -301,8 +278,11 @@ export class OtpEngine {
       maxPerOwner: this.otp.maxSendsPerUserPerHour,
       maxPerBlock: this.otp.maxSendsPerPrefixPerHour,
       maxPerService: this.otp.maxSendsPerHour,
-      clientBudget: request.limits.hourlySendBudget ?? null,
+      clientBudget: request.limits.hourlySendBudget ?? this.otp.maxSendsPerClientPerHour,
       budgetMargin: BUDGET_LOCK_MARGIN,
+      region: regionOf(request.target),
+      pumpingMinSends: this.otp.pumpingMinSends,
+      pumpingMinConversion: this.otp.pumpingMinConversion,
     };
   }
 
@@ -418,6 +398,8 @@ export class OtpEngine {
       codeHash: challenge.codeHash,
       now: challenge.now,
       maxAttempts: challenge.maxAttempts,
+      region: regionOf(challenge.target),
+      block: blockOf(challenge.target),
     };
   }
 
@@ -449,6 +431,23 @@ export class OtpEngine {
     row: Extract<OtpIssueRow, { outcome: 'limited' }>,
   ): AppError {
     const scope = row.scope;
+    if (scope === 'region' || scope === 'block_conversion') {
+      // Operators alert on this line: sends there stop until the share recovers or they clear it.
+      this.logger.warn(
+        {
+          alert: 'otp_pumping_suspected',
+          scope,
+          region: regionOf(request.target),
+          settled: row.sends,
+        },
+        'few codes sent there are verified: sends paused (SMS pumping?)',
+      );
+      return new AppError(
+        ErrorCode.RateLimited,
+        { retryAfter: row.retry_after },
+        `codes to this ${PUMPING_NOUNS[scope]} are paused; try again later`,
+      );
+    }
     const noun = scope === 'target' ? TARGET_NOUNS[request.target.kind] : SCOPE_NOUNS[scope];
     // Operators alert on these lines: a shared budget ran out, not one user's or target's.
     if (scope === 'service') {
@@ -479,6 +478,11 @@ export class OtpEngine {
 }
 
 /** The number block of a phone target (pumping walks through number ranges); none for others. */
-function blockOf(target: Target): string | null {
+export function blockOf(target: Target): string | null {
   return target.kind === 'phone' ? target.value.slice(0, -BLOCK_HIDDEN_DIGITS) : null;
+}
+
+/** The region (country) of a phone target, for the pumping guard; none for others. */
+function regionOf(target: Target): string | null {
+  return target.kind === 'phone' ? phoneRegion(target.value) : null;
 }

@@ -72,12 +72,6 @@ const VERIFY_ROUNDS = 3;
 /** Codes of the phone link go by SMS until the frontend can choose (the channels issue). */
 const CHANNEL: Channel = 'sms';
 
-/** The linking rules' refusals (spec §4), as the transactions answer them. */
-const LINK_REFUSALS = {
-  account_linked: ErrorCode.AccountAlreadyLinked,
-  phone_linked: ErrorCode.PhoneAlreadyLinked,
-} as const;
-
 /** Verify outcomes as metric labels (a small fixed set). */
 const VERIFY_RESULTS: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.InvalidOtp]: 'invalid_otp',
@@ -107,6 +101,7 @@ const REFUSAL_EVENTS: Partial<Record<ErrorCode, AuditRecord['event']>> = {
 @Injectable()
 export class PhoneLinkFlow {
   private readonly blockedNumberTypes: string[];
+  private readonly blockedPrefixes: string[];
   /** ALLOWED_COUNTRY_CODES; undefined: every country. */
   private readonly serviceCountryCodes?: string[];
 
@@ -121,6 +116,7 @@ export class PhoneLinkFlow {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.blockedNumberTypes = config.blockedNumberTypes;
+    this.blockedPrefixes = config.blockedPrefixes;
     if (config.allowedCountryCodes.length > 0)
       this.serviceCountryCodes = config.allowedCountryCodes;
   }
@@ -178,15 +174,14 @@ export class PhoneLinkFlow {
       const message = this.message(user, request, draft, ip);
       const prepared = this.outbox.prepare(message);
       const row = await this.transactions.requestCode({
-        ...this.engine.issueArgs(request, draft),
+        ...request.owner,
+        phone: request.target.value,
         ...audited,
-        payload: prepared.payload,
-        leaseUntil: prepared.leaseUntil,
-        messageAudit: prepared.audit,
+        issue: this.engine.issueArgs(request, draft),
+        message: prepared,
       });
-      if (row.outcome === 'account_linked' || row.outcome === 'phone_linked') {
-        throw new AppError(LINK_REFUSALS[row.outcome]);
-      }
+      if (row.outcome === 'account_linked') throw new AppError(ErrorCode.AccountAlreadyLinked);
+      if (row.outcome === 'phone_linked') throw await this.phoneLinked(user);
       const step = this.engine.afterIssue(request, draft, row);
       if ('retry' in step) {
         draft = step.retry;
@@ -270,10 +265,10 @@ export class PhoneLinkFlow {
         await this.refusalsAudited(user, target, ip, async () =>
           this.engine.afterWrongCode(
             await this.transactions.countWrongCode({
-              ...this.engine.wrongCodeArgs(check.challenge),
-              ...audited,
               clientId: user.clientId,
               userId: user.userId,
+              ...audited,
+              count: this.engine.wrongCodeArgs(check.challenge),
             }),
           ),
         );
@@ -314,14 +309,29 @@ export class PhoneLinkFlow {
     ip: string,
     state: VerifyStateRow,
   ): Promise<void> {
-    const code = state.account_linked
-      ? ErrorCode.AccountAlreadyLinked
-      : state.phone_linked
-        ? ErrorCode.PhoneAlreadyLinked
-        : undefined;
-    if (!code) return;
-    await this.recordRefusal(code, user, target, ip);
-    throw new AppError(code);
+    if (!state.account_linked && !state.phone_linked) return;
+    const error = state.account_linked
+      ? new AppError(ErrorCode.AccountAlreadyLinked)
+      : await this.phoneLinked(user);
+    const detail = error.code === ErrorCode.RateLimited ? error.message : error.code;
+    await this.recordRefusal(error.code, user, target, ip, detail);
+    throw error;
+  }
+
+  /**
+   * PHONE_ALREADY_LINKED tells the user that another user of its client has the phone: each one
+   * is a link probe, and past the user's or the client's hourly budget of them the answer is
+   * RATE_LIMITED instead, so linked phones cannot be tested at request speed. (The contract's
+   * order holds: the limits of sends come after this.)
+   */
+  private async phoneLinked(user: LinkingUser): Promise<AppError> {
+    const probe = await this.links.countProbe(user);
+    if (!probe.limited) return new AppError(ErrorCode.PhoneAlreadyLinked);
+    return new AppError(
+      ErrorCode.RateLimited,
+      { retryAfter: probe.retryAfter },
+      'too many phones already linked to other users were tried; try again later',
+    );
   }
 
   /** The right code: verified and linked in one transaction; undefined if the challenge changed. */
@@ -331,11 +341,11 @@ export class PhoneLinkFlow {
     audited: AuditedTarget & { ip: string },
   ): Promise<Linked | undefined> {
     const row = await this.transactions.linkVerified({
-      ...this.engine.markArgs(challenge),
-      ...audited,
       clientId: user.clientId,
       userId: user.userId,
-      target: challenge.target.value,
+      phone: challenge.target.value,
+      ...audited,
+      mark: this.engine.markArgs(challenge),
       walletAddress: user.walletAddress ?? null,
       clientName: user.clientName ?? null,
     });
@@ -394,6 +404,7 @@ export class PhoneLinkFlow {
     const policy: PhonePolicy = {
       allowedCountryCodes: this.allowedCountryCodes(user.client),
       blockedNumberTypes: this.blockedNumberTypes,
+      blockedPrefixes: this.blockedPrefixes,
     };
     return phoneTarget(normalizePhone(input.countryCode, input.phoneNumber, policy).e164);
   }

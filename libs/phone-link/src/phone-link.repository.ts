@@ -1,13 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { AppError, PartnerUserRef } from '@app/common';
-import { Sql, sqlFunctionCall } from '@app/database';
+import { jsonArgs, Sql, sqlFunctionCall } from '@app/database';
 import type { AuditedTarget } from '@app/audit';
 import {
   FoundChallengeRow,
   OTP_FIND_ARGS,
-  OTP_ISSUE_ARGS,
-  OTP_MARK_ARGS,
-  OTP_WRONG_CODE_ARGS,
   OtpFindArgs,
   OtpIssueArgs,
   OtpIssueRow,
@@ -16,16 +13,21 @@ import {
   OtpWrongCodeRow,
 } from '@app/otp';
 import { linkConflict } from '@app/users';
-import type { MessageAudit } from '@app/notifications';
+import type { PreparedMessage } from '@app/notifications';
 
 /** Where the request came from, for the events the transactions write. */
-interface AuditArgs extends AuditedTarget {
+export interface AuditArgs extends AuditedTarget {
   ip: string;
 }
 
-/** phone_link_request_code: otp_issue's arguments, the message's and the audit event's. */
-export type RequestCodeArgs = OtpIssueArgs &
-  AuditArgs & { payload: Buffer; leaseUntil: Date; messageAudit: MessageAudit };
+/** Whose code, to which phone: what the use case itself needs of a request. */
+type Owner = PartnerUserRef & { phone: string };
+
+/** phone_link_request_code: the linking rules' question, otp_issue's and the message's arguments. */
+export interface RequestCodeArgs extends Owner, AuditArgs {
+  issue: OtpIssueArgs;
+  message: PreparedMessage;
+}
 
 /** otp_issue's answer, or the linking rules' refusal; an issued code comes with its message. */
 export type RequestCodeRow =
@@ -45,57 +47,73 @@ export type VerifyStateRow = FoundChallengeRow & {
   phone_linked: boolean;
 };
 
-export type WrongCodeArgs = OtpWrongCodeArgs & AuditArgs & PartnerUserRef;
+export interface WrongCodeArgs extends PartnerUserRef, AuditArgs {
+  count: OtpWrongCodeArgs;
+}
 
-export type VerifiedArgs = OtpMarkArgs &
-  AuditArgs &
-  PartnerUserRef & {
-    target: string;
-    walletAddress: string | null;
-    clientName: string | null;
-  };
+export interface VerifiedArgs extends Owner, AuditArgs {
+  mark: OtpMarkArgs;
+  walletAddress: string | null;
+  clientName: string | null;
+}
 
 export type VerifiedRow =
   | { outcome: 'linked'; phone_user_id: string; phone_user_created: boolean }
   | { outcome: 'changed' };
 
 const AUDIT_ARGS = { targetMasked: 'varchar', targetHash: 'bytea', ip: 'varchar' } as const;
+const OWNER_ARGS = { clientId: 'varchar', userId: 'varchar', phone: 'varchar' } as const;
 
-const REQUEST_CODE = sqlFunctionCall<RequestCodeArgs, RequestCodeRow>('phone_link_request_code', {
-  ...OTP_ISSUE_ARGS,
+const REQUEST_CODE = sqlFunctionCall<
+  Omit<RequestCodeArgs, 'issue' | 'message'> & { issue: object; message: object },
+  RequestCodeRow
+>('phone_link_request_code', {
+  ...OWNER_ARGS,
   ...AUDIT_ARGS,
-  payload: 'bytea',
-  leaseUntil: 'timestamptz',
-  messageAudit: 'jsonb',
+  issue: 'jsonb',
+  message: 'jsonb',
 });
 const VERIFY_STATE = sqlFunctionCall<OtpFindArgs, VerifyStateRow>(
   'phone_link_verify_state',
   OTP_FIND_ARGS,
 );
-const WRONG_CODE = sqlFunctionCall<WrongCodeArgs, OtpWrongCodeRow>('phone_link_wrong_code', {
-  ...OTP_WRONG_CODE_ARGS,
+const WRONG_CODE = sqlFunctionCall<
+  Omit<WrongCodeArgs, 'count'> & { count: object; challengeId: string },
+  OtpWrongCodeRow
+>('phone_link_wrong_code', {
   ...AUDIT_ARGS,
   clientId: 'varchar',
   userId: 'varchar',
+  count: 'jsonb',
+  challengeId: 'uuid',
 });
-const VERIFIED = sqlFunctionCall<VerifiedArgs, VerifiedRow>('phone_link_verified', {
-  ...OTP_MARK_ARGS,
+const VERIFIED = sqlFunctionCall<
+  Omit<VerifiedArgs, 'mark'> & { mark: object; challengeId: string },
+  VerifiedRow
+>('phone_link_verified', {
+  ...OWNER_ARGS,
   ...AUDIT_ARGS,
-  clientId: 'varchar',
-  userId: 'varchar',
-  target: 'varchar',
+  mark: 'jsonb',
+  challengeId: 'uuid',
   walletAddress: 'varchar',
   clientName: 'varchar',
 });
 
-/** The phone link's transactions, each one database call (the functions of `sql/`). */
+/**
+ * The phone link's transactions, each one database call (the functions of `sql/`). The libs'
+ * primitives get their arguments as the libs built them, passed through as one value each.
+ */
 @Injectable()
 export class PhoneLinkRepository {
   constructor(private readonly sql: Sql) {}
 
   /** A code and its message queued, unless the linking rules, the cooldown or a limit refuse. */
-  requestCode(args: RequestCodeArgs): Promise<RequestCodeRow> {
-    return this.sql.call(REQUEST_CODE, args);
+  requestCode({ issue, message, ...rest }: RequestCodeArgs): Promise<RequestCodeRow> {
+    return this.sql.call(REQUEST_CODE, {
+      ...rest,
+      issue: jsonArgs(issue),
+      message: jsonArgs(message),
+    });
   }
 
   /** The user's link state and the challenge the submitted auth code names. */
@@ -104,17 +122,25 @@ export class PhoneLinkRepository {
   }
 
   /** A wrong code counted, with its events. */
-  countWrongCode(args: WrongCodeArgs): Promise<OtpWrongCodeRow> {
-    return this.sql.call(WRONG_CODE, args);
+  countWrongCode({ count, ...rest }: WrongCodeArgs): Promise<OtpWrongCodeRow> {
+    return this.sql.call(WRONG_CODE, {
+      ...rest,
+      count: jsonArgs(count),
+      challengeId: count.challengeId,
+    });
   }
 
   /**
    * The challenge verified and the user linked, with the events. A race lost to the linking
    * rules' unique constraints is ACCOUNT_ALREADY_LINKED / PHONE_ALREADY_LINKED, nothing kept.
    */
-  async linkVerified(args: VerifiedArgs): Promise<VerifiedRow> {
+  async linkVerified({ mark, ...rest }: VerifiedArgs): Promise<VerifiedRow> {
     try {
-      return await this.sql.call(VERIFIED, args);
+      return await this.sql.call(VERIFIED, {
+        ...rest,
+        mark: jsonArgs(mark),
+        challengeId: mark.challengeId,
+      });
     } catch (error) {
       const code = linkConflict(error);
       if (code) throw new AppError(code);

@@ -1,6 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@app/config';
 import { DataSource, QueryFailedError } from 'typeorm';
 import {
+  Clock,
   decodeCursor,
   ErrorCode,
   MetricsService,
@@ -11,7 +13,7 @@ import {
   toPage,
 } from '@app/common';
 import { AuditActor, AuditService } from '@app/audit';
-import { perTurnBatcher, Sql, statement } from '@app/database';
+import { perTurnBatcher, Sql, sqlFunctionCall, statement } from '@app/database';
 
 export interface LinkedPhone extends PartnerUserRef {
   walletAddress: string | null;
@@ -25,6 +27,20 @@ const CONSTRAINT_ERRORS: Record<string, ErrorCode> = {
   uq_links_third_party_user: ErrorCode.AccountAlreadyLinked,
   uq_links_client_phone: ErrorCode.PhoneAlreadyLinked,
 };
+
+/** A link probe counted, or refused past the user's or the client's hourly budget. */
+export type LinkProbeOutcome = { limited: false } | { limited: true; retryAfter: number };
+
+const COUNT_PROBE = sqlFunctionCall<
+  PartnerUserRef & { now: Date; maxPerUser: number; maxPerClient: number },
+  { outcome: 'counted' } | { outcome: 'limited'; retry_after: number }
+>('link_count_probe', {
+  clientId: 'varchar',
+  userId: 'varchar',
+  now: 'timestamptz',
+  maxPerUser: 'integer',
+  maxPerClient: 'integer',
+});
 
 /** Who removes a link, and from where (for the audit trail). */
 export interface UnlinkBy {
@@ -75,12 +91,37 @@ export class LinkRepository {
     LINK_BATCH_LIMIT,
   );
 
+  private readonly probeLimits: { maxPerUser: number; maxPerClient: number };
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly sql: Sql,
     private readonly audit: AuditService,
     private readonly metrics: MetricsService,
-  ) {}
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.probeLimits = {
+      maxPerUser: config.otp.maxLinkProbesPerUserPerHour,
+      maxPerClient: config.otp.maxLinkProbesPerClientPerHour,
+    };
+  }
+
+  /**
+   * Counts that `user` was told a phone is linked to another user of its client (a link probe),
+   * unless the user or the client has used up its hourly budget of them (link_count_probe).
+   */
+  async countProbe(user: PartnerUserRef): Promise<LinkProbeOutcome> {
+    const row = await this.sql.call(COUNT_PROBE, {
+      clientId: user.clientId,
+      userId: user.userId,
+      now: this.clock.now(),
+      ...this.probeLimits,
+    });
+    return row.outcome === 'limited'
+      ? { limited: true, retryAfter: row.retry_after }
+      : { limited: false };
+  }
 
   /**
    * Removes the user's link and writes the `unlinked` event, in one transaction. Returns the

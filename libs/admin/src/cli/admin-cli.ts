@@ -292,6 +292,26 @@ function addCommands(
     );
 
   program
+    .command('limits:clear')
+    .description('give a phone its hour back: its sends and wrong codes are forgotten (audited)')
+    .requiredOption('--phone <e164>', 'e.g. +919876543219')
+    .action(run((service, options: { phone: string }) => service.clearLimits(options.phone)));
+
+  program
+    .command('pumping:status')
+    .description("the pumping guard's countries and number blocks of the last hour, paused first")
+    .action(run((service) => service.pumpingStatus()));
+
+  program
+    .command('pumping:clear')
+    .description('open a country or number block the pumping guard paused (audited)')
+    .option('--region <code>', 'a country (JM) or a calling code (+881)')
+    .option('--block <prefix>', 'a number block: E.164 without its last 4 digits (+1876555)')
+    .action(
+      run((service, options: { region?: string; block?: string }) => service.clearPumping(options)),
+    );
+
+  program
     .command('audit')
     .description('audit events matching every filter given, newest first')
     .option('--phone <e164>', 'e.g. +919876543219')

@@ -51,6 +51,35 @@ export class MetricsService {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
   }
 
+  /**
+   * Gauges of one label, read when Prometheus scrapes, all from one `collect` (one query serves
+   * every gauge of a scrape). A label that is gone from the answer is gone from the gauges.
+   */
+  labelledGauges<M extends string>(
+    label: string,
+    helps: Record<M, string>,
+    collect: () => Promise<Array<{ label: string } & Record<NoInfer<M>, number>>>,
+  ): void {
+    let current: Promise<Array<{ label: string } & Record<M, number>>> | undefined;
+    const rows = () => {
+      current ??= collect().finally(() => setImmediate(() => (current = undefined)));
+      return current;
+    };
+    for (const name of Object.keys(helps) as M[]) {
+      new Gauge({
+        name,
+        help: helps[name],
+        labelNames: [label],
+        registers: [this.registry],
+        async collect() {
+          const answer = await rows();
+          this.reset();
+          for (const row of answer) this.set({ [label]: row.label }, row[name]);
+        },
+      });
+    }
+  }
+
   /** A gauge whose value is read when Prometheus scrapes (e.g. from the database). */
   gauge(name: string, help: string, collect: () => Promise<number> | number): void {
     new Gauge({

@@ -25,6 +25,8 @@ export interface PhonePolicy {
   allowedCountryCodes?: readonly string[];
   /** libphonenumber type names refused as INVALID_PHONE, e.g. PREMIUM_RATE, TOLL_FREE, VOIP. */
   blockedNumberTypes: string[];
+  /** E.164 prefixes refused as INVALID_PHONE, e.g. '+881' (satellite phones). */
+  blockedPrefixes?: readonly string[];
 }
 
 export interface NormalizedPhone {
@@ -80,6 +82,9 @@ export function normalizePhone(
   if (type && policy.blockedNumberTypes.some((blocked) => blocked.trim().toUpperCase() === type)) {
     throw new AppError(ErrorCode.InvalidPhone, {}, 'phone number type is not accepted');
   }
+  if (policy.blockedPrefixes?.some((prefix) => parsed.number.startsWith(prefix))) {
+    throw new AppError(ErrorCode.InvalidPhone, {}, 'numbers of this range are not accepted');
+  }
 
   return { e164: parsed.number, countryCode: callingCode, nationalNumber: parsed.nationalNumber };
 }
@@ -106,6 +111,16 @@ export function maskPhone(e164: string): string {
   if (!parsed) return maskDigits(compact);
   const callingCode = parsed.countryCallingCode;
   return `+${callingCode}${maskDigits(compact.slice(1 + callingCode.length))}`;
+}
+
+/**
+ * The region a number belongs to: its country (ISO 3166 code, `JM` for +1 876…, so +1's many
+ * countries stay apart), or its calling code when it has none (`+881`).
+ */
+export function phoneRegion(e164: string): string {
+  const parsed = parsePhoneNumberFromString(e164);
+  if (!parsed) return splitE164(e164).countryCode || '+';
+  return parsed.country ?? `+${parsed.countryCallingCode}`;
 }
 
 /** Every country calling code (ITU-T E.164 assigns them prefix-free: none starts another). */

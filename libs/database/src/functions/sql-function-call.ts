@@ -14,9 +14,34 @@ export interface SqlFunctionCall<Args, Row> extends Statement {
   readonly row?: Row;
 }
 
+/** `clientId` → `client_id`: how SQL names what TypeScript calls clientId. */
+function snakeCase(key: string): string {
+  return key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
 /** `clientId` → `p_client_id`: the convention of every function's parameter names. */
 export function parameterName(key: string): string {
-  return `p_${key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)}`;
+  return `p_${snakeCase(key)}`;
+}
+
+/**
+ * A primitive's arguments as one `jsonb` value: the function reads them back, named and typed,
+ * with `jsonb_to_record(p_args) AS x(client_id varchar, …)`. Keys become snake_case, bytes
+ * `\\x…` hex and times ISO 8601, the text forms PostgreSQL reads into bytea and timestamptz.
+ * A use case passes such a value through without knowing what is in it, so a primitive can gain
+ * an argument without touching the functions that compose it.
+ */
+export function jsonArgs(args: object): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(args).map(([key, value]: [string, unknown]) => [
+      snakeCase(key),
+      Buffer.isBuffer(value)
+        ? `\\x${value.toString('hex')}`
+        : value instanceof Date
+          ? value.toISOString()
+          : value,
+    ]),
+  );
 }
 
 /**

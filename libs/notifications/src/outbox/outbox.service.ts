@@ -29,15 +29,18 @@ export interface QueuedMessage extends MessagePayload {
 }
 
 /**
- * A message ready to be written to the outbox (outbox_enqueue) by the transaction that makes
- * what it is about.
+ * A message ready to be written to the outbox by the transaction that makes what it is about:
+ * outbox_enqueue's argument (as jsonArgs).
  */
 export interface PreparedMessage {
   channel: Channel;
+  recipient: string;
   /** The payload, encrypted. */
   payload: Buffer;
   /** The inline attempt's lease: no poller takes the message before. */
   leaseUntil: Date;
+  expiresAt: Date;
+  createdAt: Date;
   audit: MessageAudit;
 }
 
@@ -195,14 +198,18 @@ export class OutboxService {
    * code's challenge): the payload encrypted, and the lease of the first, inline attempt.
    */
   prepare(message: QueuedMessage): PreparedMessage {
+    const now = this.clock.now();
     return {
       channel: message.channel,
+      recipient: message.to,
       payload: this.cipher.encrypt({
         body: message.body,
         code: message.code,
         authCode: message.authCode,
       }),
-      leaseUntil: new Date(this.clock.now().getTime() + this.inlineLeaseMs),
+      leaseUntil: new Date(now.getTime() + this.inlineLeaseMs),
+      expiresAt: message.expiresAt,
+      createdAt: now,
       audit: message.audit,
     };
   }

@@ -1,11 +1,11 @@
--- The right code of the phone link: the challenge marked verified (otp_mark_verified; 'changed'
--- when it stopped being live or its code was replaced meanwhile, and nothing is written), the
--- user linked to the phone identity (link_phone; a unique violation raises and nothing is kept),
--- and the `verified` and `linked` events, in one transaction.
-CREATE FUNCTION phone_link_verified(p_challenge_id uuid, p_code_hash bytea,
-                                    p_client_id varchar, p_user_id varchar, p_target varchar,
+-- The right code of the phone link: the challenge marked verified (otp_mark_verified, given
+-- p_mark as the engine built it; 'changed' when it stopped being live or its code was replaced
+-- meanwhile, and nothing is written), the user linked to the phone identity (link_phone; a
+-- unique violation raises and nothing is kept), and the `verified` and `linked` events, in one
+-- transaction.
+CREATE FUNCTION phone_link_verified(p_mark jsonb, p_challenge_id uuid, p_client_id varchar,
+                                    p_user_id varchar, p_phone varchar,
                                     p_wallet_address varchar, p_client_name varchar,
-                                    p_now timestamptz, p_max_attempts integer,
                                     p_target_masked varchar, p_target_hash bytea, p_ip varchar,
                                     OUT outcome varchar, OUT phone_user_id uuid,
                                     OUT phone_user_created boolean)
@@ -13,13 +13,12 @@ LANGUAGE plpgsql AS $$
 DECLARE
   v_link record;
 BEGIN
-  IF NOT otp_mark_verified(p_challenge_id => p_challenge_id, p_code_hash => p_code_hash,
-                           p_now => p_now, p_max_attempts => p_max_attempts) THEN
+  IF NOT otp_mark_verified(p_args => p_mark) THEN
     outcome := 'changed';
     RETURN;
   END IF;
   SELECT * INTO v_link FROM link_phone(
-    p_client_id => p_client_id, p_user_id => p_user_id, p_phone => p_target,
+    p_client_id => p_client_id, p_user_id => p_user_id, p_phone => p_phone,
     p_wallet_address => p_wallet_address, p_client_name => p_client_name,
     p_challenge_id => p_challenge_id);
   PERFORM audit_record(

@@ -1,9 +1,8 @@
--- A wrong code of the phone link: counted by otp_count_wrong_code, and when it counted, the
--- `verify_failed` event (and `locked` on the last allowed attempt), in one transaction.
-CREATE FUNCTION phone_link_wrong_code(p_challenge_id uuid, p_code_hash bytea,
-                                      p_client_id varchar, p_user_id varchar, p_target varchar,
-                                      p_now timestamptz, p_max_attempts integer,
-                                      p_max_failures integer, p_target_masked varchar,
+-- A wrong code of the phone link: counted by otp_count_wrong_code (given p_count as the engine
+-- built it), and when it counted, the `verify_failed` event (and `locked` on the last allowed
+-- attempt), in one transaction.
+CREATE FUNCTION phone_link_wrong_code(p_count jsonb, p_challenge_id uuid, p_client_id varchar,
+                                      p_user_id varchar, p_target_masked varchar,
                                       p_target_hash bytea, p_ip varchar,
                                       OUT outcome varchar, OUT attempts_left integer,
                                       OUT retry_after integer)
@@ -11,9 +10,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
   v_count record;
 BEGIN
-  SELECT * INTO v_count FROM otp_count_wrong_code(
-    p_challenge_id => p_challenge_id, p_code_hash => p_code_hash, p_target => p_target,
-    p_now => p_now, p_max_attempts => p_max_attempts, p_max_failures => p_max_failures);
+  SELECT * INTO v_count FROM otp_count_wrong_code(p_args => p_count);
   outcome := v_count.outcome;
   attempts_left := v_count.attempts_left;
   retry_after := v_count.retry_after;
