@@ -1,7 +1,13 @@
 import { AuditEvent, AUDIT_FUNCTIONS } from '@app/audit';
 import { OutboxMessage, NOTIFICATIONS_FUNCTIONS } from '@app/notifications';
 import { OtpChallenge, OtpSend, OtpVerifyFailure, OTP_FUNCTIONS } from '@app/otp';
-import { Link, LinkProbeRecord, PhoneUser, ThirdPartyUserRecord, USERS_FUNCTIONS } from '@app/users';
+import {
+  Link,
+  LinkProbeRecord,
+  PhoneUser,
+  ThirdPartyUserRecord,
+  USERS_FUNCTIONS,
+} from '@app/users';
 import { PartnerClient, PartnerClientKey } from '@app/partners';
 import { PHONE_LINK_FUNCTIONS } from '@app/phone-link';
 import type { SchemaParts } from '@app/database';
