@@ -10,6 +10,7 @@ const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
 const TABLES = [
   'audit_events',
+  'link_probes',
   'links',
   'otp_challenges',
   'otp_send_counts',
@@ -73,14 +74,16 @@ describe('migrations', () => {
       try {
         expect(await tables(dataSource)).toEqual(TABLES);
         expect(await functions(dataSource)).toEqual(FUNCTIONS);
-        await dataSource.undoLastMigration(); // the newest only: the previous functions are back
+        await dataSource.undoLastMigration(); // AbuseGuards
+        expect(await tables(dataSource)).not.toContain('link_probes');
+        await dataSource.undoLastMigration(); // EngineTargets: the previous functions are back
         expect(await tables(dataSource)).not.toContain('schema_functions');
         expect(await functions(dataSource)).toEqual(HOT_PATH_FUNCTIONS);
         await dataSource.undoLastMigration();
         expect(await tables(dataSource)).not.toContain('otp_send_counts');
         expect(await functions(dataSource)).toEqual([]);
         expect(await tables(dataSource)).toContain('partner_clients');
-        for (let i = 2; i < MIGRATIONS.length; i++) await dataSource.undoLastMigration();
+        for (let i = 3; i < MIGRATIONS.length; i++) await dataSource.undoLastMigration();
         expect(await tables(dataSource)).toEqual([]);
         await dataSource.runMigrations();
         expect(await tables(dataSource)).toEqual(TABLES);
@@ -91,8 +94,8 @@ describe('migrations', () => {
       }
     });
   } else {
-    // The npm scripts operators use, against a brand-new PostgreSQL database: eight runs of
-    // ts-node, seconds each on a busy machine.
+    // The npm scripts operators use, against a brand-new PostgreSQL database: a run of
+    // ts-node per migration, seconds each on a busy machine.
     it('npm run migration:run / migration:show / migration:revert work on an empty database', async () => {
       const database = await createTestDatabase({ migrate: false });
       const env = { ...process.env, DATABASE_URL: database.env.DATABASE_URL };
@@ -111,6 +114,8 @@ describe('migrations', () => {
         expect(shown.stdout).not.toContain('[ ]');
         expect(await functions(probe)).toEqual(FUNCTIONS);
         await npm('migration:revert'); // the newest only
+        expect(await tables(probe)).not.toContain('link_probes');
+        await npm('migration:revert');
         expect(await tables(probe)).not.toContain('schema_functions');
         expect(await functions(probe)).toEqual(HOT_PATH_FUNCTIONS);
         await npm('migration:revert');
@@ -118,9 +123,9 @@ describe('migrations', () => {
         expect(await functions(probe)).toEqual([]);
         expect(await tables(probe)).toContain('partner_clients');
         expect((await npm('migration:show')).stdout).toMatch(
-          /\[X\].*InitialSchema[\s\S]*\[X\].*PartnerRegistry[\s\S]*\[ \].*HotPathFunctions[\s\S]*\[ \].*EngineTargets/,
+          /\[X\].*InitialSchema[\s\S]*\[X\].*PartnerRegistry[\s\S]*\[ \].*HotPathFunctions[\s\S]*\[ \].*EngineTargets[\s\S]*\[ \].*AbuseGuards/,
         );
-        for (let i = 2; i < MIGRATIONS.length; i++) await npm('migration:revert');
+        for (let i = 3; i < MIGRATIONS.length; i++) await npm('migration:revert');
         expect(await tables(probe)).toEqual([]);
       } finally {
         if (probe.isInitialized) await probe.destroy();
@@ -146,7 +151,8 @@ describe('migrations', () => {
     // EngineTargets renames and moves; rows written by the previous schema must survive it both
     // ways. The rows below are what that schema's register, wrong code and verify left.
     it('EngineTargets keeps the rows of the previous schema, and gives them back on revert', async () => {
-      await dataSource.undoLastMigration();
+      await dataSource.undoLastMigration(); // AbuseGuards
+      await dataSource.undoLastMigration(); // EngineTargets
       const old = await previousSchemaRows(dataSource);
 
       await dataSource.runMigrations();
@@ -183,7 +189,8 @@ describe('migrations', () => {
       expect(event.target_masked).toBe(old.masked);
       expect(Buffer.from(event.target_hash).equals(old.hash)).toBe(true);
 
-      await dataSource.undoLastMigration();
+      await dataSource.undoLastMigration(); // AbuseGuards
+      await dataSource.undoLastMigration(); // EngineTargets
       expect(
         await dataSource.query(
           `SELECT phone_e164, result_phone_user_id, result_is_new_user FROM otp_challenges

@@ -11,6 +11,7 @@ const WRITERS: Readonly<Record<string, string>> = {
   phone_users: 'users',
   third_party_users: 'users',
   links: 'users',
+  link_probes: 'users',
   otp_challenges: 'otp',
   otp_sends: 'otp',
   otp_send_counts: 'otp',

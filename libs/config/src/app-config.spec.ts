@@ -33,14 +33,43 @@ describe('loadConfig', () => {
     expect(config.notify.twilio.apiUrl).toBe('https://api.twilio.com');
     expect(config.http.rateLimitPerMinute).toBe(60);
     expect(config.allowedCountryCodes).toEqual([]);
+    // API.md §6's list, and personal numbers (+44 70…), rented for SMS pumping (issue 13).
     expect(config.blockedNumberTypes).toEqual([
       'PREMIUM_RATE',
       'SHARED_COST',
       'TOLL_FREE',
       'VOIP',
       'UAN',
+      'PERSONAL_NUMBER',
     ]);
+    expect(config.blockedPrefixes).toEqual(['+870', '+881', '+882', '+883']);
+    expect(config.otp).toMatchObject({
+      maxSendsPerClientPerHour: 200,
+      pumpingMinConversion: 0.2,
+      pumpingMinSends: 30,
+      maxLinkProbesPerUserPerHour: 20,
+      maxLinkProbesPerClientPerHour: 1000,
+    });
     expect(config.partnerJwt.fallback).toBe(true);
+  });
+
+  it('reads lists, "none" as the empty list, and shares as 0.2 or 20 %', () => {
+    const config = loadConfig({
+      BLOCKED_NUMBER_TYPES: 'none',
+      BLOCKED_PREFIXES: '+1876, +44 ',
+      PUMPING_MIN_CONVERSION: '35%',
+    });
+    expect(config.blockedNumberTypes).toEqual([]);
+    expect(config.blockedPrefixes).toEqual(['+1876', '+44']);
+    expect(config.otp.pumpingMinConversion).toBeCloseTo(0.35);
+    expect(loadConfig({ PUMPING_MIN_CONVERSION: '0.05' }).otp.pumpingMinConversion).toBe(0.05);
+    expect(problemsOf({ PUMPING_MIN_CONVERSION: '120%' })).toEqual([
+      'PUMPING_MIN_CONVERSION must be a share from 0 to 1 (or 0% to 100%), got "120%"',
+    ]);
+    expect(problemsOf({ PUMPING_MIN_CONVERSION: 'half' })).toHaveLength(1);
+    expect(problemsOf({ BLOCKED_PREFIXES: '+881,881' })).toEqual([
+      'BLOCKED_PREFIXES entries must be + and 1-15 digits, got "881"',
+    ]);
   });
 
   it('names the variable and the bad value', () => {
