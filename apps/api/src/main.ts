@@ -4,6 +4,8 @@ import { DataDirInUseError } from '@app/database';
 import { createApp } from './bootstrap';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
+/** In-flight requests get this long; then connections still open (slow clients) are cut. */
+const SHUTDOWN_GRACE_MS = 8_000;
 
 async function main(): Promise<void> {
   let config;
@@ -38,6 +40,10 @@ async function main(): Promise<void> {
       logger.error('shutdown deadline passed; exiting');
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
+    setTimeout(() => {
+      logger.warn('closing connections still open after the grace period');
+      app.getHttpServer().closeAllConnections();
+    }, SHUTDOWN_GRACE_MS).unref();
     app.close().then(
       () => process.exit(0),
       (error: unknown) => {

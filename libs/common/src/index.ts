@@ -15,6 +15,7 @@ export * from './http/json-body-parser';
 export * from './background/background-loop';
 export * from './metrics/metrics.service';
 export * from './http/client-error-handler';
+export * from './http/oversized-body';
 export * from './crypto/secret-box';
 export * from './pagination/cursor';
 export * from './validation/text-param.pipe';
