@@ -13,6 +13,7 @@ export * from './throttling/fe-throttler.guard';
 export * from './throttling/memory-throttler.storage';
 export * from './http/json-body-parser';
 export * from './background/background-loop';
+export * from './background/background-job';
 export * from './metrics/metrics.service';
 export * from './http/client-error-handler';
 export * from './http/oversized-body';
