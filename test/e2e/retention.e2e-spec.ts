@@ -1,5 +1,6 @@
 import { OutboxService } from '@app/notifications';
 import { OtpRetentionJob } from '@app/otp';
+import { LinkProbeRetentionJob } from '@app/users';
 import { startTestApp, TestApp } from '../support/test-app';
 import { lastCodeFor, OtpClient, uniquePhone, wrongCode } from '../support/otp-client';
 import { newPartnerUser } from '../support/tokens';
@@ -73,6 +74,27 @@ describe('retention: tables do not grow without end', () => {
     t.clock.advance(7 * 24 * HOUR);
     await outbox.purgeFinished(7 * 24 * HOUR * 1000);
     expect(await count(t, 'outbox_messages')).toBe(0);
+  });
+
+  it("purges link probes once they are past the probe budgets' window", async () => {
+    const clientId = `client-${Date.now()}`;
+    const owner = newPartnerUser({ clientId }, { expiresInSeconds: 10 * 24 * HOUR });
+    const prober = newPartnerUser({ clientId }, { expiresInSeconds: 10 * 24 * HOUR });
+    const phone = uniquePhone();
+    const ownerClient = new OtpClient(t, owner.token);
+    await ownerClient.register(phone.national);
+    const sent = lastCodeFor(t.messagesFile, phone.e164);
+    expect((await ownerClient.verify(phone.national, sent.authCode, sent.code)).status).toBe(200);
+    const probe = await new OtpClient(t, prober.token).register(phone.national);
+    expect(probe.body.error).toBe('PHONE_ALREADY_LINKED');
+    expect(await count(t, 'link_probes')).toBe(1);
+
+    const job = t.app.get(LinkProbeRetentionJob);
+    expect(await job.purgeOnce()).toBe(false);
+    expect(await count(t, 'link_probes')).toBe(1); // still inside the budgets' hour
+    t.clock.advance(2 * HOUR + 1);
+    await job.purgeOnce();
+    expect(await count(t, 'link_probes')).toBe(0);
   });
 
   it('never purges a pending message', async () => {
