@@ -5,6 +5,7 @@ import {
   rawRequest,
   readUntilClosed,
   requestText,
+  sendStuckBody,
 } from '../support/raw-http';
 import { newPartnerUser } from '../support/tokens';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -182,14 +183,7 @@ describe('slow clients', () => {
   });
 
   it('a body that never finishes is answered 408 and its connection closed', async () => {
-    const socket = await openSocket(t.url);
-    const closed = readUntilClosed(socket);
-    socket.write(
-      requestText('POST', '/fe/users/auth/otp/register', {
-        'content-type': 'application/json',
-        'content-length': '100',
-      }) + '{"a":',
-    );
+    const { closed } = await sendStuckBody(t.url);
     const answer = parseAnswer(await closed);
     expectContractError(answer.status, JSON.parse(answer.body), 408);
   });

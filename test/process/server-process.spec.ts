@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { http } from '../support/http';
-import { openSocket, readUntilClosed, requestText } from '../support/raw-http';
+import { sendStuckBody } from '../support/raw-http';
 import { freePort, ServerProcess, startServerProcess } from '../support/server-process';
 import {
   startTwilioFake,
@@ -145,19 +145,7 @@ describe('server process', () => {
       const server = start({ PORT: String(port), DATA_DIR: dataDir });
       await server.listening();
       // Headers, then `{"a":` and silence: each holds its connection open mid-request.
-      const stuck = await Promise.all(
-        [1, 2].map(async () => {
-          const socket = await openSocket(url);
-          const closed = readUntilClosed(socket);
-          socket.write(
-            requestText('POST', '/fe/users/auth/otp/register', {
-              'content-type': 'application/json',
-              'content-length': '100',
-            }) + '{"a":',
-          );
-          return { closed };
-        }),
-      );
+      const stuck = [await sendStuckBody(url), await sendStuckBody(url)];
       expect((await http(url, 'GET', '/health')).status).toBe(200);
 
       server.child.kill('SIGTERM');

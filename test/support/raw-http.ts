@@ -54,6 +54,22 @@ export function requestText(
   return `${lines.join('\r\n')}\r\n\r\n${body ?? ''}`;
 }
 
+/**
+ * A client stuck mid-request: headers of a POST declaring 100 bytes, then `{"a":` and silence.
+ * `closed` resolves with whatever the server wrote once it closes the connection.
+ */
+export async function sendStuckBody(baseUrl: string): Promise<{ closed: Promise<string> }> {
+  const socket = await openSocket(baseUrl);
+  const closed = readUntilClosed(socket);
+  socket.write(
+    requestText('POST', '/fe/users/auth/otp/register', {
+      'content-type': 'application/json',
+      'content-length': '100',
+    }) + '{"a":',
+  );
+  return { closed };
+}
+
 export function parseAnswer(text: string): RawAnswer {
   const end = text.indexOf('\r\n\r\n');
   const head = (end === -1 ? text : text.slice(0, end)).split('\r\n');
