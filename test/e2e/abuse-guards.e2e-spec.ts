@@ -219,7 +219,7 @@ describe('link probes', () => {
   });
   afterAll(() => t.close());
 
-  it('409 PHONE_ALREADY_LINKED costs a probe; past the user budget the prober gets 429, audited', async () => {
+  it('409 PHONE_ALREADY_LINKED costs a probe; past the budget the prober gets 429 for every phone, audited', async () => {
     const owner = user();
     const phone = uniquePhone();
     const ownerApp = new OtpClient(t, owner.token);
@@ -232,23 +232,36 @@ describe('link probes', () => {
     expect((await probe.register(phone.national)).status).toBe(409);
     expect((await probe.verify(phone.national, 12345678, '000000')).status).toBe(409);
     expect((await probe.register(phone.national)).status).toBe(409);
-    // The fourth answer would tell as much: it is refused instead, register and verify alike.
+    // The fourth answer would tell as much: it is refused instead, register and verify alike,
+    // and so is every other phone, or a 429 would still tell linked phones from the rest.
     expectRateLimited(await probe.register(phone.national), /too many phones already linked/);
     expectRateLimited(await probe.verify(phone.national, 12345678, '000000'), /too many phones/);
-    // A phone nobody has is still this user's to register.
-    expect((await probe.register(uniquePhone().national)).status).toBe(200);
+    const unlinked = uniquePhone().national;
+    expectRateLimited(await probe.register(unlinked), /too many phones/);
+    expectRateLimited(await probe.verify(unlinked, 12345678, '000000'), /too many phones/);
     const trail = (await events(t, prober)).map((row) => row.event);
     expect(trail.filter((event) => event === 'link_conflict')).toHaveLength(3);
-    expect(trail.filter((event) => event === 'rate_limited')).toHaveLength(2);
+    expect(trail.filter((event) => event === 'rate_limited')).toHaveLength(4);
 
     // The client's budget (5) spans its users: two more probes by another user use it up.
     const other = new OtpClient(t, user(owner.clientId).token);
     expect((await other.register(phone.national)).status).toBe(409);
     expect((await other.register(phone.national)).status).toBe(409);
-    expectRateLimited(await other.register(phone.national), /too many phones/);
+    // Having probed, `other` is refused everything while the client is out of probes…
+    expectRateLimited(await other.register(uniquePhone().national), /too many phones/);
+    // …and a user yet to probe learns one answer at most before the same.
+    const fresh = new OtpClient(t, user(owner.clientId).token);
+    expectRateLimited(await fresh.register(phone.national), /too many phones/);
+    expectRateLimited(await fresh.register(uniquePhone().national), /too many phones/);
+    const bystander = new OtpClient(t, user(owner.clientId).token);
+    expect((await bystander.register(uniquePhone().national)).status).toBe(200);
     // Users of other clients, and the owner's own answers, are not affected.
     expect((await new OtpClient(t, user().token).register(phone.national)).status).toBe(200);
     expect((await ownerApp.register(phone.national)).status).toBe(409); // ACCOUNT_ALREADY_LINKED
+
+    // An hour on, the budgets are whole again.
+    t.clock.advance(3601);
+    expect((await probe.register(uniquePhone().national)).status).toBe(200);
   });
 });
 

@@ -177,10 +177,12 @@ export class PhoneLinkFlow {
         ...request.owner,
         phone: request.target.value,
         ...audited,
+        probes: this.links.probeArgs(user),
         issue: this.engine.issueArgs(request, draft),
         message: prepared,
       });
       if (row.outcome === 'account_linked') throw new AppError(ErrorCode.AccountAlreadyLinked);
+      if (row.outcome === 'probes_exhausted') throw probesExhausted(row.retry_after);
       if (row.outcome === 'phone_linked') throw await this.phoneLinked(user);
       const step = this.engine.afterIssue(request, draft, row);
       if ('retry' in step) {
@@ -249,9 +251,10 @@ export class PhoneLinkFlow {
     const target = this.phoneOf(user, input);
     const audited = { ...this.audit.audited(target), ip: ip.slice(0, 64) };
     for (let round = 0; round < VERIFY_ROUNDS; round++) {
-      const state = await this.transactions.verifyState(
-        this.engine.findArgs(user, target, String(input.authCode)),
-      );
+      const state = await this.transactions.verifyState({
+        ...this.engine.findArgs(user, target, String(input.authCode)),
+        probes: this.links.probeArgs(user),
+      });
       const repeat = this.repeatedVerify(state, input.otp);
       if (repeat) return { answer: repeat, repeat: true };
       await this.linkingRules(user, target, ip, state);
@@ -309,10 +312,13 @@ export class PhoneLinkFlow {
     ip: string,
     state: VerifyStateRow,
   ): Promise<void> {
-    if (!state.account_linked && !state.phone_linked) return;
+    const exhausted = state.probes_retry_after;
+    if (!state.account_linked && exhausted === null && !state.phone_linked) return;
     const error = state.account_linked
       ? new AppError(ErrorCode.AccountAlreadyLinked)
-      : await this.phoneLinked(user);
+      : exhausted !== null
+        ? probesExhausted(exhausted)
+        : await this.phoneLinked(user);
     const detail = error.code === ErrorCode.RateLimited ? error.message : error.code;
     await this.recordRefusal(error.code, user, target, ip, detail);
     throw error;
@@ -326,12 +332,9 @@ export class PhoneLinkFlow {
    */
   private async phoneLinked(user: LinkingUser): Promise<AppError> {
     const probe = await this.links.countProbe(user);
-    if (!probe.limited) return new AppError(ErrorCode.PhoneAlreadyLinked);
-    return new AppError(
-      ErrorCode.RateLimited,
-      { retryAfter: probe.retryAfter },
-      'too many phones already linked to other users were tried; try again later',
-    );
+    return probe.limited
+      ? probesExhausted(probe.retryAfter)
+      : new AppError(ErrorCode.PhoneAlreadyLinked);
   }
 
   /** The right code: verified and linked in one transaction; undefined if the challenge changed. */
@@ -444,4 +447,16 @@ export class PhoneLinkFlow {
 function appName(user: LinkingUser): string | undefined {
   const name = user.client?.senderName ?? user.clientName ?? user.client?.name;
   return name?.slice(0, APP_NAME_MAX);
+}
+
+/**
+ * A user out of link probes: RATE_LIMITED for every register and verify, whatever the phone, so
+ * the answer says nothing about which phones are linked.
+ */
+function probesExhausted(retryAfter: number): AppError {
+  return new AppError(
+    ErrorCode.RateLimited,
+    { retryAfter },
+    'too many phones already linked to other users were tried; try again later',
+  );
 }

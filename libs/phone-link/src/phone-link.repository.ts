@@ -23,8 +23,12 @@ export interface AuditArgs extends AuditedTarget {
 /** Whose code, to which phone: what the use case itself needs of a request. */
 type Owner = PartnerUserRef & { phone: string };
 
+/** Whether the user is out of link probes: LinkRepository.probeArgs, passed through. */
+type ProbeArgs = Record<string, unknown>;
+
 /** phone_link_request_code: the linking rules' question, otp_issue's and the message's arguments. */
 export interface RequestCodeArgs extends Owner, AuditArgs {
+  probes: ProbeArgs;
   issue: OtpIssueArgs;
   message: PreparedMessage;
 }
@@ -32,6 +36,7 @@ export interface RequestCodeArgs extends Owner, AuditArgs {
 /** otp_issue's answer, or the linking rules' refusal; an issued code comes with its message. */
 export type RequestCodeRow =
   | { outcome: 'account_linked' }
+  | { outcome: 'probes_exhausted'; retry_after: number }
   | { outcome: 'phone_linked' }
   | Exclude<OtpIssueRow, { outcome: 'issued' }>
   | (Extract<OtpIssueRow, { outcome: 'issued' }> & { phone_known: boolean; message_id: string });
@@ -45,7 +50,11 @@ export type VerifyStateRow = FoundChallengeRow & {
   link_phone_user_created: boolean | null;
   /** The phone is linked to another user of the same client. */
   phone_linked: boolean;
+  /** The user is out of link probes: seconds to wait; null when not. */
+  probes_retry_after: number | null;
 };
+
+export type VerifyStateArgs = OtpFindArgs & { probes: ProbeArgs };
 
 export interface WrongCodeArgs extends PartnerUserRef, AuditArgs {
   count: OtpWrongCodeArgs;
@@ -70,13 +79,14 @@ const REQUEST_CODE = sqlFunctionCall<
 >('phone_link_request_code', {
   ...OWNER_ARGS,
   ...AUDIT_ARGS,
+  probes: 'jsonb',
   issue: 'jsonb',
   message: 'jsonb',
 });
-const VERIFY_STATE = sqlFunctionCall<OtpFindArgs, VerifyStateRow>(
-  'phone_link_verify_state',
-  OTP_FIND_ARGS,
-);
+const VERIFY_STATE = sqlFunctionCall<VerifyStateArgs, VerifyStateRow>('phone_link_verify_state', {
+  ...OTP_FIND_ARGS,
+  probes: 'jsonb',
+});
 const WRONG_CODE = sqlFunctionCall<
   Omit<WrongCodeArgs, 'count'> & { count: object; challengeId: string },
   OtpWrongCodeRow
@@ -117,7 +127,7 @@ export class PhoneLinkRepository {
   }
 
   /** The user's link state and the challenge the submitted auth code names. */
-  verifyState(args: OtpFindArgs): Promise<VerifyStateRow> {
+  verifyState(args: VerifyStateArgs): Promise<VerifyStateRow> {
     return this.sql.call(VERIFY_STATE, args);
   }
 

@@ -13,7 +13,7 @@ import {
   toPage,
 } from '@app/common';
 import { AuditActor, AuditService } from '@app/audit';
-import { perTurnBatcher, Sql, sqlFunctionCall, statement } from '@app/database';
+import { jsonArgs, perTurnBatcher, Sql, sqlFunctionCall, statement } from '@app/database';
 
 export interface LinkedPhone extends PartnerUserRef {
   walletAddress: string | null;
@@ -105,6 +105,19 @@ export class LinkRepository {
       maxPerUser: config.otp.maxLinkProbesPerUserPerHour,
       maxPerClient: config.otp.maxLinkProbesPerClientPerHour,
     };
+  }
+
+  /**
+   * link_probes_exhausted's arguments, for the use cases' transactions to pass through: whether
+   * `user` is out of link probes now.
+   */
+  probeArgs(user: PartnerUserRef): Record<string, unknown> {
+    return jsonArgs({
+      clientId: user.clientId,
+      userId: user.userId,
+      now: this.clock.now(),
+      ...this.probeLimits,
+    });
   }
 
   /**

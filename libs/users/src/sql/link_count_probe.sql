@@ -1,8 +1,8 @@
 -- A phone found linked to another user of the same client (409 PHONE_ALREADY_LINKED) tells the
 -- asker something about another user: each one is a link probe, counted per user and per client
 -- under their locks (exact across instances). Past p_max_per_user or p_max_per_client in the hour
--- the answer is 'limited' with retry_after (nothing counted), so a client's users cannot test at
--- request speed which phones are linked there; else 'counted'.
+-- the answer is 'limited' with retry_after, so a client's users cannot test at request speed
+-- which phones are linked there; else 'counted'.
 CREATE FUNCTION link_count_probe(p_client_id varchar, p_user_id varchar, p_now timestamptz,
                                  p_max_per_user integer, p_max_per_client integer,
                                  OUT outcome varchar, OUT retry_after integer)
@@ -22,14 +22,15 @@ BEGIN
       SELECT probed_at FROM link_probes
        WHERE client_id = p_client_id AND probed_at > v_since
        ORDER BY probed_at LIMIT p_max_per_client) w;
+    -- Counted even past the client's budget: it marks the user, whom link_probes_exhausted then
+    -- refuses everything, so past that budget each account learns one answer at most.
+    INSERT INTO link_probes (client_id, user_id, probed_at)
+    VALUES (p_client_id, p_user_id, p_now);
     IF v_window.probes < p_max_per_client THEN
-      INSERT INTO link_probes (client_id, user_id, probed_at)
-      VALUES (p_client_id, p_user_id, p_now);
       outcome := 'counted';
       RETURN;
     END IF;
   END IF;
   outcome := 'limited';
-  retry_after := least(3600, greatest(1, ceil(extract(epoch FROM
-    v_window.oldest + interval '1 hour' - p_now))))::integer;
+  retry_after := link_probe_retry_after(v_window.oldest, p_now);
 END $$;
