@@ -11,6 +11,11 @@ export type NotifyDriver = (typeof NOTIFY_DRIVERS)[number];
 /** Development-only secrets; refused when NODE_ENV=production. */
 export const DEV_PARTNER_JWT_SECRET = 'dev-partner-jwt-secret-change-me';
 export const DEV_OTP_SECRET = 'dev-otp-secret-change-me';
+/**
+ * The partner client of development tokens (`npm run token`): fixed, so a token minted again
+ * names the same partner user and finds the link made with an earlier one.
+ */
+export const DEV_PARTNER_CLIENT_ID = 'dev-studio';
 const MIN_SECRET_LENGTH = 32;
 
 export const DEFAULT_BLOCKED_NUMBER_TYPES = [
