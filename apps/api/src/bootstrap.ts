@@ -7,6 +7,7 @@ import { LogController, type FastifyRequest } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { AppConfig } from '@app/config';
 import {
+  answerMethodNotAllowed,
   clientErrorHandler,
   Clock,
   createValidationPipe,
@@ -54,6 +55,8 @@ export async function createApp(
       bodyParser: false, // JSON only, parsed below: no form or other parsers
     },
   );
+  // Before any route is added, so it learns them all: a known path's wrong method answers 405.
+  answerMethodNotAllowed(app.getHttpAdapter().getInstance());
   app.useGlobalPipes(createValidationPipe());
   // Security headers. The content policy allows only this origin's own scripts and styles (the
   // Swagger UI at /docs needs them; the JSON API needs nothing). Built once: the Fastify plugin
