@@ -5,6 +5,21 @@ import { createApp } from './bootstrap';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
+/** A startup failure whose message says it all: printed as one line, without a stack. */
+class StartupError extends Error {}
+
+/** What to tell the operator when the port cannot be opened; undefined for anything else. */
+function listenProblem(error: unknown, port: number): string | undefined {
+  switch ((error as { code?: unknown }).code) {
+    case 'EADDRINUSE':
+      return `PORT ${port} is already in use: stop what listens there, or set PORT to a free port`;
+    case 'EACCES':
+      return `PORT ${port} may not be opened by this user: set PORT to 1024 or above`;
+    default:
+      return undefined;
+  }
+}
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -19,7 +34,14 @@ async function main(): Promise<void> {
 
   const logger = createLogger(config.logLevel);
   const app = await createApp(config, logger);
-  await app.listen({ port: config.port, host: '0.0.0.0' });
+  try {
+    await app.listen({ port: config.port, host: '0.0.0.0' });
+  } catch (error) {
+    const problem = listenProblem(error, config.port);
+    if (!problem) throw error;
+    await app.close().catch(() => undefined);
+    throw new StartupError(problem);
+  }
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info(
@@ -52,7 +74,8 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // A known condition needs its message, not a stack.
-  const detail = error instanceof DataDirInUseError ? error.message : undefined;
+  const detail =
+    error instanceof DataDirInUseError || error instanceof StartupError ? error.message : undefined;
   process.stderr.write(
     `otp-link failed to start: ${detail ?? (error instanceof Error ? error.stack : String(error))}\n`,
   );
