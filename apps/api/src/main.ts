@@ -1,7 +1,9 @@
 import { ConfigError, loadConfig, readEnvironment } from '@app/config';
 import { createLogger, describeError } from '@app/common';
 import { DataDirInUseError } from '@app/database';
+import type { Server } from 'node:net';
 import { createApp } from './bootstrap';
+import { listenInternal } from './internal-port';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
@@ -9,12 +11,12 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
 class StartupError extends Error {}
 
 /** What to tell the operator when the port cannot be opened; undefined for anything else. */
-function listenProblem(error: unknown, port: number): string | undefined {
+function listenProblem(error: unknown, port: number, name = 'PORT'): string | undefined {
   switch ((error as { code?: unknown }).code) {
     case 'EADDRINUSE':
-      return `PORT ${port} is already in use: stop what listens there, or set PORT to a free port`;
+      return `${name} ${port} is already in use: stop what listens there, or set ${name} to a free port`;
     case 'EACCES':
-      return `PORT ${port} may not be opened by this user: set PORT to 1024 or above`;
+      return `${name} ${port} may not be opened by this user: set ${name} to 1024 or above`;
     default:
       return undefined;
   }
@@ -42,10 +44,26 @@ async function main(): Promise<void> {
     await app.close().catch(() => undefined);
     throw new StartupError(problem);
   }
+  const internalPort = config.http.internalPort;
+  let internal: Server | undefined;
+  if (internalPort !== undefined) {
+    try {
+      internal = await listenInternal(app, internalPort, '0.0.0.0');
+    } catch (error) {
+      const problem = listenProblem(error, internalPort, 'INTERNAL_PORT');
+      if (!problem) throw error;
+      await app.close().catch(() => undefined);
+      throw new StartupError(problem);
+    }
+  }
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info(
-    { port, database: config.database.url ? 'postgresql' : 'embedded' },
+    {
+      port,
+      ...(internalPort !== undefined ? { internalPort } : {}),
+      database: config.database.url ? 'postgresql' : 'embedded',
+    },
     'otp-link listening',
   );
 
@@ -60,6 +78,7 @@ async function main(): Promise<void> {
       logger.error('shutdown deadline passed; exiting');
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
+    internal?.close();
     app.close().then(
       () => process.exit(0),
       (error: unknown) => {

@@ -97,6 +97,8 @@ export interface AppConfig {
     /** Fastify's trustProxy: false, true (any), a hop count, or addresses/CIDRs of the proxies. */
     trustProxy: boolean | number | string[];
     corsOrigins: string[];
+    /** INTERNAL_PORT: where /metrics and /docs are served instead of PORT; undefined: on PORT. */
+    internalPort?: number;
   };
   redisUrl?: string;
   /** E.164 country calling codes with the plus, e.g. "+91"; empty allows all. */
@@ -182,6 +184,10 @@ export function loadConfig(env: Env): AppConfig {
       bodyLimitBytes: 16 * 1024,
       trustProxy: parseTrustProxy(read.list('TRUST_PROXY')),
       corsOrigins: read.list('CORS_ORIGINS'),
+      internalPort:
+        read.string('INTERNAL_PORT') === undefined
+          ? undefined
+          : read.int('INTERNAL_PORT', 0, 0, 65535),
     },
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
     allowedCountryCodes: read.list('ALLOWED_COUNTRY_CODES').map((code) => {
@@ -204,6 +210,9 @@ export function loadConfig(env: Env): AppConfig {
     adminApiKey: read.string('ADMIN_API_KEY'),
   };
 
+  if (config.http.internalPort !== undefined && config.http.internalPort === config.port) {
+    read.fail('INTERNAL_PORT must differ from PORT');
+  }
   checkSecrets(read, config);
   checkNotifyDriver(read, config);
   if (read.problems.length > 0) throw new ConfigError(read.problems);
