@@ -143,7 +143,7 @@ describe('foundation: CORS', () => {
       await closed.close();
       await open.close();
     }
-  });
+  }, 240_000); // two apps, each on its own embedded database
 });
 
 describe('foundation: trust boundaries', () => {

@@ -14,6 +14,9 @@ import {
   startServerProcess,
 } from '../support/server-process';
 
+// Each test starts the real process (one or two starts of an embedded database).
+jest.setTimeout(300_000);
+
 /**
  * The admin CLI as operators run it: a process, JSON on stdout, exit codes. On PostgreSQL it
  * opens the database itself; on the embedded database it opens DATA_DIR, or, while a server

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { http } from '../support/http';
+import { openSocket, readUntilClosed, requestText } from '../support/raw-http';
 import { freePort, ServerProcess, startServerProcess } from '../support/server-process';
 import {
   startTwilioFake,
@@ -12,6 +13,9 @@ import {
 } from '../support/twilio-fake';
 import { newPartnerUser } from '../support/tokens';
 import { lastCodeFor, uniquePhone } from '../support/otp-client';
+
+// Each test starts the real process (one or two starts of an embedded database).
+jest.setTimeout(300_000);
 
 /** The real entry point as a process: config failures, persistence, graceful shutdown. */
 describe('server process', () => {
@@ -155,6 +159,34 @@ describe('server process', () => {
       expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
       expect(code).toBe(0);
       expect(Date.now() - signalledAt).toBeLessThan(5000);
+    });
+
+    it('on SIGTERM with clients stuck sending their bodies, closes them and exits 0', async () => {
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      const server = start({ PORT: String(port), DATA_DIR: dataDir });
+      await server.listening();
+      // Headers, then `{"a":` and silence: each holds its connection open mid-request.
+      const stuck = await Promise.all(
+        [1, 2].map(async () => {
+          const socket = await openSocket(url);
+          const closed = readUntilClosed(socket);
+          socket.write(
+            requestText('POST', '/fe/users/auth/otp/register', {
+              'content-type': 'application/json',
+              'content-length': '100',
+            }) + '{"a":',
+          );
+          return { closed };
+        }),
+      );
+      expect((await http(url, 'GET', '/health')).status).toBe(200);
+
+      server.child.kill('SIGTERM');
+      const { code } = await server.exited;
+      expect(code).toBe(0);
+      // Both connections were cut by the server, not answered 408 (that comes only after 30 s).
+      expect(await Promise.all(stuck.map((client) => client.closed))).toEqual(['', '']);
     });
   });
 });

@@ -54,7 +54,8 @@ export function startServerProcess(env: Record<string, string>): ServerProcess {
     stdout: () => out,
     stderr: () => err,
     exited,
-    listening: (timeoutMs = 30_000) =>
+    // A fresh embedded database is created and migrated first: 15 s idle, 45 s on a loaded machine.
+    listening: (timeoutMs = 120_000) =>
       new Promise<void>((resolve, reject) => {
         const deadline = setTimeout(
           () => reject(new Error(`not listening after ${timeoutMs} ms:\n${err}`)),

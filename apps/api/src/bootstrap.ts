@@ -5,11 +5,12 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import helmet from 'helmet';
 import { LogController, type FastifyRequest } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
-import { AppConfig } from '@app/config';
+import { AppConfig, configWarnings } from '@app/config';
 import {
   answerMethodNotAllowed,
   clientErrorHandler,
   Clock,
+  keepConnectionToDrainBody,
   createValidationPipe,
   MetricsService,
   parseJsonBody,
@@ -47,7 +48,17 @@ export async function createApp(
     trustProxy: config.http.trustProxy,
     return503OnClosing: true,
     clientErrorHandler,
+    // Slow or silent clients must not hold connections for ever: past these, 408 and close.
+    requestTimeout: config.http.requestTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    connectionTimeout: config.http.connectionTimeoutMs,
+    http: {
+      headersTimeout: config.http.headersTimeoutMs,
+      // Node checks the request and headers timeouts on this interval (30 s by default).
+      connectionsCheckingInterval: Math.ceil(config.http.headersTimeoutMs / 10),
+    },
   });
+  for (const warning of configWarnings(config)) logger.warn(warning);
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, clock),
     adapter,
@@ -118,6 +129,7 @@ export async function createApp(
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
     if (closing) void reply.header('connection', 'close');
+    else keepConnectionToDrainBody(request, reply);
   });
   const httpDuration = app.get(MetricsService).httpDuration;
   fastify.addHook('onResponse', async (request: FastifyRequest, reply) => {

@@ -6,6 +6,8 @@ import { createApp } from './bootstrap';
 import { listenInternal } from './internal-port';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
+/** In-flight requests get this long; then connections still open (slow clients) are cut. */
+const SHUTDOWN_GRACE_MS = 8_000;
 
 /** A startup failure whose message says it all: printed as one line, without a stack. */
 class StartupError extends Error {}
@@ -79,6 +81,10 @@ async function main(): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
     internal?.close();
+    setTimeout(() => {
+      logger.warn('closing connections still open after the grace period');
+      app.getHttpServer().closeAllConnections();
+    }, SHUTDOWN_GRACE_MS).unref();
     app.close().then(
       () => process.exit(0),
       (error: unknown) => {

@@ -1,4 +1,4 @@
-import { ConfigError, DEV_OTP_SECRET, loadConfig } from './app-config';
+import { ConfigError, configWarnings, DEV_OTP_SECRET, loadConfig } from './app-config';
 
 const STRONG = 'x'.repeat(40);
 
@@ -110,6 +110,42 @@ describe('loadConfig', () => {
       '10.0.0.0/8',
       '127.0.0.1',
     ]);
+  });
+
+  it('refuses TRUST_PROXY=true in production and warns of it elsewhere', () => {
+    const production = {
+      NODE_ENV: 'production',
+      PARTNER_JWT_SECRET: 'p'.repeat(32),
+      OTP_SECRET: 'o'.repeat(32),
+      NOTIFY_DRIVER: 'twilio',
+      TWILIO_ACCOUNT_SID: 'AC1',
+      TWILIO_AUTH_TOKEN: 't',
+      TWILIO_FROM: '+15005550006',
+    };
+    expect(problemsOf({ ...production, TRUST_PROXY: 'true' })).toEqual([
+      expect.stringMatching(/^TRUST_PROXY=true believes the leftmost X-Forwarded-For address/),
+    ]);
+    expect(loadConfig({ ...production, TRUST_PROXY: '1' }).http.trustProxy).toBe(1);
+    expect(configWarnings(loadConfig({ TRUST_PROXY: 'true' }))).toEqual([
+      expect.stringMatching(/^TRUST_PROXY=true/),
+    ]);
+    expect(configWarnings(loadConfig({ TRUST_PROXY: '10.0.0.1' }))).toEqual([]);
+  });
+
+  it('reads the HTTP timeouts, keeping headers within the request and connections past a send', () => {
+    expect(loadConfig({}).http).toMatchObject({
+      requestTimeoutMs: 30_000,
+      headersTimeoutMs: 10_000,
+      keepAliveTimeoutMs: 65_000,
+      connectionTimeoutMs: 120_000,
+    });
+    expect(
+      problemsOf({ HTTP_REQUEST_TIMEOUT_MS: '5000', HTTP_HEADERS_TIMEOUT_MS: '6000' }),
+    ).toEqual(['HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS']);
+    expect(problemsOf({ HTTP_CONNECTION_TIMEOUT_MS: '5000' })).toEqual([
+      'HTTP_CONNECTION_TIMEOUT_MS must exceed NOTIFY_TIMEOUT_MS',
+    ]);
+    expect(problemsOf({ HTTP_REQUEST_TIMEOUT_MS: '0' })[0]).toMatch(/^HTTP_REQUEST_TIMEOUT_MS/);
   });
 
   it('normalises ALLOWED_COUNTRY_CODES and rejects malformed entries', () => {

@@ -99,6 +99,14 @@ export interface AppConfig {
     corsOrigins: string[];
     /** INTERNAL_PORT: where /metrics and /docs are served instead of PORT; undefined: on PORT. */
     internalPort?: number;
+    /** Receiving a whole request (headers and body); past it, 408 and the connection closes. */
+    requestTimeoutMs: number;
+    /** Receiving a request's headers. */
+    headersTimeoutMs: number;
+    /** An idle keep-alive connection; longer than a load balancer's idle timeout (60 s). */
+    keepAliveTimeoutMs: number;
+    /** A connection with no traffic either way (a client that stopped reading its answer). */
+    connectionTimeoutMs: number;
   };
   redisUrl?: string;
   /** E.164 country calling codes with the plus, e.g. "+91"; empty allows all. */
@@ -188,6 +196,10 @@ export function loadConfig(env: Env): AppConfig {
         read.string('INTERNAL_PORT') === undefined
           ? undefined
           : read.int('INTERNAL_PORT', 0, 0, 65535),
+      requestTimeoutMs: read.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
+      headersTimeoutMs: read.int('HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
+      keepAliveTimeoutMs: read.int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 65_000, 100, 600_000),
+      connectionTimeoutMs: read.int('HTTP_CONNECTION_TIMEOUT_MS', 120_000, 1000, 3_600_000),
     },
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
     allowedCountryCodes: read.list('ALLOWED_COUNTRY_CODES').map((code) => {
@@ -215,6 +227,7 @@ export function loadConfig(env: Env): AppConfig {
   }
   checkSecrets(read, config);
   checkNotifyDriver(read, config);
+  checkHttp(read, config);
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;
 }
@@ -252,6 +265,29 @@ function checkNotifyDriver(read: EnvReader, config: AppConfig): void {
       if (!value) read.fail(`${name} must be set when NOTIFY_DRIVER=twilio`);
     }
   }
+}
+
+function checkHttp(read: EnvReader, config: AppConfig): void {
+  const { http, notify } = config;
+  if (http.headersTimeoutMs > http.requestTimeoutMs) {
+    read.fail('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS');
+  }
+  if (http.connectionTimeoutMs <= notify.timeoutMs) {
+    // A register waits up to NOTIFY_TIMEOUT_MS for the provider with nothing on the wire.
+    read.fail('HTTP_CONNECTION_TIMEOUT_MS must exceed NOTIFY_TIMEOUT_MS');
+  }
+  if (config.isProduction && http.trustProxy === true) {
+    read.fail(TRUST_ANY_PROXY);
+  }
+}
+
+const TRUST_ANY_PROXY =
+  'TRUST_PROXY=true believes the leftmost X-Forwarded-For address, which any client can forge; ' +
+  'give the number of proxies in front of the service (e.g. 1) or their addresses';
+
+/** What is allowed but unsafe, to be logged at start. */
+export function configWarnings(config: AppConfig): string[] {
+  return config.http.trustProxy === true ? [TRUST_ANY_PROXY] : [];
 }
 
 /** TRUST_PROXY: unset → trust none; "true" → any; a number → that many hops; else addresses. */

@@ -16,6 +16,7 @@ export {
 export type { ControlHandler } from './embedded/data-dir-lock';
 export { Sql } from './sql';
 export { statement } from './statement';
+export { deleteBatch } from './delete-batch';
 export { perTurnBatcher } from './turn-batcher';
 export type { Statement } from './statement';
 export { DataSourceWithFunctions } from './functions/data-source-with-functions';

@@ -1,6 +1,7 @@
-import { Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { BackgroundLoop, Clock } from '@app/common';
+import { BackgroundJob, Clock } from '@app/common';
+import { deleteBatch } from '@app/database';
 
 const HOUR_MS = 3_600_000;
 /** The hourly limits look back one hour; keep a second for investigations. */
@@ -17,20 +18,16 @@ const BATCH = 1_000;
  * repeated verify for as long as the link exists.
  */
 @Injectable()
-export class OtpRetentionJob implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly loop = new BackgroundLoop('OtpRetention', INTERVAL_MS, () => this.purgeOnce());
-
+export class OtpRetentionJob extends BackgroundJob {
   constructor(
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.loop.start();
+  ) {
+    super('OtpRetention', INTERVAL_MS);
   }
 
-  async onModuleDestroy(): Promise<void> {
-    await this.loop.stop();
+  runOnce(): Promise<boolean> {
+    return this.purgeOnce();
   }
 
   /** One batch from each table; true when any table had a full batch (more may be waiting). */
@@ -65,16 +62,7 @@ export class OtpRetentionJob implements OnApplicationBootstrap, OnModuleDestroy 
     return results.some((deleted) => deleted === BATCH);
   }
 
-  private async deleteBatch(
-    select: string,
-    table: string,
-    cutoff: Date,
-    key = 'id',
-  ): Promise<number> {
-    const [, deleted] = await this.dataSource.query<[unknown[], number]>(
-      `DELETE FROM ${table} WHERE ${key} IN (${select})`,
-      [cutoff, BATCH],
-    );
-    return deleted;
+  private deleteBatch(select: string, table: string, cutoff: Date, key = 'id'): Promise<number> {
+    return deleteBatch(this.dataSource, table, select, cutoff, BATCH, key);
   }
 }

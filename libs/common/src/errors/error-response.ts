@@ -55,6 +55,24 @@ const OWN_MESSAGE = new Set([
 ]);
 
 /**
+ * Other errors that carry a 4xx status (the static file sender of /docs raises `http-errors`
+ * objects): the caller's mistake, so a 4xx in the contract's shape, never the sender's message
+ * (it may name a file). A path that may not be served is, to the caller, not there.
+ */
+const CLIENT_ERROR_STATUS_CODES: Record<number, ErrorCode> = {
+  403: ErrorCode.NotFound,
+  404: ErrorCode.NotFound,
+  413: ErrorCode.PayloadTooLarge,
+  429: ErrorCode.RateLimited,
+};
+
+function clientErrorStatus(error: unknown): number | undefined {
+  const { status, statusCode } = (error ?? {}) as { status?: unknown; statusCode?: unknown };
+  const value = typeof status === 'number' ? status : statusCode;
+  return typeof value === 'number' && value >= 400 && value < 500 ? value : undefined;
+}
+
+/**
  * Turns any thrown value into the contract's error response. Known failures keep their
  * meaning; anything else becomes 500 INTERNAL carrying only the request id.
  */
@@ -71,6 +89,11 @@ export function toErrorResponse(error: unknown, requestId: string): ErrorRespons
   if (error instanceof HttpException) {
     const code = STATUS_CODES[error.getStatus()];
     if (code) return fromCode(code, OWN_MESSAGE.has(code) ? ERROR_MESSAGE[code] : error.message);
+  }
+
+  const clientStatus = clientErrorStatus(error);
+  if (clientStatus !== undefined) {
+    return fromCode(CLIENT_ERROR_STATUS_CODES[clientStatus] ?? ErrorCode.ValidationFailed);
   }
 
   if (isDatabaseUnavailable(error)) return fromCode(ErrorCode.Unavailable);
