@@ -21,6 +21,9 @@ const e2e = (name, database) => ({
 });
 
 module.exports = {
+  // Says which suites this environment skips, and how to turn them on: before and after the run.
+  globalSetup: '<rootDir>/test/support/skipped-suites.ts',
+  globalTeardown: '<rootDir>/test/support/skipped-suites.ts',
   // Generous: on a loaded 2-core machine an embedded database takes seconds to start per file.
   testTimeout: 90_000,
   projects: [

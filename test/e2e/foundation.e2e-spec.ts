@@ -39,10 +39,11 @@ describe('foundation: health, error shape, limits', () => {
     expect(res.body).toEqual({ statusCode: 404, error: 'NOT_FOUND', message: 'route not found' });
   });
 
-  it('wrong method on a known path → 404 NOT_FOUND', async () => {
+  it('wrong method on a known path → 405 METHOD_NOT_ALLOWED with Allow', async () => {
     const res = await http(t.url, 'DELETE', '/health');
-    expect(res.status).toBe(404);
-    expect(res.body).toMatchObject({ statusCode: 404, error: 'NOT_FOUND' });
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe('GET, HEAD');
+    expect(res.body).toMatchObject({ statusCode: 405, error: 'METHOD_NOT_ALLOWED' });
   });
 
   it('malformed JSON → 400 VALIDATION_FAILED', async () => {
@@ -62,13 +63,19 @@ describe('foundation: health, error shape, limits', () => {
     expect(res.body).toMatchObject({ error: 'VALIDATION_FAILED' });
   });
 
-  it('a body that is not JSON → 400 VALIDATION_FAILED', async () => {
+  it('a body that is not JSON → 415 UNSUPPORTED_MEDIA_TYPE, or 400 VALIDATION_FAILED as JSON', async () => {
     const res = await http(t.url, 'POST', '/fe/users/auth/otp/register', {
       body: 'phone=1',
       headers: { 'content-type': 'text/plain', 'user-jwt-token': partnerToken() },
     });
-    expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ statusCode: 400, error: 'VALIDATION_FAILED' });
+    expect(res.status).toBe(415);
+    expect(res.body).toMatchObject({ statusCode: 415, error: 'UNSUPPORTED_MEDIA_TYPE' });
+    const declared = await http(t.url, 'POST', '/fe/users/auth/otp/register', {
+      body: 'phone=1',
+      headers: { 'content-type': 'application/json', 'user-jwt-token': partnerToken() },
+    });
+    expect(declared.status).toBe(400);
+    expect(declared.body).toMatchObject({ statusCode: 400, error: 'VALIDATION_FAILED' });
   });
 
   it('a body over 16 KiB → 413 PAYLOAD_TOO_LARGE', async () => {

@@ -210,7 +210,7 @@ const BAD_TOKENS: Array<[string, () => { headers: Headers; token?: string }, Reg
   [
     'no user claim',
     () => inHeader(signed(claims({ sub: undefined, user_id: undefined }))),
-    /claims invalid/,
+    /claims missing: user_id or sub/,
   ],
   [
     'a namespaced id naming someone else',
@@ -453,7 +453,7 @@ describe('input validation: body, fields, tokens', () => {
       expect(linked.body).toMatchObject({ UserID: user.userId, LinkedPhone: phone.national });
     });
 
-    // All bodies are JSON (spec §3): no form parser.
+    // All bodies are JSON (spec §3): no form parser; another content type is 415.
     it('an application/x-www-form-urlencoded body is refused', async () => {
       const phone = uniquePhone();
       const res = await leavesNoTrace(t, () =>
@@ -462,21 +462,21 @@ describe('input validation: body, fields, tokens', () => {
           'content-type': 'application/x-www-form-urlencoded',
         }),
       );
-      expectError(res, 400, 'VALIDATION_FAILED');
+      expectError(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
     });
 
     it.each([
       ['text/plain', '{"phone_number":"9876543219","countryCode":"+91"}'],
       ['application/xml', '<phone_number>9876543219</phone_number>'],
       ['multipart/form-data; boundary=x', '--x\r\n\r\n--x--'],
-    ])('a %s body → 400 VALIDATION_FAILED', async (contentType, body) => {
+    ])('a %s body → 415 UNSUPPORTED_MEDIA_TYPE', async (contentType, body) => {
       const res = await leavesNoTrace(t, () =>
         post(REGISTER, body, {
           'user-jwt-token': newPartnerUser().token,
           'content-type': contentType,
         }),
       );
-      expectError(res, 400, 'VALIDATION_FAILED');
+      expectError(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
     });
   });
 
@@ -954,10 +954,11 @@ describe('input validation: body, fields, tokens', () => {
       expect(res.body).toEqual(plain.body);
     });
 
-    it('other methods are 404 NOT_FOUND', async () => {
+    it('other methods are 405 METHOD_NOT_ALLOWED', async () => {
       for (const method of ['POST', 'PUT', 'DELETE']) {
         const res = await call(t, method, CONFIG, { body: method === 'DELETE' ? undefined : {} });
-        expectError(res, 404, 'NOT_FOUND');
+        expectError(res, 405, 'METHOD_NOT_ALLOWED');
+        expect(res.headers.allow).toBe('GET, HEAD');
       }
     });
   });

@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { http } from '../support/http';
 import { sendStuckBody } from '../support/raw-http';
@@ -42,6 +43,27 @@ describe('server process', () => {
     const { code } = await server.exited;
     expect(code).toBe(1);
     expect(server.stderr()).toContain('PORT must be an integer 1-65535, got "abc"');
+  });
+
+  it('exits non-zero with one line naming PORT when the port is in use', async () => {
+    const port = await freePort();
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(port, '0.0.0.0', resolve));
+    try {
+      const server = start({ PORT: String(port), DATA_DIR: dataDir });
+      const { code } = await server.exited;
+      expect(code).toBe(1);
+      const failure = server
+        .stderr()
+        .split('\n')
+        .filter((line) => line.includes('failed to start'));
+      expect(failure).toEqual([
+        `otp-link failed to start: PORT ${port} is already in use: stop what listens there, or set PORT to a free port`,
+      ]);
+      expect(server.stderr()).not.toMatch(/\n\s+at /);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 
   it('exits non-zero in production without secrets, naming each', async () => {

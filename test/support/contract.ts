@@ -20,9 +20,11 @@ export const SPEC_ERRORS: Record<string, { status: number; extra: string[] }> = 
   ACCOUNT_ALREADY_LINKED: { status: 409, extra: [] },
   PHONE_ALREADY_LINKED: { status: 409, extra: [] },
   PAYLOAD_TOO_LARGE: { status: 413, extra: [] },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, extra: [] },
+  METHOD_NOT_ALLOWED: { status: 405, extra: [] },
   PHONE_UNDELIVERABLE: { status: 422, extra: [] },
 };
-export const DOCUMENTED_4XX = [400, 401, 403, 404, 409, 410, 413, 422, 429];
+export const DOCUMENTED_4XX = [400, 401, 403, 404, 405, 409, 410, 413, 415, 422, 429];
 export const LEAK = /\bat .+\.(ts|js):\d+|node_modules|QueryFailedError|syntax error at|violates/;
 
 export type Json = Record<string, unknown>;

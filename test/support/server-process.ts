@@ -100,7 +100,17 @@ export function runCliProcess(
   env: Record<string, string>,
   timeoutMs = 60_000,
 ): Promise<CliProcessResult> {
-  const child = spawn(process.execPath, [...TS_NODE, CLI, ...argv], {
+  return runTsProcess(CLI, argv, env, timeoutMs);
+}
+
+/** Runs a TypeScript entry point (a path from the repository's root) as `npm run` would. */
+export function runTsProcess(
+  entry: string,
+  argv: string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<CliProcessResult> {
+  const child = spawn(process.execPath, [...TS_NODE, join(ROOT, entry), ...argv], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

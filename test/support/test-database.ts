@@ -27,6 +27,7 @@ export async function createTestDatabase(
     return { env: { DATA_DIR: 'memory://' }, drop: async () => undefined };
   }
   const name = `otp_link_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await ensureDatabase(target);
   await adminQuery(target, `CREATE DATABASE "${name}"`);
   const url = withDatabase(target, name);
   const drop = () => adminQuery(target, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
@@ -56,5 +57,42 @@ async function adminQuery(serverUrl: string, sql: string): Promise<void> {
     await client.query(sql);
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * Makes sure the database a URL names exists (TEST_DATABASE_URL's, where the suites create their
+ * own): created from the server's `postgres` database when missing, or an error saying which
+ * `createdb` to run.
+ */
+export async function ensureDatabase(serverUrl: string): Promise<void> {
+  const client = new Client({ connectionString: serverUrl });
+  try {
+    await client.connect();
+    return;
+  } catch (error) {
+    if ((error as { code?: string }).code !== '3D000') throw error; // not "database does not exist"
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  const url = new URL(serverUrl);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  try {
+    await adminQuery(
+      withDatabase(serverUrl, 'postgres'),
+      `CREATE DATABASE "${name.replace(/"/g, '""')}"`,
+    );
+  } catch (error) {
+    // Created meanwhile by another test file: fine.
+    if ((error as { code?: string }).code === '42P04') return;
+    const flags = [
+      `-h ${url.hostname || '127.0.0.1'}`,
+      `-p ${url.port || '5432'}`,
+      ...(url.username ? [`-U ${decodeURIComponent(url.username)}`] : []),
+    ].join(' ');
+    throw new Error(
+      `database "${name}" does not exist and could not be created (${(error as Error).message}): ` +
+        `run createdb ${flags} ${name}`,
+    );
   }
 }

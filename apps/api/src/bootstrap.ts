@@ -7,6 +7,7 @@ import { LogController, type FastifyRequest } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { AppConfig, configWarnings } from '@app/config';
 import {
+  answerMethodNotAllowed,
   clientErrorHandler,
   Clock,
   keepConnectionToDrainBody,
@@ -16,6 +17,8 @@ import {
   PinoNestLogger,
 } from '@app/common';
 import { AppModule } from './app.module';
+import { warnIgnoredForwardedFor } from './forwarded-for';
+import { separateInternalRoutes } from './internal-port';
 import { serveOpenApi } from './openapi';
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
@@ -65,6 +68,13 @@ export async function createApp(
       bodyParser: false, // JSON only, parsed below: no form or other parsers
     },
   );
+  // Before any route is added, so it learns them all: a known path's wrong method answers 405.
+  answerMethodNotAllowed(app.getHttpAdapter().getInstance());
+  if (config.http.internalPort !== undefined) {
+    separateInternalRoutes(app.getHttpAdapter().getInstance());
+  }
+  if (config.http.trustProxy === false)
+    warnIgnoredForwardedFor(app.getHttpAdapter().getInstance(), logger);
   app.useGlobalPipes(createValidationPipe());
   // Security headers. The content policy allows only this origin's own scripts and styles (the
   // Swagger UI at /docs needs them; the JSON API needs nothing). Built once: the Fastify plugin

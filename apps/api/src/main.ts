@@ -1,11 +1,28 @@
 import { ConfigError, loadConfig, readEnvironment } from '@app/config';
 import { createLogger, describeError } from '@app/common';
 import { DataDirInUseError } from '@app/database';
+import type { Server } from 'node:net';
 import { createApp } from './bootstrap';
+import { listenInternal } from './internal-port';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 /** In-flight requests get this long; then connections still open (slow clients) are cut. */
 const SHUTDOWN_GRACE_MS = 8_000;
+
+/** A startup failure whose message says it all: printed as one line, without a stack. */
+class StartupError extends Error {}
+
+/** What to tell the operator when the port cannot be opened; undefined for anything else. */
+function listenProblem(error: unknown, port: number, name = 'PORT'): string | undefined {
+  switch ((error as { code?: unknown }).code) {
+    case 'EADDRINUSE':
+      return `${name} ${port} is already in use: stop what listens there, or set ${name} to a free port`;
+    case 'EACCES':
+      return `${name} ${port} may not be opened by this user: set ${name} to 1024 or above`;
+    default:
+      return undefined;
+  }
+}
 
 async function main(): Promise<void> {
   let config;
@@ -21,11 +38,34 @@ async function main(): Promise<void> {
 
   const logger = createLogger(config.logLevel);
   const app = await createApp(config, logger);
-  await app.listen({ port: config.port, host: '0.0.0.0' });
+  try {
+    await app.listen({ port: config.port, host: '0.0.0.0' });
+  } catch (error) {
+    const problem = listenProblem(error, config.port);
+    if (!problem) throw error;
+    await app.close().catch(() => undefined);
+    throw new StartupError(problem);
+  }
+  const internalPort = config.http.internalPort;
+  let internal: Server | undefined;
+  if (internalPort !== undefined) {
+    try {
+      internal = await listenInternal(app, internalPort, '0.0.0.0');
+    } catch (error) {
+      const problem = listenProblem(error, internalPort, 'INTERNAL_PORT');
+      if (!problem) throw error;
+      await app.close().catch(() => undefined);
+      throw new StartupError(problem);
+    }
+  }
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info(
-    { port, database: config.database.url ? 'postgresql' : 'embedded' },
+    {
+      port,
+      ...(internalPort !== undefined ? { internalPort } : {}),
+      database: config.database.url ? 'postgresql' : 'embedded',
+    },
     'otp-link listening',
   );
 
@@ -40,6 +80,7 @@ async function main(): Promise<void> {
       logger.error('shutdown deadline passed; exiting');
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
+    internal?.close();
     setTimeout(() => {
       logger.warn('closing connections still open after the grace period');
       app.getHttpServer().closeAllConnections();
@@ -58,7 +99,8 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // A known condition needs its message, not a stack.
-  const detail = error instanceof DataDirInUseError ? error.message : undefined;
+  const detail =
+    error instanceof DataDirInUseError || error instanceof StartupError ? error.message : undefined;
   process.stderr.write(
     `otp-link failed to start: ${detail ?? (error instanceof Error ? error.stack : String(error))}\n`,
   );

@@ -12,6 +12,7 @@ export * from './throttling/redis-throttler.storage';
 export * from './throttling/fe-throttler.guard';
 export * from './throttling/memory-throttler.storage';
 export * from './http/json-body-parser';
+export * from './http/method-not-allowed';
 export * from './background/background-loop';
 export * from './background/background-job';
 export * from './metrics/metrics.service';

@@ -75,6 +75,14 @@ describe('loadConfig', () => {
   it('names the variable and the bad value', () => {
     expect(problemsOf({ PORT: 'abc' })).toEqual(['PORT must be an integer 1-65535, got "abc"']);
     expect(problemsOf({ PORT: '70000' })).toEqual(['PORT must be an integer 1-65535, got "70000"']);
+    expect(problemsOf({ INTERNAL_PORT: 'x' })).toEqual([
+      'INTERNAL_PORT must be an integer 0-65535, got "x"',
+    ]);
+    expect(problemsOf({ PORT: '8080', INTERNAL_PORT: '8080' })).toEqual([
+      'INTERNAL_PORT must differ from PORT',
+    ]);
+    expect(loadConfig({ INTERNAL_PORT: '9464' }).http.internalPort).toBe(9464);
+    expect(loadConfig({}).http.internalPort).toBeUndefined();
     expect(problemsOf({ OTP_LENGTH: '3' })).toEqual([
       'OTP_LENGTH must be an integer 4-10, got "3"',
     ]);

@@ -11,6 +11,11 @@ export type NotifyDriver = (typeof NOTIFY_DRIVERS)[number];
 /** Development-only secrets; refused when NODE_ENV=production. */
 export const DEV_PARTNER_JWT_SECRET = 'dev-partner-jwt-secret-change-me';
 export const DEV_OTP_SECRET = 'dev-otp-secret-change-me';
+/**
+ * The partner client of development tokens (`npm run token`): fixed, so a token minted again
+ * names the same partner user and finds the link made with an earlier one.
+ */
+export const DEV_PARTNER_CLIENT_ID = 'dev-studio';
 const MIN_SECRET_LENGTH = 32;
 
 export const DEFAULT_BLOCKED_NUMBER_TYPES = [
@@ -92,6 +97,8 @@ export interface AppConfig {
     /** Fastify's trustProxy: false, true (any), a hop count, or addresses/CIDRs of the proxies. */
     trustProxy: boolean | number | string[];
     corsOrigins: string[];
+    /** INTERNAL_PORT: where /metrics and /docs are served instead of PORT; undefined: on PORT. */
+    internalPort?: number;
     /** Receiving a whole request (headers and body); past it, 408 and the connection closes. */
     requestTimeoutMs: number;
     /** Receiving a request's headers. */
@@ -185,6 +192,10 @@ export function loadConfig(env: Env): AppConfig {
       bodyLimitBytes: 16 * 1024,
       trustProxy: parseTrustProxy(read.list('TRUST_PROXY')),
       corsOrigins: read.list('CORS_ORIGINS'),
+      internalPort:
+        read.string('INTERNAL_PORT') === undefined
+          ? undefined
+          : read.int('INTERNAL_PORT', 0, 0, 65535),
       requestTimeoutMs: read.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
       headersTimeoutMs: read.int('HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
       keepAliveTimeoutMs: read.int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 65_000, 100, 600_000),
@@ -211,6 +222,9 @@ export function loadConfig(env: Env): AppConfig {
     adminApiKey: read.string('ADMIN_API_KEY'),
   };
 
+  if (config.http.internalPort !== undefined && config.http.internalPort === config.port) {
+    read.fail('INTERNAL_PORT must differ from PORT');
+  }
   checkSecrets(read, config);
   checkNotifyDriver(read, config);
   checkHttp(read, config);

@@ -192,6 +192,10 @@ export interface OtpMarkArgs {
  * and count exactly. The margin must exceed the issues in flight across all instances (their
  * pool sizes).
  */
+/** INVALID_OTP's message on the last allowed wrong code (`attemptsLeft: 0`). */
+export const LOCKED_MESSAGE =
+  'wrong code, and it was the last try: this code is now locked; request a new one';
+
 const BUDGET_LOCK_MARGIN = 200;
 /** A number block: E.164 without its last digits (10 000 numbers). */
 const BLOCK_HIDDEN_DIGITS = 4;
@@ -384,7 +388,12 @@ export class OtpEngine {
     switch (row.outcome) {
       case 'counted':
       case 'locked':
-        throw new AppError(ErrorCode.InvalidOtp, { attemptsLeft: row.attempts_left });
+        throw new AppError(
+          ErrorCode.InvalidOtp,
+          { attemptsLeft: row.attempts_left },
+          // The last try: say plainly that this code is done, so the user asks for a new one.
+          row.attempts_left === 0 ? LOCKED_MESSAGE : undefined,
+        );
       case 'capped':
         throw this.capped(row.retry_after);
       case 'changed':

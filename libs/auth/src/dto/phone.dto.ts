@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, Matches, MaxLength } from 'class-validator';
-import { PHONE_NUMBER_PATTERN } from '@app/common';
+import { COUNTRY_CODE_MESSAGE, PHONE_NUMBER_PATTERN } from '@app/common';
 
 /** `+` and 1-3 digits ("91" is accepted too); whether the code exists is INVALID_PHONE's job. */
 const COUNTRY_CODE_FORMAT = /^\+?\d{1,3}$/;
@@ -24,6 +24,6 @@ export class PhoneDto {
   })
   @IsString()
   @MaxLength(4)
-  @Matches(COUNTRY_CODE_FORMAT, { message: 'countryCode must be + and 1-3 digits' })
+  @Matches(COUNTRY_CODE_FORMAT, { message: COUNTRY_CODE_MESSAGE })
   countryCode!: string;
 }

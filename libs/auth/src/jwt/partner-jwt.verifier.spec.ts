@@ -331,7 +331,7 @@ describe('PartnerJwtVerifier', () => {
 
     it('refuses a token with neither user_id nor sub', () => {
       expect(reason(token(without('user_id', 'sub', 'namespaced_third_party_user_id')))).toBe(
-        'token claims invalid: user_id or sub',
+        'token claims missing: user_id or sub',
       );
     });
 
@@ -341,7 +341,7 @@ describe('PartnerJwtVerifier', () => {
 
     it('refuses a token with neither third_party_client_id nor client_id', () => {
       expect(reason(token(without('third_party_client_id', 'client_id')))).toBe(
-        'token claims invalid: third_party_client_id or client_id',
+        'token claims missing: third_party_client_id or client_id',
       );
     });
 
@@ -511,6 +511,28 @@ describe('PartnerJwtVerifier with a registered client', () => {
       const user = withoutFallback.verify(input, client());
       expect(user).toMatchObject({ clientId: CLIENT, userId: 'qwerty' });
     }
+  });
+
+  it("names the missing client claim of a registered client's token instead of a bad signature", () => {
+    // Signed with the client's own key, but naming no client: the directory cannot find the
+    // client, so without this check the fallback secret answered "invalid token signature".
+    const noClient = sign(
+      { ...without('third_party_client_id', 'client_id', 'namespaced_third_party_user_id') },
+      NEW_SECRET,
+      { algorithm: 'HS256', keyid: 'new' },
+    );
+    for (const verifier of [withFallback, withoutFallback]) {
+      expect(reasonWith(verifier, noClient)).toBe(
+        'token claims missing: third_party_client_id or client_id',
+      );
+    }
+    const nullClient = sign(
+      { ...EXAMPLE, third_party_client_id: null, client_id: null },
+      NEW_SECRET,
+    );
+    expect(reasonWith(withFallback, nullClient)).toBe(
+      'token claims missing: third_party_client_id or client_id',
+    );
   });
 
   it("never uses the fallback secret for a registered client's token", () => {

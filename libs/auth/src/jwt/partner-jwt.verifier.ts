@@ -87,6 +87,9 @@ export class PartnerJwtVerifier {
     if (token.length > MAX_PARTNER_TOKEN_LENGTH) throw unauthorized('token too large');
     if (!COMPACT_JWS.test(token)) throw unauthorized('token malformed');
     const header = readHeader(token);
+    // A token that names no client cannot be a registered client's: say so before trying the
+    // fallback secret, whose "invalid token signature" would send its signer looking at the key.
+    if (!client && namesNoClient(token)) throw unauthorized(MISSING_CLIENT);
     const keys = this.keysFor(header, client);
 
     const now = Math.floor(this.clock.now().getTime() / 1000);
@@ -154,6 +157,22 @@ export function unverifiedClientId(token: string | undefined): string | undefine
   const id = isAbsent(preferred) ? fallback : preferred;
   // An id the registry could not hold is not registered: no lookup (nor a NUL for PostgreSQL).
   return typeof id === 'string' && clientIdProblem(id) === undefined ? id : undefined;
+}
+
+const MISSING_CLIENT = 'token claims missing: third_party_client_id or client_id';
+
+/** True when the (unverified) payload has neither client claim; false when unreadable. */
+function namesNoClient(token: string): boolean {
+  const payload = token.slice(token.indexOf('.') + 1, token.lastIndexOf('.'));
+  let claims: unknown;
+  try {
+    claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+  } catch {
+    return false;
+  }
+  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) return false;
+  const { third_party_client_id: preferred, client_id: fallback } = claims as Claims;
+  return isAbsent(preferred) && isAbsent(fallback);
 }
 
 /**
@@ -281,7 +300,7 @@ function requiredClaim(
 ): { name: string; value: string } {
   const name = isAbsent(claims[preferred]) ? fallback : preferred;
   const value = stringClaim(claims, name, maxLength);
-  if (value === undefined) throw unauthorized(`token claims invalid: ${preferred} or ${fallback}`);
+  if (value === undefined) throw unauthorized(`token claims missing: ${preferred} or ${fallback}`);
   return { name, value };
 }
 

@@ -17,6 +17,10 @@ export enum ErrorCode {
   /** Operators' API: the change conflicts with what exists (a taken client id, the last key). */
   Conflict = 'CONFLICT',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
+  /** A body that is not `application/json` (or a body without a content type). */
+  UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
+  /** The path exists, the method does not: the answer's `Allow` header lists the methods. */
+  MethodNotAllowed = 'METHOD_NOT_ALLOWED',
   PhoneUndeliverable = 'PHONE_UNDELIVERABLE',
   Unavailable = 'UNAVAILABLE',
   Internal = 'INTERNAL',
@@ -39,6 +43,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.PhoneAlreadyLinked]: 409,
   [ErrorCode.Conflict]: 409,
   [ErrorCode.PayloadTooLarge]: 413,
+  [ErrorCode.UnsupportedMediaType]: 415,
+  [ErrorCode.MethodNotAllowed]: 405,
   [ErrorCode.PhoneUndeliverable]: 422,
   [ErrorCode.Unavailable]: 503,
   [ErrorCode.Internal]: 500,
@@ -62,6 +68,8 @@ export const ERROR_MESSAGE: Readonly<Record<ErrorCode, string>> = {
   [ErrorCode.PhoneAlreadyLinked]: 'this phone number is already linked to another account',
   [ErrorCode.Conflict]: 'the change conflicts with the current state',
   [ErrorCode.PayloadTooLarge]: 'request body too large',
+  [ErrorCode.UnsupportedMediaType]: 'request body must be JSON with content-type: application/json',
+  [ErrorCode.MethodNotAllowed]: 'method not allowed on this path',
   [ErrorCode.PhoneUndeliverable]: 'messages cannot be delivered to this phone number',
   [ErrorCode.Unavailable]: 'service temporarily unavailable; retry later',
   [ErrorCode.Internal]: 'internal error',

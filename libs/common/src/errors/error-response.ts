@@ -23,7 +23,7 @@ export interface ErrorResponse {
 const FASTIFY_ERRORS: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: ErrorCode.ValidationFailed,
   FST_ERR_CTP_EMPTY_JSON_BODY: ErrorCode.ValidationFailed,
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: ErrorCode.ValidationFailed,
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ErrorCode.UnsupportedMediaType,
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: ErrorCode.ValidationFailed,
   FST_ERR_CTP_BODY_TOO_LARGE: ErrorCode.PayloadTooLarge,
   FST_ERR_BAD_URL: ErrorCode.NotFound,
@@ -32,7 +32,6 @@ const FASTIFY_ERRORS: Record<string, ErrorCode> = {
 const FASTIFY_MESSAGES: Partial<Record<string, string>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'request body is not valid JSON',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'request body is empty',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'request body must be application/json',
 };
 
 /** Statuses Nest or Fastify raise themselves, mapped to contract codes. */
@@ -41,12 +40,19 @@ const STATUS_CODES: Record<number, ErrorCode> = {
   401: ErrorCode.Unauthorized,
   403: ErrorCode.Unauthorized,
   404: ErrorCode.NotFound,
-  405: ErrorCode.NotFound,
+  405: ErrorCode.MethodNotAllowed,
   413: ErrorCode.PayloadTooLarge,
-  415: ErrorCode.ValidationFailed,
+  415: ErrorCode.UnsupportedMediaType,
   429: ErrorCode.RateLimited,
   503: ErrorCode.Unavailable,
 };
+
+/** Codes whose framework messages ("Unsupported Media Type") say less than the catalogue's. */
+const OWN_MESSAGE = new Set([
+  ErrorCode.NotFound,
+  ErrorCode.UnsupportedMediaType,
+  ErrorCode.MethodNotAllowed,
+]);
 
 /**
  * Other errors that carry a 4xx status (the static file sender of /docs raises `http-errors`
@@ -82,8 +88,7 @@ export function toErrorResponse(error: unknown, requestId: string): ErrorRespons
 
   if (error instanceof HttpException) {
     const code = STATUS_CODES[error.getStatus()];
-    if (code)
-      return fromCode(code, code === ErrorCode.NotFound ? ERROR_MESSAGE[code] : error.message);
+    if (code) return fromCode(code, OWN_MESSAGE.has(code) ? ERROR_MESSAGE[code] : error.message);
   }
 
   const clientStatus = clientErrorStatus(error);

@@ -58,16 +58,17 @@ describe('normalizePhone', () => {
   });
 
   it.each([
-    ['too short', '+91', '98765'],
-    ['too long', '+91', '98765432190'],
-    ['an impossible prefix', '+91', '5555555555'],
-    ['an unknown calling code', '+999', '12345678'],
-    ['a zero calling code', '+0', '12345678'],
-  ])('answers INVALID_PHONE for %s', (_name, code, number) => {
+    ['too short', '+91', '98765', 'phone number is not valid'],
+    ['too long', '+91', '98765432190', 'phone number is not valid'],
+    ['an impossible prefix', '+91', '5555555555', 'phone number is not valid'],
+    ['an unknown calling code', '+999', '12345678', '+999 is not a country calling code'],
+    ['an unknown code without +', '999', '12345678', '+999 is not a country calling code'],
+    ['a zero calling code', '+0', '12345678', '+0 is not a country calling code'],
+  ])('answers INVALID_PHONE for %s', (_name, code, number, message) => {
     const error = failure(code, number, OPEN);
     expect(error.code).toBe(ErrorCode.InvalidPhone);
     expect(error.status).toBe(400);
-    expect(error.message).toBe('phone number is not valid');
+    expect(error.message).toBe(message);
   });
 
   it('refuses digits that would slide into another calling code', () => {

@@ -15,6 +15,9 @@ export const PHONE_NUMBER_PATTERN = /^[ -]*\d(?:[ -]*\d){3,19}[ -]*$/;
 // Looser than COUNTRY_CODE_PATTERN on purpose: "+0" or "+091" are well-formed fields (spec §5
 // "+ and 1-3 digits") that must reach COUNTRY_NOT_ALLOWED / INVALID_PHONE, not VALIDATION_FAILED.
 const COUNTRY_CODE_FIELD = /^\+?\d{1,3}$/;
+/** What a `countryCode` field must be: the `+` is optional, as in its pattern. */
+export const COUNTRY_CODE_MESSAGE =
+  'countryCode must be 1-3 digits, with or without a leading + (e.g. +91 or 91)';
 const SEPARATORS = /[\s-]+/g;
 
 export interface PhonePolicy {
@@ -57,7 +60,7 @@ export function normalizePhone(
   // The DTO has validated both already; re-check so a direct caller cannot build odd strings.
   const code = countryCode.trim();
   if (!COUNTRY_CODE_FIELD.test(code)) {
-    throw validationFailed('countryCode', 'countryCode must be + and 1-3 digits');
+    throw validationFailed('countryCode', COUNTRY_CODE_MESSAGE);
   }
   const national = phoneNumber.replace(SEPARATORS, '');
   if (!/^\d{1,20}$/.test(national)) {
@@ -72,6 +75,9 @@ export function normalizePhone(
     throw new AppError(ErrorCode.CountryNotAllowed);
   }
 
+  if (!CALLING_CODES.has(callingCode.slice(1))) {
+    throw new AppError(ErrorCode.InvalidPhone, {}, `${callingCode} is not a country calling code`);
+  }
   const parsed = parsePhoneNumberFromString(`${callingCode}${national}`);
   // A calling code check too: '+9' with '19876543219' would otherwise parse as +91 9876543219.
   if (!parsed || `+${parsed.countryCallingCode}` !== callingCode || !parsed.isValid()) {
