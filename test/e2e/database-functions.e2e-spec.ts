@@ -118,4 +118,27 @@ describe('database functions from sql/ files', () => {
       await dataSource.query(`SELECT name FROM schema_functions WHERE name LIKE 'zz_%'`),
     ).toEqual([{ name: 'zz_probe' }]);
   });
+
+  it('are left as they are by a build older than the database (a rollback, a stale pod)', async () => {
+    const stale = async () =>
+      (
+        await dataSource.query<Array<{ checksum: string }>>(
+          `SELECT checksum FROM schema_functions WHERE name = 'otp_issue'`,
+        )
+      )[0].checksum;
+    await dataSource.query(
+      `UPDATE schema_functions SET checksum = repeat('0', 64) WHERE name = 'otp_issue'`,
+    );
+    await dataSource.query(
+      `INSERT INTO migrations (timestamp, name) VALUES (9999999999999, 'FromANewerBuild9999999999999')`,
+    );
+    await dataSource.runMigrations();
+    expect(await stale()).toBe('0'.repeat(64));
+
+    await dataSource.query(`DELETE FROM migrations WHERE name = 'FromANewerBuild9999999999999'`);
+    await dataSource.runMigrations();
+    expect(await stale()).toBe(
+      SCHEMA.functions.find((file) => file.name === 'otp_issue')?.checksum,
+    );
+  });
 });

@@ -3,6 +3,9 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig, OtpConfig } from '@app/config';
 import { Clock, MetricsService, Target } from '@app/common';
 
+
+/** The sends and wrong-code limits look back this far. */
+const LIMIT_WINDOW_MS = 3_600_000;
 /** A region or number block as the pumping guard sees it over its window. */
 export interface PumpingScope {
   /** `region:JM` (a country, or `+881` for numbers without one) or `block:+1876555`. */
@@ -108,14 +111,16 @@ export class OtpLimits {
    * forgotten, so its owner can ask for a code and try codes again at once.
    */
   async clearTarget(target: Target): Promise<ClearedTarget> {
+    // Only the window's rows: older ones count for nothing and stay for investigations.
+    const since = new Date(this.clock.now().getTime() - LIMIT_WINDOW_MS);
     return this.dataSource.transaction(async (manager) => {
       const [, sends] = await manager.query<[unknown[], number]>(
-        `DELETE FROM otp_sends WHERE target = $1`,
-        [target.value],
+        `DELETE FROM otp_sends WHERE target = $1 AND sent_at > $2`,
+        [target.value, since],
       );
       const [, failures] = await manager.query<[unknown[], number]>(
-        `DELETE FROM otp_verify_failures WHERE target = $1`,
-        [target.value],
+        `DELETE FROM otp_verify_failures WHERE target = $1 AND failed_at > $2`,
+        [target.value, since],
       );
       return { sends, failures };
     });

@@ -23,7 +23,11 @@ describe('toErrorResponse', () => {
   it.each([
     ['a plain error', new Error('boom')],
     ['a 5xx status', httpError(502, 'upstream')],
-    ['a status that is not a number', Object.assign(new Error('x'), { status: '404' })],
+    [
+      'a status that is not a number',
+      Object.assign(new Error('x'), { status: '404', expose: true }),
+    ],
+    ['a provider error with a 4xx status', Object.assign(new Error('x'), { status: 400 })],
     ['a thrown string', 'boom'],
     ['null', null],
   ])('keeps %s a 500 INTERNAL carrying only the request id', (_label, error) => {

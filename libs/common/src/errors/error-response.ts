@@ -66,10 +66,15 @@ const CLIENT_ERROR_STATUS_CODES: Record<number, ErrorCode> = {
   429: ErrorCode.RateLimited,
 };
 
+/**
+ * The status of an `http-errors` object meant for the caller (`expose`, set for every 4xx). Other
+ * objects with a status (a provider's HTTP error thrown through) stay unexpected: a 500.
+ */
 function clientErrorStatus(error: unknown): number | undefined {
-  const { status, statusCode } = (error ?? {}) as { status?: unknown; statusCode?: unknown };
-  const value = typeof status === 'number' ? status : statusCode;
-  return typeof value === 'number' && value >= 400 && value < 500 ? value : undefined;
+  const { status, expose } = (error ?? {}) as { status?: unknown; expose?: unknown };
+  return expose === true && typeof status === 'number' && status >= 400 && status < 500
+    ? status
+    : undefined;
 }
 
 /**

@@ -20,8 +20,28 @@ export class DataSourceWithFunctions extends DataSource {
 
   override async runMigrations(options?: RunOptions): Promise<Migration[]> {
     const applied = await super.runMigrations(options);
-    if (!options?.fake) await this.applyFunctions();
+    if (options?.fake) return applied;
+    const newer = await this.migrationsUnknownHere();
+    if (newer.length > 0) {
+      // An older build (a rollback, a stale pod) must not put back its own functions over the
+      // ones the newer schema needs.
+      this.logger.log(
+        'warn',
+        `database functions left as they are: the database has migrations this build does ` +
+          `not know (${newer.join(', ')}), so it is newer than this build`,
+      );
+      return applied;
+    }
+    await this.applyFunctions();
     return applied;
+  }
+
+  /** Migrations the database has run that this build does not have. */
+  private async migrationsUnknownHere(): Promise<string[]> {
+    const table = this.options.migrationsTableName ?? 'migrations';
+    const rows = await this.query<Array<{ name: string }>>(`SELECT name FROM "${table}"`);
+    const known = new Set(this.migrations.map((migration) => migration.name));
+    return rows.map((row) => row.name).filter((name) => !known.has(name));
   }
 
   /** Re-creates the functions whose files changed; returns their names. */

@@ -44,9 +44,10 @@ export async function pendingFunctionChanges(
  * function whose file changed is dropped (every overload: its arguments may have changed) and
  * created from the file; a function whose file is gone is dropped. The functions are created
  * without checking their bodies (check_function_bodies off, as pg_dump does), so the files' order
- * does not matter, then replaced once more with the checks on: a body that does not parse, or
- * names what does not exist, fails the migration instead of its first call. Returns the names of
- * the functions it created.
+ * does not matter, then replaced once more with the checks on: a body that does not parse fails
+ * the migration instead of its first call (so does a name that does not exist, in LANGUAGE sql
+ * bodies; plpgsql resolves names only when it runs). Returns the names of the functions it
+ * created.
  */
 export async function applyFunctionChanges(
   runner: QueryRunner,

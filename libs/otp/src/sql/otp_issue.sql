@@ -21,8 +21,9 @@
  *    region and block).
  *    'issued' with the attempts left and when a resend is allowed.
  *
- * A verify takes no advisory lock: when it finished the live challenge while this waited for the
- * challenge's row, nothing is written and the answer is 'live_changed' too.
+ * The right code (otp_mark_verified) takes no advisory lock: when it finished the live challenge
+ * while this waited for the challenge's row, nothing is written and the answer is 'live_changed'
+ * too. (A wrong code takes the target's lock, as this does.)
  */
 CREATE FUNCTION otp_issue(
   p_args jsonb,
