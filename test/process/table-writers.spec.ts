@@ -23,9 +23,12 @@ const WRITERS: Readonly<Record<string, string>> = {
   schema_functions: 'database',
 };
 
-/** Every statement that writes a table, in SQL text (TypeScript strings and .sql files). */
+/**
+ * Every statement that writes a table, in SQL text (TypeScript strings and .sql files), and every
+ * purge through the database lib's deleteBatch (its own statement names no table).
+ */
 const WRITE =
-  /\b(?:INSERT\s+INTO|DELETE\s+FROM|(?<!(?:DO|FOR)\s+)UPDATE)\s+"?([a-z_][a-z0-9_]*)"?/g;
+  /\b(?:INSERT\s+INTO|DELETE\s+FROM|(?<!(?:DO|FOR)\s+)UPDATE)\s+"?([a-z_][a-z0-9_]*)"?|\bdeleteBatch\(\s*[\w.]+,\s*'([a-z_][a-z0-9_]*)'/g;
 
 /** The text without its comments (prose may say "UPDATE" too). */
 function withoutComments(text: string): string {
@@ -50,9 +53,10 @@ function writesByLib(): Map<string, Map<string, string[]>> {
     const tables = new Map<string, string[]>();
     for (const file of sourcesOf(join(ROOT, 'libs', lib, 'src'))) {
       for (const match of withoutComments(readFileSync(file, 'utf8')).matchAll(WRITE)) {
-        const places = tables.get(match[1]) ?? [];
+        const table = match[1] ?? match[2];
+        const places = tables.get(table) ?? [];
         places.push(relative(ROOT, file));
-        tables.set(match[1], places);
+        tables.set(table, places);
       }
     }
     libs.set(lib, tables);
@@ -71,6 +75,8 @@ describe('one writer per table', () => {
       'otp_verify_failures',
     ]);
     expect(writes.get('phone-link')?.size).toBe(0);
+    const planted = "deleteBatch(this.dataSource, 'links', `SELECT id FROM links`, cutoff, 10)";
+    expect([...planted.matchAll(WRITE)].map((match) => match[1] ?? match[2])).toEqual(['links']);
   });
 
   it('every lib writes only the tables it owns', () => {

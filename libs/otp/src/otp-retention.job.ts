@@ -35,34 +35,38 @@ export class OtpRetentionJob extends BackgroundJob {
     const now = this.clock.now().getTime();
     const sendsBefore = new Date(now - SEND_RETENTION_MS);
     const results = await Promise.all([
-      this.deleteBatch(
-        `SELECT id FROM otp_sends WHERE sent_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      deleteBatch(
+        this.dataSource,
         'otp_sends',
+        `SELECT id FROM otp_sends WHERE sent_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED`,
         sendsBefore,
+        BATCH,
       ),
-      this.deleteBatch(
-        `SELECT id FROM otp_verify_failures WHERE failed_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      deleteBatch(
+        this.dataSource,
         'otp_verify_failures',
+        `SELECT id FROM otp_verify_failures WHERE failed_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED`,
         sendsBefore,
+        BATCH,
       ),
-      this.deleteBatch(
+      deleteBatch(
+        this.dataSource,
+        'otp_challenges',
         `SELECT id FROM otp_challenges WHERE expires_at < $1 AND status <> 'verified'
           LIMIT $2 FOR UPDATE SKIP LOCKED`,
-        'otp_challenges',
         new Date(now - CHALLENGE_RETENTION_MS),
+        BATCH,
       ),
       // Counters have a composite key: rows are picked by their physical address.
-      this.deleteBatch(
-        `SELECT ctid FROM otp_send_counts WHERE bucket < $1 LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      deleteBatch(
+        this.dataSource,
         'otp_send_counts',
+        `SELECT ctid FROM otp_send_counts WHERE bucket < $1 LIMIT $2 FOR UPDATE SKIP LOCKED`,
         sendsBefore,
+        BATCH,
         'ctid',
       ),
     ]);
     return results.some((deleted) => deleted === BATCH);
-  }
-
-  private deleteBatch(select: string, table: string, cutoff: Date, key = 'id'): Promise<number> {
-    return deleteBatch(this.dataSource, table, select, cutoff, BATCH, key);
   }
 }
