@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
+import { jsonArgs } from '@app/database';
 import { AppError, Clock, ErrorCode, phoneTarget, telegramTarget } from '@app/common';
 import { loadConfig } from '@app/config';
 import { CodeGenerator } from './code-generator';
@@ -249,5 +252,43 @@ describe('OtpEngine', () => {
     });
     // The challenge changed meanwhile: nothing to tell yet, the caller reads it again.
     expect(otp.afterWrongCode({ outcome: 'changed' })).toBeUndefined();
+  });
+});
+
+/** The columns a primitive reads its one jsonb argument into (`jsonb_to_record(p_args) AS x(…)`). */
+function jsonColumns(file: string): string[] {
+  const text = readFileSync(join(__dirname, 'sql', file), 'utf8');
+  const list = /jsonb_to_record\(p_args\)\s+AS\s+x\(([^;]*?)\);/.exec(text)?.[1] ?? '';
+  return list
+    .split(',')
+    .map((column) => column.trim().split(/\s+/)[0])
+    .sort();
+}
+
+describe('the engine and its SQL primitives agree on argument names', () => {
+  // A key the function does not read is lost, and a column nobody sends is NULL: a limit
+  // compared with NULL never refuses, so a renamed key would switch that limit off silently.
+  const otp = engine();
+  const challengeId = '33333333-3333-4333-8333-333333333333';
+  const checked = otp.check(
+    {
+      challenge_id: challengeId,
+      state: 'live',
+      attempts_left: 5,
+      code_hash: hasher.hash(challengeId, '004321'),
+      retry_after: null,
+    },
+    request.target,
+    '004321',
+  ).challenge;
+  const keys = (args: object) => Object.keys(jsonArgs(args)).sort();
+
+  it.each([
+    ['otp_issue.sql', () => otp.issueArgs(request, otp.draft())],
+    ['otp_count_wrong_code.sql', () => otp.wrongCodeArgs(checked)],
+    ['otp_mark_verified.sql', () => otp.markArgs(checked)],
+  ])('%s reads exactly the keys the engine sends', (file, args) => {
+    expect(jsonColumns(file).length).toBeGreaterThan(3);
+    expect(keys(args())).toEqual(jsonColumns(file));
   });
 });
