@@ -20,6 +20,8 @@ const WRITERS: Readonly<Record<string, string>> = {
   audit_events: 'audit',
   partner_clients: 'partners',
   partner_client_keys: 'partners',
+  app_sessions: 'sessions',
+  session_refresh_tokens: 'sessions',
   schema_functions: 'database',
 };
 

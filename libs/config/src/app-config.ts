@@ -77,6 +77,13 @@ export interface NotifyConfig {
   twilio: TwilioConfig;
 }
 
+export interface SessionsConfig {
+  /** A refresh token's life; each rotation gives the session this long again. */
+  refreshTokenTtlSeconds: number;
+  /** A used refresh token presented again within this answers the same successor. */
+  refreshReuseGraceSeconds: number;
+}
+
 export interface AppConfig {
   nodeEnv: string;
   isProduction: boolean;
@@ -86,6 +93,7 @@ export interface AppConfig {
   partnerJwt: { secret: string; fallback: boolean };
   otp: OtpConfig;
   notify: NotifyConfig;
+  sessions: SessionsConfig;
   http: {
     rateLimitPerMinute: number;
     bodyLimitBytes: number;
@@ -179,6 +187,10 @@ export function loadConfig(env: Env): AppConfig {
         from: read.string('TWILIO_FROM'),
         apiUrl: read.url('TWILIO_API_URL', ['https:', 'http:']) ?? 'https://api.twilio.com',
       },
+    },
+    sessions: {
+      refreshTokenTtlSeconds: read.int('REFRESH_TOKEN_TTL_SECONDS', 2_592_000, 60, 31_622_400),
+      refreshReuseGraceSeconds: read.int('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
     },
     http: {
       rateLimitPerMinute: read.int('HTTP_RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000_000),
