@@ -6,6 +6,7 @@ import { HotPathFunctions1763900400000 } from './1763900400000-hot-path-function
 import { EngineTargets1764900000000 } from './1764900000000-engine-targets';
 import { AbuseGuards1764900100000 } from './1764900100000-abuse-guards';
 import { AppSessions1765000000000 } from './1765000000000-app-sessions';
+import { TokenSigningKeys1765000100000 } from './1765000100000-token-signing-keys';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- migrations/Name` writes a new
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   EngineTargets1764900000000,
   AbuseGuards1764900100000,
   AppSessions1765000000000,
+  TokenSigningKeys1765000100000,
 ];

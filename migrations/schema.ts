@@ -10,7 +10,7 @@ import {
 } from '@app/users';
 import { PartnerClient, PartnerClientKey } from '@app/partners';
 import { PHONE_LINK_FUNCTIONS } from '@app/phone-link';
-import { AppSession, RefreshTokenRecord, SESSIONS_FUNCTIONS } from '@app/sessions';
+import { AppSession, RefreshTokenRecord, SESSIONS_FUNCTIONS, TokenSigningKey } from '@app/sessions';
 import type { SchemaParts } from '@app/database';
 import { MIGRATIONS } from './all';
 
@@ -34,6 +34,7 @@ export const SCHEMA: SchemaParts = {
     PartnerClientKey,
     AppSession,
     RefreshTokenRecord,
+    TokenSigningKey,
   ],
   migrations: MIGRATIONS,
   functions: [

@@ -22,6 +22,7 @@ const WRITERS: Readonly<Record<string, string>> = {
   partner_client_keys: 'partners',
   app_sessions: 'sessions',
   session_refresh_tokens: 'sessions',
+  token_signing_keys: 'sessions',
   schema_functions: 'database',
 };
 
