@@ -6,6 +6,7 @@ const LAYERS = [
   // Use cases: compose the domain libs' primitives in one transaction.
   ['phone-link'],
   // Domain libs, each above the ones it may use.
+  ['sessions'],
   ['partners'],
   ['otp'],
   ['users'],

@@ -10,6 +10,7 @@ import {
 } from '@app/users';
 import { PartnerClient, PartnerClientKey } from '@app/partners';
 import { PHONE_LINK_FUNCTIONS } from '@app/phone-link';
+import { AppSession, RefreshTokenRecord, SESSIONS_FUNCTIONS, TokenSigningKey } from '@app/sessions';
 import type { SchemaParts } from '@app/database';
 import { MIGRATIONS } from './all';
 
@@ -31,6 +32,9 @@ export const SCHEMA: SchemaParts = {
     AuditEvent,
     PartnerClient,
     PartnerClientKey,
+    AppSession,
+    RefreshTokenRecord,
+    TokenSigningKey,
   ],
   migrations: MIGRATIONS,
   functions: [
@@ -39,5 +43,6 @@ export const SCHEMA: SchemaParts = {
     ...USERS_FUNCTIONS,
     ...OTP_FUNCTIONS,
     ...PHONE_LINK_FUNCTIONS,
+    ...SESSIONS_FUNCTIONS,
   ],
 };

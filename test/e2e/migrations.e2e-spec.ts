@@ -9,6 +9,7 @@ import { createTestDatabase, e2eDatabase } from '../support/test-database';
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
 const TABLES = [
+  'app_sessions',
   'audit_events',
   'link_probes',
   'links',
@@ -21,7 +22,9 @@ const TABLES = [
   'partner_clients',
   'phone_users',
   'schema_functions',
+  'session_refresh_tokens',
   'third_party_users',
+  'token_signing_keys',
 ];
 /** What HotPathFunctions made, before each lib kept its functions in `sql/`. */
 const HOT_PATH_FUNCTIONS = [
@@ -74,6 +77,11 @@ describe('migrations', () => {
       try {
         expect(await tables(dataSource)).toEqual(TABLES);
         expect(await functions(dataSource)).toEqual(FUNCTIONS);
+        await dataSource.undoLastMigration(); // TokenSigningKeys
+        expect(await tables(dataSource)).not.toContain('token_signing_keys');
+        await dataSource.undoLastMigration(); // AppSessions
+        expect(await tables(dataSource)).not.toContain('app_sessions');
+        expect(await tables(dataSource)).not.toContain('session_refresh_tokens');
         await dataSource.undoLastMigration(); // AbuseGuards
         expect(await tables(dataSource)).not.toContain('link_probes');
         await dataSource.undoLastMigration(); // EngineTargets: the previous functions are back
@@ -83,7 +91,7 @@ describe('migrations', () => {
         expect(await tables(dataSource)).not.toContain('otp_send_counts');
         expect(await functions(dataSource)).toEqual([]);
         expect(await tables(dataSource)).toContain('partner_clients');
-        for (let i = 3; i < MIGRATIONS.length; i++) await dataSource.undoLastMigration();
+        for (let i = 5; i < MIGRATIONS.length; i++) await dataSource.undoLastMigration();
         expect(await tables(dataSource)).toEqual([]);
         await dataSource.runMigrations();
         expect(await tables(dataSource)).toEqual(TABLES);
@@ -114,6 +122,12 @@ describe('migrations', () => {
         expect(shown.stdout).not.toContain('[ ]');
         expect(await functions(probe)).toEqual(FUNCTIONS);
         await npm('migration:revert'); // the newest only
+        expect(await tables(probe)).not.toContain('token_signing_keys');
+        expect(await tables(probe)).toContain('app_sessions');
+        await npm('migration:revert');
+        expect(await tables(probe)).not.toContain('app_sessions');
+        expect(await tables(probe)).toContain('link_probes');
+        await npm('migration:revert');
         expect(await tables(probe)).not.toContain('link_probes');
         await npm('migration:revert');
         expect(await tables(probe)).not.toContain('schema_functions');
@@ -123,9 +137,9 @@ describe('migrations', () => {
         expect(await functions(probe)).toEqual([]);
         expect(await tables(probe)).toContain('partner_clients');
         expect((await npm('migration:show')).stdout).toMatch(
-          /\[X\].*InitialSchema[\s\S]*\[X\].*PartnerRegistry[\s\S]*\[ \].*HotPathFunctions[\s\S]*\[ \].*EngineTargets[\s\S]*\[ \].*AbuseGuards/,
+          /\[X\].*InitialSchema[\s\S]*\[X\].*PartnerRegistry[\s\S]*\[ \].*HotPathFunctions[\s\S]*\[ \].*EngineTargets[\s\S]*\[ \].*AbuseGuards[\s\S]*\[ \].*AppSessions[\s\S]*\[ \].*TokenSigningKeys/,
         );
-        for (let i = 3; i < MIGRATIONS.length; i++) await npm('migration:revert');
+        for (let i = 5; i < MIGRATIONS.length; i++) await npm('migration:revert');
         expect(await tables(probe)).toEqual([]);
       } finally {
         if (probe.isInitialized) await probe.destroy();
@@ -151,6 +165,8 @@ describe('migrations', () => {
     // EngineTargets renames and moves; rows written by the previous schema must survive it both
     // ways. The rows below are what that schema's register, wrong code and verify left.
     it('EngineTargets keeps the rows of the previous schema, and gives them back on revert', async () => {
+      await dataSource.undoLastMigration(); // TokenSigningKeys
+      await dataSource.undoLastMigration(); // AppSessions
       await dataSource.undoLastMigration(); // AbuseGuards
       await dataSource.undoLastMigration(); // EngineTargets
       const old = await previousSchemaRows(dataSource);
@@ -189,6 +205,8 @@ describe('migrations', () => {
       expect(event.target_masked).toBe(old.masked);
       expect(Buffer.from(event.target_hash).equals(old.hash)).toBe(true);
 
+      await dataSource.undoLastMigration(); // TokenSigningKeys
+      await dataSource.undoLastMigration(); // AppSessions
       await dataSource.undoLastMigration(); // AbuseGuards
       await dataSource.undoLastMigration(); // EngineTargets
       expect(

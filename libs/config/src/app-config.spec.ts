@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { ConfigError, configWarnings, DEV_OTP_SECRET, loadConfig } from './app-config';
 
 const STRONG = 'x'.repeat(40);
@@ -171,6 +172,47 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads TOKEN_SIGNING_KEYS as P-256 PEMs (newlines may be escaped), refusing anything else', () => {
+    const pem = () =>
+      generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+        .privateKey.export({ type: 'pkcs8', format: 'pem' })
+        .toString();
+    const [first, second] = [pem(), pem()];
+    expect(loadConfig({}).tokens).toEqual({
+      signingKeys: [],
+      issuer: 'http://localhost:3000',
+      accessTokenTtlSeconds: 900,
+    });
+    const config = loadConfig({
+      TOKEN_SIGNING_KEYS: `${first}${second}`.replace(/\n/g, '\\n'),
+      PUBLIC_URL: 'https://otp.example.com/',
+    });
+    expect(config.tokens.signingKeys).toEqual([first.trim(), second.trim()]);
+    expect(config.tokens.issuer).toBe('https://otp.example.com');
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'secp384r1' })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    expect(problemsOf({ TOKEN_SIGNING_KEYS: `${first}${rsa}` })).toEqual([
+      'TOKEN_SIGNING_KEYS key 2 is not a P-256 (ES256) key',
+    ]);
+    expect(problemsOf({ TOKEN_SIGNING_KEYS: p384 })).toEqual([
+      'TOKEN_SIGNING_KEYS key 1 is not a P-256 (ES256) key',
+    ]);
+    expect(problemsOf({ TOKEN_SIGNING_KEYS: 'secret' })).toEqual([
+      'TOKEN_SIGNING_KEYS must hold PEM private keys (-----BEGIN PRIVATE KEY-----)',
+    ]);
+    expect(
+      problemsOf({
+        TOKEN_SIGNING_KEYS: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----',
+      }),
+    ).toEqual(['TOKEN_SIGNING_KEYS key 1 is not a readable private key']);
+    expect(problemsOf({ ACCESS_TOKEN_TTL_SECONDS: '0' })).toHaveLength(1);
+    expect(configWarnings(loadConfig({}))).toEqual([]);
+  });
+
   it('accepts a complete production configuration', () => {
     const config = loadConfig({
       NODE_ENV: 'production',
@@ -184,6 +226,10 @@ describe('loadConfig', () => {
     });
     expect(config.isProduction).toBe(true);
     expect(config.notify.twilio.from).toBe('MG123');
+    // Without signing keys production still starts, with app sign-in off, and says so.
+    expect(configWarnings(config)).toEqual([
+      expect.stringContaining('TOKEN_SIGNING_KEYS is not set') as string,
+    ]);
   });
 
   it('asks a strong ADMIN_API_KEY of production when one is set, and none at all otherwise', () => {

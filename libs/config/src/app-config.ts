@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import { Env, EnvReader, ConfigError } from './env-parsers';
 
 export { ConfigError };
@@ -82,6 +83,25 @@ export interface NotifyConfig {
   twilio: TwilioConfig;
 }
 
+export interface SessionsConfig {
+  /** A refresh token's life; each rotation gives the session this long again. */
+  refreshTokenTtlSeconds: number;
+  /** A used refresh token presented again within this answers the same successor. */
+  refreshReuseGraceSeconds: number;
+}
+
+export interface TokensConfig {
+  /**
+   * P-256 private keys (PEM) that sign our tokens: the first signs, all are published in the
+   * JWKS (rotation). Empty (development only): a key generated once and kept sealed in the
+   * database.
+   */
+  signingKeys: string[];
+  /** `iss` of our tokens: the service's public base URL. */
+  issuer: string;
+  accessTokenTtlSeconds: number;
+}
+
 export interface AppConfig {
   nodeEnv: string;
   isProduction: boolean;
@@ -91,6 +111,8 @@ export interface AppConfig {
   partnerJwt: { secret: string; fallback: boolean };
   otp: OtpConfig;
   notify: NotifyConfig;
+  sessions: SessionsConfig;
+  tokens: TokensConfig;
   http: {
     rateLimitPerMinute: number;
     bodyLimitBytes: number;
@@ -186,6 +208,17 @@ export function loadConfig(env: Env): AppConfig {
         from: read.string('TWILIO_FROM'),
         apiUrl: read.url('TWILIO_API_URL', ['https:', 'http:']) ?? 'https://api.twilio.com',
       },
+    },
+    sessions: {
+      refreshTokenTtlSeconds: read.int('REFRESH_TOKEN_TTL_SECONDS', 2_592_000, 60, 31_622_400),
+      refreshReuseGraceSeconds: read.int('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
+    },
+    tokens: {
+      signingKeys: parseSigningKeys(read, read.string('TOKEN_SIGNING_KEYS')),
+      issuer: (
+        read.url('PUBLIC_URL', ['https:', 'http:']) ?? `http://localhost:${env.PORT ?? 3000}`
+      ).replace(/\/+$/, ''),
+      accessTokenTtlSeconds: read.int('ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),
     },
     http: {
       rateLimitPerMinute: read.int('HTTP_RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000_000),
@@ -285,9 +318,42 @@ const TRUST_ANY_PROXY =
   'TRUST_PROXY=true believes the leftmost X-Forwarded-For address, which any client can forge; ' +
   'give the number of proxies in front of the service (e.g. 1) or their addresses';
 
-/** What is allowed but unsafe, to be logged at start. */
+const PEM_PRIVATE_KEY =
+  /-----BEGIN (EC |)PRIVATE KEY-----[A-Za-z0-9+/=\s]+-----END \1PRIVATE KEY-----/g;
+
+/**
+ * TOKEN_SIGNING_KEYS: PEM private keys one after another (newlines may be written `\n`), each
+ * P-256. Unset: none.
+ */
+function parseSigningKeys(read: EnvReader, value: string | undefined): string[] {
+  if (value === undefined || value.trim() === '') return [];
+  const pems = [...value.replace(/\\n/g, '\n').matchAll(PEM_PRIVATE_KEY)].map((m) => m[0]);
+  if (pems.length === 0) {
+    read.fail('TOKEN_SIGNING_KEYS must hold PEM private keys (-----BEGIN PRIVATE KEY-----)');
+  }
+  pems.forEach((pem, index) => {
+    try {
+      const key = createPrivateKey(pem);
+      if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+        read.fail(`TOKEN_SIGNING_KEYS key ${index + 1} is not a P-256 (ES256) key`);
+      }
+    } catch {
+      read.fail(`TOKEN_SIGNING_KEYS key ${index + 1} is not a readable private key`);
+    }
+  });
+  return pems;
+}
+
+const NO_SIGNING_KEYS =
+  'TOKEN_SIGNING_KEYS is not set: in production no key is generated, so app sign-in and ' +
+  'verification tokens are off and the JWKS is empty';
+
+/** What is allowed but unsafe (or off), to be logged at start. */
 export function configWarnings(config: AppConfig): string[] {
-  return config.http.trustProxy === true ? [TRUST_ANY_PROXY] : [];
+  return [
+    ...(config.http.trustProxy === true ? [TRUST_ANY_PROXY] : []),
+    ...(config.isProduction && config.tokens.signingKeys.length === 0 ? [NO_SIGNING_KEYS] : []),
+  ];
 }
 
 /** TRUST_PROXY: unset → trust none; "true" → any; a number → that many hops; else addresses. */

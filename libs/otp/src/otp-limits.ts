@@ -3,7 +3,6 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig, OtpConfig } from '@app/config';
 import { Clock, MetricsService, Target } from '@app/common';
 
-
 /** The sends and wrong-code limits look back this far. */
 const LIMIT_WINDOW_MS = 3_600_000;
 /** A region or number block as the pumping guard sees it over its window. */

@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { AccessTokens } from './access-tokens';
+import { SessionRetentionJob } from './session-retention.job';
+import { SessionStore } from './session-store';
+import { SigningKeys } from './signing-keys';
+
+/**
+ * Sessions of apps signed in with a phone code, their refresh-token families, and the keys and
+ * access tokens that prove them.
+ */
+@Module({
+  imports: [JwtModule.register({})],
+  providers: [SessionStore, SessionRetentionJob, SigningKeys, AccessTokens],
+  exports: [SessionStore, SessionRetentionJob, SigningKeys, AccessTokens],
+})
+export class SessionsModule {}
