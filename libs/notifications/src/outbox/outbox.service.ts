@@ -204,6 +204,8 @@ export class OutboxService {
       recipient: message.to,
       payload: this.cipher.encrypt({
         body: message.body,
+        subject: message.subject,
+        locale: message.locale,
         code: message.code,
         authCode: message.authCode,
       }),
