@@ -73,6 +73,7 @@ describe('OtpEngine', () => {
       cooldownSeconds: config.otp.resendCooldownSeconds,
       maxAttempts: 5,
       maxPerTarget: config.otp.maxSendsPerPhonePerHour,
+      maxCallsPerTarget: config.otp.maxCallsPerPhonePerHour,
       maxPerOwner: config.otp.maxSendsPerUserPerHour,
       maxPerBlock: config.otp.maxSendsPerPrefixPerHour,
       maxPerService: config.otp.maxSendsPerHour,

@@ -18,6 +18,10 @@ export enum ErrorCode {
   Conflict = 'CONFLICT',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
   PhoneUndeliverable = 'PHONE_UNDELIVERABLE',
+  /** CHANNELS.md: the channel is not enabled, or not valid for the target. */
+  ChannelNotAvailable = 'CHANNEL_NOT_AVAILABLE',
+  /** CHANNELS.md: a provider callback without a valid signature. */
+  InvalidSignature = 'INVALID_SIGNATURE',
   Unavailable = 'UNAVAILABLE',
   Internal = 'INTERNAL',
 }
@@ -40,6 +44,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.Conflict]: 409,
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.PhoneUndeliverable]: 422,
+  [ErrorCode.ChannelNotAvailable]: 400,
+  [ErrorCode.InvalidSignature]: 403,
   [ErrorCode.Unavailable]: 503,
   [ErrorCode.Internal]: 500,
 };
@@ -63,6 +69,8 @@ export const ERROR_MESSAGE: Readonly<Record<ErrorCode, string>> = {
   [ErrorCode.Conflict]: 'the change conflicts with the current state',
   [ErrorCode.PayloadTooLarge]: 'request body too large',
   [ErrorCode.PhoneUndeliverable]: 'messages cannot be delivered to this phone number',
+  [ErrorCode.ChannelNotAvailable]: 'this channel is not available',
+  [ErrorCode.InvalidSignature]: 'invalid signature',
   [ErrorCode.Unavailable]: 'service temporarily unavailable; retry later',
   [ErrorCode.Internal]: 'internal error',
 };
