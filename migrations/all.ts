@@ -5,6 +5,7 @@ import { PartnerRegistry1763900300000 } from './1763900300000-partner-registry';
 import { HotPathFunctions1763900400000 } from './1763900400000-hot-path-functions';
 import { EngineTargets1764900000000 } from './1764900000000-engine-targets';
 import { AbuseGuards1764900100000 } from './1764900100000-abuse-guards';
+import { ChannelFallback1765000000000 } from './1765000000000-channel-fallback';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- migrations/Name` writes a new
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   HotPathFunctions1763900400000,
   EngineTargets1764900000000,
   AbuseGuards1764900100000,
+  ChannelFallback1765000000000,
 ];

@@ -74,6 +74,9 @@ describe('migrations', () => {
       try {
         expect(await tables(dataSource)).toEqual(TABLES);
         expect(await functions(dataSource)).toEqual(FUNCTIONS);
+        expect(await hasColumn(dataSource, 'outbox_messages', 'after_id')).toBe(true);
+        await dataSource.undoLastMigration(); // ChannelFallback
+        expect(await hasColumn(dataSource, 'outbox_messages', 'after_id')).toBe(false);
         await dataSource.undoLastMigration(); // AbuseGuards
         expect(await tables(dataSource)).not.toContain('link_probes');
         await dataSource.undoLastMigration(); // EngineTargets: the previous functions are back
@@ -83,7 +86,7 @@ describe('migrations', () => {
         expect(await tables(dataSource)).not.toContain('otp_send_counts');
         expect(await functions(dataSource)).toEqual([]);
         expect(await tables(dataSource)).toContain('partner_clients');
-        for (let i = 3; i < MIGRATIONS.length; i++) await dataSource.undoLastMigration();
+        for (let i = 4; i < MIGRATIONS.length; i++) await dataSource.undoLastMigration();
         expect(await tables(dataSource)).toEqual([]);
         await dataSource.runMigrations();
         expect(await tables(dataSource)).toEqual(TABLES);
@@ -113,7 +116,10 @@ describe('migrations', () => {
         expect(shown.stdout).toContain('InitialSchema1763900000000');
         expect(shown.stdout).not.toContain('[ ]');
         expect(await functions(probe)).toEqual(FUNCTIONS);
-        await npm('migration:revert'); // the newest only
+        await npm('migration:revert'); // the newest only: ChannelFallback
+        expect(await hasColumn(probe, 'outbox_messages', 'after_id')).toBe(false);
+        expect(await tables(probe)).toContain('link_probes');
+        await npm('migration:revert');
         expect(await tables(probe)).not.toContain('link_probes');
         await npm('migration:revert');
         expect(await tables(probe)).not.toContain('schema_functions');
@@ -125,7 +131,7 @@ describe('migrations', () => {
         expect((await npm('migration:show')).stdout).toMatch(
           /\[X\].*InitialSchema[\s\S]*\[X\].*PartnerRegistry[\s\S]*\[ \].*HotPathFunctions[\s\S]*\[ \].*EngineTargets[\s\S]*\[ \].*AbuseGuards/,
         );
-        for (let i = 3; i < MIGRATIONS.length; i++) await npm('migration:revert');
+        for (let i = 4; i < MIGRATIONS.length; i++) await npm('migration:revert');
         expect(await tables(probe)).toEqual([]);
       } finally {
         if (probe.isInitialized) await probe.destroy();
@@ -151,6 +157,7 @@ describe('migrations', () => {
     // EngineTargets renames and moves; rows written by the previous schema must survive it both
     // ways. The rows below are what that schema's register, wrong code and verify left.
     it('EngineTargets keeps the rows of the previous schema, and gives them back on revert', async () => {
+      await dataSource.undoLastMigration(); // ChannelFallback
       await dataSource.undoLastMigration(); // AbuseGuards
       await dataSource.undoLastMigration(); // EngineTargets
       const old = await previousSchemaRows(dataSource);
@@ -189,6 +196,7 @@ describe('migrations', () => {
       expect(event.target_masked).toBe(old.masked);
       expect(Buffer.from(event.target_hash).equals(old.hash)).toBe(true);
 
+      await dataSource.undoLastMigration(); // ChannelFallback
       await dataSource.undoLastMigration(); // AbuseGuards
       await dataSource.undoLastMigration(); // EngineTargets
       expect(

@@ -5,6 +5,7 @@ export const AUDIT_EVENTS = [
   'requested',
   'sent',
   'delivery_failed',
+  'fallback',
   'verify_failed',
   'locked',
   'verified',

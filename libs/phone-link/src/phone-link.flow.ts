@@ -126,6 +126,8 @@ export class PhoneLinkFlow {
   /** ALLOWED_COUNTRY_CODES; undefined: every country. */
   private readonly serviceCountryCodes?: string[];
   private readonly webOtpDomain?: string;
+  /** NOTIFY_FALLBACK: the chain a code follows when its channel fails for good. */
+  private readonly fallbackChain: Channel[];
 
   constructor(
     private readonly transactions: PhoneLinkRepository,
@@ -140,6 +142,7 @@ export class PhoneLinkFlow {
     this.blockedNumberTypes = config.blockedNumberTypes;
     this.blockedPrefixes = config.blockedPrefixes;
     this.webOtpDomain = config.notify.webOtpDomain;
+    this.fallbackChain = config.notify.fallback;
     if (config.allowedCountryCodes.length > 0)
       this.serviceCountryCodes = config.allowedCountryCodes;
   }
@@ -169,11 +172,12 @@ export class PhoneLinkFlow {
       limits: { hourlySendBudget: user.client?.hourlySendBudget },
     };
     const locale = input.locale ?? localeFromAcceptLanguage(input.acceptLanguage);
+    const fallbacks = this.fallbacksOf(user, input, channel);
     const { issued, phoneKnown, messageId, message } = await this.refusalsAudited(
       user,
       target,
       ip,
-      () => this.issue(user, request, ip, locale),
+      () => this.issue(user, request, ip, locale, fallbacks),
     );
     const outcome = await this.outbox.deliverNow(messageId, message);
     if (outcome.status === 'failed') throw new AppError(ErrorCode.PhoneUndeliverable);
@@ -192,11 +196,17 @@ export class PhoneLinkFlow {
    * committed in one transaction; when the database names another challenge for the code, the
    * engine gives the draft to commit instead.
    */
-  private async issue(user: LinkingUser, request: IssueRequest, ip: string, locale?: string) {
+  private async issue(
+    user: LinkingUser,
+    request: IssueRequest,
+    ip: string,
+    locale: string | undefined,
+    fallbacks: Channel[],
+  ) {
     const audited = { ...this.audit.audited(request.target), ip: ip.slice(0, 64) };
     let draft = this.engine.draft();
     for (let round = 0; round < ISSUE_ROUNDS; round++) {
-      const message = this.message(user, request, draft, ip, locale);
+      const message = this.message(user, request, draft, ip, locale, fallbacks);
       const prepared = this.outbox.prepare(message);
       const row = await this.transactions.requestCode({
         ...request.owner,
@@ -228,17 +238,24 @@ export class PhoneLinkFlow {
     request: IssueRequest,
     draft: CodeDraft,
     ip: string,
-    locale?: string,
+    locale: string | undefined,
+    fallbacks: Channel[],
   ): QueuedMessage {
-    const content = messageContent(request.channel, {
-      code: draft.code,
-      ttlSeconds: this.engine.policy.ttlSeconds,
-      appName: appName(user),
-      template: user.client?.messageTemplate ?? undefined,
-      locale,
-      webOtpDomain: this.webOtpDomain,
-    });
+    const contentOn = (channel: Channel) =>
+      messageContent(channel, {
+        code: draft.code,
+        ttlSeconds: this.engine.policy.ttlSeconds,
+        appName: appName(user),
+        template: user.client?.messageTemplate ?? undefined,
+        locale,
+        webOtpDomain: this.webOtpDomain,
+      });
+    const content = contentOn(request.channel);
     return {
+      fallbacks: fallbacks.map((channel) => {
+        const next = contentOn(channel);
+        return { channel, ...next, code: draft.code, authCode: draft.authCode };
+      }),
       channel: request.channel,
       to: request.target.value,
       body: content.body,
@@ -450,6 +467,24 @@ export class PhoneLinkFlow {
       );
     }
     return asked;
+  }
+
+  /**
+   * The channels after `channel` in NOTIFY_FALLBACK that are enabled, reach a phone and may send
+   * to this one (a call never goes to a premium number, even as a fallback).
+   */
+  private fallbacksOf(user: LinkingUser, input: PhoneInput, channel: Channel): Channel[] {
+    const at = this.fallbackChain.indexOf(channel);
+    if (at < 0) return [];
+    return this.fallbackChain.slice(at + 1).filter((next) => {
+      if (CHANNEL_TARGET[next] !== 'phone' || !this.notifiers.channels.includes(next)) return false;
+      try {
+        this.phoneOf(user, input, next);
+        return true;
+      } catch {
+        return false;
+      }
+    });
   }
 
   private phoneChannels(): Channel[] {

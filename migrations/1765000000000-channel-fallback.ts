@@ -1,0 +1,42 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Fallback between channels (issue 17, CHANNELS.md): the messages of a code's fallback chain are
+ * written with the first one, `held`, each naming the message it falls back from (`after_id`).
+ * When that message fails for good, the same statement that records the failure releases the
+ * next one (`pending`); when it is delivered (or superseded, or expired) the held ones are
+ * superseded. Written in the code's own transaction, a crash between two channels loses nothing.
+ */
+export class ChannelFallback1765000000000 implements MigrationInterface {
+  name = 'ChannelFallback1765000000000';
+
+  public async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE "outbox_messages" ADD "after_id" uuid`);
+    await queryRunner.query(
+      `ALTER TABLE "outbox_messages" DROP CONSTRAINT "ck_outbox_messages_status"`,
+    );
+    await queryRunner.query(
+      `ALTER TABLE "outbox_messages" ADD CONSTRAINT "ck_outbox_messages_status"
+         CHECK ("status" IN ('pending', 'sent', 'failed', 'expired', 'superseded', 'held'))`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX "ix_outbox_messages_after_held" ON "outbox_messages" ("after_id")
+         WHERE "status" = 'held'`,
+    );
+  }
+
+  public async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP INDEX "ix_outbox_messages_after_held"`);
+    await queryRunner.query(
+      `UPDATE "outbox_messages" SET "status" = 'superseded', "payload" = NULL WHERE "status" = 'held'`,
+    );
+    await queryRunner.query(
+      `ALTER TABLE "outbox_messages" DROP CONSTRAINT "ck_outbox_messages_status"`,
+    );
+    await queryRunner.query(
+      `ALTER TABLE "outbox_messages" ADD CONSTRAINT "ck_outbox_messages_status"
+         CHECK ("status" IN ('pending', 'sent', 'failed', 'expired', 'superseded'))`,
+    );
+    await queryRunner.query(`ALTER TABLE "outbox_messages" DROP COLUMN "after_id"`);
+  }
+}
