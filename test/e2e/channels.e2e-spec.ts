@@ -77,6 +77,15 @@ describe('Channels on /fe: WhatsApp and voice through Twilio, localised texts', 
     });
   }
 
+  it('has no receipts endpoint without PUBLIC_URL (404)', async () => {
+    const answer = await http(t.url, 'POST', '/hooks/twilio/status', {
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': 'x' },
+      body: 'MessageSid=SM1&MessageStatus=delivered',
+    });
+    expect(answer.status).toBe(404);
+    expect(fake.requests.every((request) => request.form.StatusCallback === undefined)).toBe(true);
+  });
+
   it('lists the enabled channels and the locales in the config endpoint', async () => {
     const config = await http(t.url, 'GET', '/fe/users/auth/otp/config');
     expect(config.status).toBe(200);

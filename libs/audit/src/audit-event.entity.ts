@@ -6,6 +6,7 @@ export const AUDIT_EVENTS = [
   'sent',
   'delivery_failed',
   'fallback',
+  'receipt',
   'verify_failed',
   'locked',
   'verified',

@@ -20,3 +20,10 @@ export type { MessageContent, MessageParts } from './templates/message-text';
 export { LOCALES, localeFromAcceptLanguage, resolveLocale } from './templates/locale-texts';
 export type { Locale } from './templates/locale-texts';
 export { NOTIFICATIONS_FUNCTIONS } from './notifications-functions';
+export {
+  DeliveryReceipts,
+  isReceiptStatus,
+  RECEIPT_RANKS,
+} from './receipts/delivery-receipts.service';
+export type { Receipt, ReceiptOutcome } from './receipts/delivery-receipts.service';
+export { validTwilioSignature } from './drivers/twilio.notifier';

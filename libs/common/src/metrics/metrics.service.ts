@@ -32,6 +32,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly receipts = new Counter({
+    name: 'otp_delivery_receipts_total',
+    help: "Providers' delivery receipts recorded, by channel and status",
+    labelNames: ['channel', 'status'] as const,
+    registers: [this.registry],
+  });
+
   readonly verifications = new Counter({
     name: 'otp_verifications_total',
     help: 'Verify outcomes (linked, repeat, invalid_otp, expired, locked, not_found, conflict, rate_limited)',

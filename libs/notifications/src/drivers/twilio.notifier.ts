@@ -257,3 +257,16 @@ function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(code) ? code : undefined;
 }
+
+/**
+ * Whether `signature` (X-Twilio-Signature) is Twilio's signature of a webhook posted to `url`
+ * with form `params`, checked by the twilio package's own validator with the auth token.
+ */
+export function validTwilioSignature(
+  authToken: string,
+  signature: string,
+  url: string,
+  params: Record<string, string>,
+): boolean {
+  return twilio.validateRequest(authToken, signature, url, params);
+}

@@ -11,6 +11,9 @@ export type OutboxStatus = 'pending' | 'sent' | 'failed' | 'expired' | 'supersed
 @Index('ix_outbox_messages_created_at', ['createdAt'])
 @Index('ix_outbox_messages_group_pending', ['groupKey'], { where: `"status" = 'pending'` })
 @Index('ix_outbox_messages_after_held', ['afterId'], { where: `"status" = 'held'` })
+@Index('ix_outbox_messages_provider_message_id', ['providerMessageId'], {
+  where: `"provider_message_id" IS NOT NULL`,
+})
 @Check(
   'ck_outbox_messages_status',
   `"status" IN ('pending', 'sent', 'failed', 'expired', 'superseded', 'held')`,
@@ -45,6 +48,13 @@ export class OutboxMessage {
 
   @Column({ name: 'provider_message_id', type: 'varchar', length: 64, nullable: true })
   providerMessageId!: string | null;
+
+  /** The provider's latest delivery receipt (`delivered`, `undelivered`, `completed`, …). */
+  @Column({ name: 'delivery_status', type: 'varchar', length: 16, nullable: true })
+  deliveryStatus!: string | null;
+
+  @Column({ name: 'delivery_status_at', type: 'timestamptz', nullable: true })
+  deliveryStatusAt!: Date | null;
 
   /** Messages of one group replace each other: a newer one supersedes the pending older ones. */
   @Column({ name: 'group_key', type: 'varchar', length: 64, nullable: true })
