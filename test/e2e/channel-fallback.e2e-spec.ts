@@ -92,6 +92,14 @@ describe('Fallback between channels', () => {
     fake = await startTwilioFake();
     t = await startTestApp(env(fake));
   });
+  // The fake's scripted answers go to whichever request comes next: retire what earlier tests
+  // left pending (retries the background poller would send meanwhile) before each test.
+  beforeEach(async () => {
+    await t.dataSource.query(
+      `UPDATE outbox_messages SET status = 'superseded', payload = NULL
+        WHERE status IN ('pending', 'held')`,
+    );
+  });
   afterEach(() => fake.reset());
   afterAll(async () => {
     await t?.close();

@@ -1,4 +1,5 @@
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
+import { OutboxService } from '@app/notifications';
 import { http, HttpResult } from '../support/http';
 import { startTestApp, TestApp } from '../support/test-app';
 import { uniquePhone } from '../support/otp-client';
@@ -265,4 +266,129 @@ describe('Delivery receipts from Twilio', () => {
     expect(answer.status).toBe(400);
     expect(answer.body).toMatchObject({ error: 'VALIDATION_FAILED' });
   });
+});
+
+describe('Fallback on receipts: undelivered, or not confirmed in time', () => {
+  let fake: TwilioFake;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    fake = await startTwilioFake();
+    t = await startTestApp({
+      NOTIFY_CHANNELS: 'sms,voice',
+      NOTIFY_FALLBACK: 'sms>voice',
+      NOTIFY_FALLBACK_AFTER_SECONDS: '30',
+      NOTIFY_DRIVER: 'twilio',
+      TWILIO_API_URL: fake.url,
+      TWILIO_ACCOUNT_SID: fake.accountSid,
+      TWILIO_AUTH_TOKEN: fake.authToken,
+      TWILIO_FROM: '+15005550006',
+      PUBLIC_URL: PUBLIC_URL,
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await fake?.close();
+  });
+
+  function receipt(sid: string, status: string): Promise<HttpResult> {
+    const params = { AccountSid: fake.accountSid, MessageSid: sid, MessageStatus: status };
+    return http(t.url, 'POST', HOOK, {
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': getExpectedTwilioSignature(fake.authToken, CALLBACK, params),
+      },
+      body: new URLSearchParams(params).toString(),
+    });
+  }
+
+  async function register(): Promise<{ e164: string; sms: string; smsCode: string }> {
+    const phone = uniquePhone();
+    const sent = await http(t.url, 'POST', '/fe/users/auth/otp/register', {
+      headers: { 'user-jwt-token': newPartnerUser().token },
+      body: { phone_number: phone.national, countryCode: '+91' },
+    });
+    expect(sent.status).toBe(200);
+    const request = fake.requests.find((r) => r.form.To === phone.e164 && r.form.Body);
+    const message = fake.messages.find((m) => m.to === phone.e164);
+    if (!request || !message) throw new Error('no SMS at the fake');
+    return { e164: phone.e164, sms: message.sid, smsCode: /\d{6}/.exec(request.form.Body)![0] };
+  }
+
+  async function statuses(e164: string): Promise<string[]> {
+    const rows = await t.dataSource.query<Array<{ channel: string; status: string }>>(
+      `SELECT channel, status FROM outbox_messages WHERE recipient = $1
+        ORDER BY after_id NULLS FIRST`,
+      [e164],
+    );
+    return rows.map((row) => `${row.channel}:${row.status}`);
+  }
+
+  /** Runs the outbox's work until a call to `e164` was made (or 10 s passed). */
+  async function callTo(e164: string) {
+    const outbox = t.app.get(OutboxService);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const call = fake.calls.find((c) => c.to === e164);
+      if (call || Date.now() > deadline) return call;
+      await outbox.releaseUnconfirmed();
+      await outbox.deliverDue();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  function digits(twiml: string): string {
+    const said = [...twiml.matchAll(/<Say language="[^"]+">(\d)<\/Say>/g)].map((m) => m[1]);
+    return said.slice(0, said.length / 2).join('');
+  }
+
+  it('keeps the fallback held while the SMS awaits its receipt', async () => {
+    const { e164 } = await register();
+    expect(await statuses(e164)).toEqual(['sms:sent', 'voice:held']);
+  });
+
+  it('SMS receipt undelivered → a call with the same code', async () => {
+    const { e164, sms, smsCode } = await register();
+
+    expect((await receipt(sms, 'undelivered')).body).toEqual({ receipt: 'recorded' });
+
+    const call = await callTo(e164);
+    expect(call).toBeDefined();
+    expect(digits(call!.twiml)).toBe(smsCode);
+    expect(await statuses(e164)).toEqual(['sms:sent', 'voice:sent']);
+    // A repeated receipt releases nothing more.
+    expect((await receipt(sms, 'undelivered')).body).toEqual({ receipt: 'unchanged' });
+  });
+
+  it('no receipt within NOTIFY_FALLBACK_AFTER_SECONDS → a call with the same code', async () => {
+    const { e164, smsCode } = await register();
+    const outbox = t.app.get(OutboxService);
+    expect(await outbox.releaseUnconfirmed()).toBe(0); // not yet
+    expect(await statuses(e164)).toEqual(['sms:sent', 'voice:held']);
+
+    t.clock.advance(31);
+    const call = await callTo(e164);
+
+    expect(call).toBeDefined();
+    expect(digits(call!.twiml)).toBe(smsCode);
+  });
+
+  it('a delivered receipt supersedes the fallback: no call, even after the timeout', async () => {
+    const { e164 } = await register();
+
+    await receipt(sms(e164), 'delivered');
+    t.clock.advance(31);
+    const outbox = t.app.get(OutboxService);
+    await outbox.releaseUnconfirmed();
+    await outbox.deliverDue();
+
+    expect(fake.calls.some((c) => c.to === e164)).toBe(false);
+    expect(await statuses(e164)).toEqual(['sms:sent', 'voice:superseded']);
+  });
+
+  function sms(e164: string): string {
+    const message = fake.messages.find((m) => m.to === e164);
+    if (!message) throw new Error('no SMS');
+    return message.sid;
+  }
 });

@@ -99,10 +99,10 @@ const RELAXED_COMMIT = `relaxed AS MATERIALIZED (
      SELECT set_config('synchronous_commit', 'off', true) AS setting)`;
 /** The values of one outcome in a FINISH statement, typed by the first row's casts. */
 const OUTCOME_CASTS = [
-  ...['uuid', 'varchar', 'varchar', 'varchar', 'timestamptz', 'int', 'timestamptz'],
+  ...['uuid', 'varchar', 'varchar', 'varchar', 'timestamptz', 'int', 'timestamptz', 'boolean'],
   ...AUDIT_COLUMN_TYPES,
 ];
-const OUTCOME_FIELDS = `id, status, error, provider_message_id, at, attempts, lease_until, ${AUDIT_COLUMNS}`;
+const OUTCOME_FIELDS = `id, status, error, provider_message_id, at, attempts, lease_until, keep_held, ${AUDIT_COLUMNS}`;
 /** Most outcomes one FINISH statement records. */
 const FINISH_BATCH_LIMIT = 50;
 const finishStatements = new Map<number, Statement>();
@@ -149,7 +149,9 @@ function finishStatement(count: number): Statement {
            FROM chain
            JOIN done ON done.id = chain.head
            JOIN f ON f.id = done.id AND f.attempts = done.attempts
-          WHERE h.id = chain.id AND (f.status <> 'failed' OR chain.depth = 1)
+          WHERE h.id = chain.id
+            AND ((f.status = 'failed' AND chain.depth = 1)
+                 OR (f.status <> 'failed' AND NOT f.keep_held))
           RETURNING h.id, h.after_id, h.channel, h.recipient, h.payload, h.attempts,
                     h.expires_at, h.audit, h.status),
        events AS MATERIALIZED (
@@ -204,6 +206,9 @@ export class OutboxService {
   private readonly timeoutMs: number;
   /** While the inline attempt may be running, the poller must not take the message. */
   private readonly inlineLeaseMs: number;
+  /** The channels whose provider sends delivery receipts (Twilio's, with PUBLIC_URL). */
+  private readonly receiptChannels: ReadonlySet<Channel>;
+  private readonly fallbackAfterSeconds: number;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -217,6 +222,11 @@ export class OutboxService {
   ) {
     this.timeoutMs = config.notify.timeoutMs;
     this.inlineLeaseMs = 2 * this.timeoutMs + 5_000;
+    const { driver, twilio, fallbackAfterSeconds } = config.notify;
+    this.receiptChannels = new Set<Channel>(
+      driver === 'twilio' && twilio.statusCallbackUrl ? ['sms', 'whatsapp', 'voice'] : [],
+    );
+    this.fallbackAfterSeconds = fallbackAfterSeconds;
     metrics.gauge('otp_outbox_backlog', 'Messages waiting for delivery', async () => {
       const [row] = await this.dataSource.query<Array<{ n: number }>>(
         `SELECT count(*)::int AS n FROM outbox_messages WHERE status = 'pending'`,
@@ -308,6 +318,59 @@ export class OutboxService {
       }),
     );
     return claimed.length;
+  }
+
+  /**
+   * NOTIFY_FALLBACK_AFTER_SECONDS (receipts only): a message sent that long ago whose provider
+   * has not reported it delivered releases its held fallback for the poller. One statement, safe
+   * with every instance running it (the `held` guard). Returns how many it released.
+   */
+  async releaseUnconfirmed(): Promise<number> {
+    if (this.receiptChannels.size === 0) return 0;
+    const now = this.clock.now();
+    const [released] = await this.dataSource.query<
+      [
+        Array<{
+          id: string;
+          from_channel: Channel;
+          to_channel: Channel;
+          recipient: string;
+          audit: MessageAudit;
+        }>,
+        number,
+      ]
+    >(
+      `UPDATE outbox_messages h
+          SET status = 'pending', attempts = 0, next_attempt_at = $1::timestamptz
+         FROM outbox_messages m
+        WHERE h.after_id = m.id AND h.status = 'held' AND m.status = 'sent'
+          AND m.sent_at <= $1::timestamptz - make_interval(secs => $2::int)
+          AND (m.delivery_status IS NULL
+               OR m.delivery_status NOT IN ('delivered', 'completed', 'read'))
+        RETURNING h.id, m.channel AS from_channel, h.channel AS to_channel, h.recipient, h.audit`,
+      [now, this.fallbackAfterSeconds],
+    );
+    for (const row of released) {
+      await this.recordFallback(row, `${row.from_channel} not confirmed: ${row.to_channel} next`);
+    }
+    return released.length;
+  }
+
+  /** The audit event and the metric of a fallback released outside FINISH. */
+  async recordFallback(
+    row: { from_channel: Channel; to_channel: Channel; recipient: string; audit: MessageAudit },
+    detail: string,
+  ): Promise<void> {
+    this.metrics.fallbacks.inc({ from: row.from_channel, to: row.to_channel });
+    await this.audit.record([
+      {
+        event: 'fallback',
+        ...row.audit,
+        target: { kind: CHANNEL_TARGET[row.to_channel], value: row.recipient },
+        detail,
+        at: this.clock.now(),
+      },
+    ]);
   }
 
   /**
@@ -428,6 +491,9 @@ export class OutboxService {
         now,
         row.attempts,
         new Date(now.getTime() + this.inlineLeaseMs),
+        // A sent message whose provider will report its delivery keeps its fallback held: a
+        // failed receipt, or none in time, releases it (DeliveryReceipts, releaseUnconfirmed).
+        status === 'sent' && this.receiptChannels.has(row.channel),
         ...this.audit.values(event),
       ],
     });

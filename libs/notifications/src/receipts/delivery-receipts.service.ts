@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Channel, CHANNEL_TARGET, Clock, MetricsService } from '@app/common';
 import { AUDIT_COLUMNS, AuditService, auditRecordCall, placeholders } from '@app/audit';
 import { Sql, statement } from '@app/database';
-import type { MessageAudit } from '../outbox/outbox.service';
+import { OutboxService, type MessageAudit } from '../outbox/outbox.service';
 
 /**
  * How far along delivery each status of a message or a call is: a receipt is recorded only when
@@ -52,6 +52,26 @@ const RECORD = statement(
    SELECT ${auditRecordCall('e')} FROM done, e`,
 );
 
+const DELIVERED = new Set(['delivered', 'completed', 'read']);
+
+/** A failed receipt releases the held message that falls back from this one. */
+const RELEASE_NEXT = statement(
+  `UPDATE outbox_messages SET status = 'pending', attempts = 0, next_attempt_at = $2
+    WHERE after_id = $1 AND status = 'held'
+    RETURNING channel`,
+);
+
+/** A delivered receipt supersedes every held message after this one. */
+const SUPERSEDE_CHAIN = statement(
+  `WITH RECURSIVE chain (id) AS (
+     SELECT id FROM outbox_messages WHERE after_id = $1 AND status = 'held'
+     UNION ALL
+     SELECT h.id FROM outbox_messages h JOIN chain ON h.after_id = chain.id
+      WHERE h.status = 'held')
+   UPDATE outbox_messages SET status = 'superseded', payload = NULL
+    WHERE id IN (SELECT id FROM chain) AND status = 'held'`,
+);
+
 export interface Receipt {
   /** The provider's id of the message or call (SM…, MM…, CA…). */
   providerMessageId: string;
@@ -76,6 +96,7 @@ export class DeliveryReceipts {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
+    private readonly outbox: OutboxService,
   ) {}
 
   async record(receipt: Receipt): Promise<ReceiptOutcome> {
@@ -100,11 +121,27 @@ export class DeliveryReceipts {
     const written = await this.sql.rows(RECORD, [row.id, receipt.status, at, rank, ...values]);
     if (written.length === 0) return 'unchanged';
     this.metrics.receipts.inc({ channel: row.channel, status: receipt.status });
-    if (rank === 4 && receipt.status !== 'delivered' && receipt.status !== 'completed') {
+    if (DELIVERED.has(receipt.status)) {
+      // Delivered: the code's fallbacks will not be needed.
+      await this.sql.run(SUPERSEDE_CHAIN, [row.id]);
+    } else if (rank === 4) {
       this.logger.warn(
         { messageId: row.id, channel: row.channel, status: receipt.status },
         'the provider reports a message not delivered',
       );
+      // Not delivered: the same code goes on the next channel (the poller sends it).
+      const released = await this.sql.rows<{ channel: Channel }>(RELEASE_NEXT, [row.id, at]);
+      for (const next of released) {
+        await this.outbox.recordFallback(
+          {
+            from_channel: row.channel,
+            to_channel: next.channel,
+            recipient: row.recipient,
+            audit: row.audit,
+          },
+          `${row.channel} ${receipt.status}: ${next.channel} next`,
+        );
+      }
     }
     return 'recorded';
   }
