@@ -191,6 +191,19 @@ describe('TwilioNotifier', () => {
     expect(fake.requests).toHaveLength(0);
   });
 
+  // Found by what they are, not by position: a request an earlier test aborted mid-flight can
+  // reach the fake late, on a loaded machine.
+  const whatsappRequest = () => {
+    const found = fake.requests.find((request) => request.form.To?.startsWith('whatsapp:'));
+    if (!found) throw new Error('no WhatsApp request at the fake');
+    return found;
+  };
+  const callRequest = () => {
+    const found = fake.requests.find((request) => request.path.endsWith('/Calls.json'));
+    if (!found) throw new Error('no call request at the fake');
+    return found;
+  };
+
   describe('whatsapp', () => {
     const WHATSAPP_FROM = 'whatsapp:+14155238886';
 
@@ -199,7 +212,7 @@ describe('TwilioNotifier', () => {
         message({ channel: 'whatsapp' }),
       );
 
-      const [request] = fake.requests;
+      const request = whatsappRequest();
       expect(request.path).toBe(`/2010-04-01/Accounts/${fake.accountSid}/Messages.json`);
       expect(request.username).toBe(fake.accountSid);
       expect(request.form).toEqual({ To: `whatsapp:${TO}`, From: WHATSAPP_FROM, Body: BODY });
@@ -213,7 +226,7 @@ describe('TwilioNotifier', () => {
         message({ channel: 'whatsapp' }),
       );
 
-      const { form } = fake.requests[0];
+      const { form } = whatsappRequest();
       expect(form).toEqual({
         To: `whatsapp:${TO}`,
         From: WHATSAPP_FROM,
@@ -228,7 +241,7 @@ describe('TwilioNotifier', () => {
 
       await notifier({ whatsappFrom: service }).send(message({ channel: 'whatsapp' }));
 
-      expect(fake.requests[0].form).toEqual({
+      expect(whatsappRequest().form).toEqual({
         To: `whatsapp:${TO}`,
         MessagingServiceSid: service,
         Body: BODY,
@@ -256,7 +269,7 @@ describe('TwilioNotifier', () => {
         message({ channel: 'voice', body: PURPOSE, locale: 'en' }),
       );
 
-      const [request] = fake.requests;
+      const request = callRequest();
       expect(request.path).toBe(`/2010-04-01/Accounts/${fake.accountSid}/Calls.json`);
       expect(request.username).toBe(fake.accountSid);
       expect(request.password).toBe(fake.authToken);
@@ -285,7 +298,7 @@ describe('TwilioNotifier', () => {
     ])('says a %s text in %s', async (locale, language) => {
       await notifier({ voiceFrom: VOICE_FROM }).send(message({ channel: 'voice', locale }));
 
-      const languages = [...fake.requests[0].form.Twiml.matchAll(/<Say language="([^"]*)">/g)];
+      const languages = [...callRequest().form.Twiml.matchAll(/<Say language="([^"]*)">/g)];
       expect(new Set(languages.map((say) => say[1]))).toEqual(new Set([language]));
     });
 
@@ -294,7 +307,7 @@ describe('TwilioNotifier', () => {
         message({ channel: 'voice', body: 'Your <Play>http://x</Play> & "code"' }),
       );
 
-      const twiml = fake.requests[0].form.Twiml;
+      const twiml = callRequest().form.Twiml;
       expect(twiml).not.toContain('<Play>');
       expect(twiml).toContain('Your &lt;Play&gt;http://x&lt;/Play&gt; &amp; &quot;code&quot;');
     });
@@ -302,7 +315,7 @@ describe('TwilioNotifier', () => {
     it('calls from TWILIO_FROM when no voice caller id is set', async () => {
       await notifier().send(message({ channel: 'voice' }));
 
-      expect(fake.requests[0].form.From).toBe(FROM);
+      expect(callRequest().form.From).toBe(FROM);
     });
 
     it('refuses a call without a code of digits, without a request', async () => {
@@ -330,9 +343,10 @@ describe('TwilioNotifier', () => {
     await twilioNotifier.send(message());
     await twilioNotifier.send(message({ channel: 'voice' }));
 
-    expect(fake.requests[0].form.StatusCallback).toBe(statusCallbackUrl);
-    expect(fake.requests[1].form.StatusCallback).toBe(statusCallbackUrl);
-    expect(new URLSearchParams(fake.requests[1].rawBody).getAll('StatusCallbackEvent')).toEqual([
+    const sms = fake.requests.filter((request) => request.path.endsWith('/Messages.json')).pop();
+    expect(sms?.form.StatusCallback).toBe(statusCallbackUrl);
+    expect(callRequest().form.StatusCallback).toBe(statusCallbackUrl);
+    expect(new URLSearchParams(callRequest().rawBody).getAll('StatusCallbackEvent')).toEqual([
       'initiated',
       'ringing',
       'answered',
