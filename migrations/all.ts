@@ -5,6 +5,7 @@ import { PartnerRegistry1763900300000 } from './1763900300000-partner-registry';
 import { HotPathFunctions1763900400000 } from './1763900400000-hot-path-functions';
 import { EngineTargets1764900000000 } from './1764900000000-engine-targets';
 import { AbuseGuards1764900100000 } from './1764900100000-abuse-guards';
+import { ChannelFallback1764990000000 } from './1764990000000-channel-fallback';
 import { AppSessions1765000000000 } from './1765000000000-app-sessions';
 import { TokenSigningKeys1765000100000 } from './1765000100000-token-signing-keys';
 
@@ -21,6 +22,7 @@ export const MIGRATIONS = [
   HotPathFunctions1763900400000,
   EngineTargets1764900000000,
   AbuseGuards1764900100000,
+  ChannelFallback1764990000000,
   AppSessions1765000000000,
   TokenSigningKeys1765000100000,
 ];

@@ -82,6 +82,9 @@ describe('migrations', () => {
         await dataSource.undoLastMigration(); // AppSessions
         expect(await tables(dataSource)).not.toContain('app_sessions');
         expect(await tables(dataSource)).not.toContain('session_refresh_tokens');
+        expect(await hasColumn(dataSource, 'outbox_messages', 'after_id')).toBe(true);
+        await dataSource.undoLastMigration(); // ChannelFallback
+        expect(await hasColumn(dataSource, 'outbox_messages', 'after_id')).toBe(false);
         await dataSource.undoLastMigration(); // AbuseGuards
         expect(await tables(dataSource)).not.toContain('link_probes');
         await dataSource.undoLastMigration(); // EngineTargets: the previous functions are back
@@ -91,7 +94,7 @@ describe('migrations', () => {
         expect(await tables(dataSource)).not.toContain('otp_send_counts');
         expect(await functions(dataSource)).toEqual([]);
         expect(await tables(dataSource)).toContain('partner_clients');
-        for (let i = 5; i < MIGRATIONS.length; i++) await dataSource.undoLastMigration();
+        for (let i = 6; i < MIGRATIONS.length; i++) await dataSource.undoLastMigration();
         expect(await tables(dataSource)).toEqual([]);
         await dataSource.runMigrations();
         expect(await tables(dataSource)).toEqual(TABLES);
@@ -126,6 +129,8 @@ describe('migrations', () => {
         expect(await tables(probe)).toContain('app_sessions');
         await npm('migration:revert');
         expect(await tables(probe)).not.toContain('app_sessions');
+        await npm('migration:revert');
+        expect(await hasColumn(probe, 'outbox_messages', 'after_id')).toBe(false);
         expect(await tables(probe)).toContain('link_probes');
         await npm('migration:revert');
         expect(await tables(probe)).not.toContain('link_probes');
@@ -137,15 +142,15 @@ describe('migrations', () => {
         expect(await functions(probe)).toEqual([]);
         expect(await tables(probe)).toContain('partner_clients');
         expect((await npm('migration:show')).stdout).toMatch(
-          /\[X\].*InitialSchema[\s\S]*\[X\].*PartnerRegistry[\s\S]*\[ \].*HotPathFunctions[\s\S]*\[ \].*EngineTargets[\s\S]*\[ \].*AbuseGuards[\s\S]*\[ \].*AppSessions[\s\S]*\[ \].*TokenSigningKeys/,
+          /\[X\].*InitialSchema[\s\S]*\[X\].*PartnerRegistry[\s\S]*\[ \].*HotPathFunctions[\s\S]*\[ \].*EngineTargets[\s\S]*\[ \].*AbuseGuards[\s\S]*\[ \].*ChannelFallback[\s\S]*\[ \].*AppSessions[\s\S]*\[ \].*TokenSigningKeys/,
         );
-        for (let i = 5; i < MIGRATIONS.length; i++) await npm('migration:revert');
+        for (let i = 6; i < MIGRATIONS.length; i++) await npm('migration:revert');
         expect(await tables(probe)).toEqual([]);
       } finally {
         if (probe.isInitialized) await probe.destroy();
         await database.drop();
       }
-    }, 180_000);
+    }, 300_000); // fourteen npm script runs
   }
 
   describe('on a migrated database', () => {
@@ -167,6 +172,7 @@ describe('migrations', () => {
     it('EngineTargets keeps the rows of the previous schema, and gives them back on revert', async () => {
       await dataSource.undoLastMigration(); // TokenSigningKeys
       await dataSource.undoLastMigration(); // AppSessions
+      await dataSource.undoLastMigration(); // ChannelFallback
       await dataSource.undoLastMigration(); // AbuseGuards
       await dataSource.undoLastMigration(); // EngineTargets
       const old = await previousSchemaRows(dataSource);
@@ -207,6 +213,7 @@ describe('migrations', () => {
 
       await dataSource.undoLastMigration(); // TokenSigningKeys
       await dataSource.undoLastMigration(); // AppSessions
+      await dataSource.undoLastMigration(); // ChannelFallback
       await dataSource.undoLastMigration(); // AbuseGuards
       await dataSource.undoLastMigration(); // EngineTargets
       expect(

@@ -471,7 +471,7 @@ describe('OTP flow: register → verify → linked', () => {
     const statements = jest.spyOn(t.app.get(Sql), 'rows');
     try {
       const outcomes = await Promise.all(ids.map((id, i) => outbox.deliverNow(id, messages[i])));
-      expect(outcomes).toEqual(ids.map(() => ({ status: 'sent' })));
+      expect(outcomes).toEqual(ids.map(() => ({ status: 'sent', channel: 'sms' })));
       const finishes = statements.mock.calls.filter(([query]) =>
         query.text.includes('UPDATE outbox_messages m'),
       );

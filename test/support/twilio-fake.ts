@@ -74,12 +74,27 @@ export interface TwilioErrorBody {
 export const DEFAULT_FAKE_ACCOUNT_SID = 'AC' + '0123456789abcdef'.repeat(2);
 export const DEFAULT_FAKE_AUTH_TOKEN = 'fake-twilio-auth-token-0123456789';
 
-const MESSAGES_PATH = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/;
+const RESOURCE_PATH = /^\/2010-04-01\/Accounts\/([^/]+)\/(Messages|Calls)\.json$/;
+
+/** A Call resource as Twilio returns it (subset of fields, same spelling). */
+export interface FakeCall {
+  sid: string;
+  account_sid: string;
+  to: string;
+  from: string;
+  status: 'queued';
+  direction: 'outbound-api';
+  /** Not a field of Twilio's answer: the TwiML the call was created with, for tests. */
+  twiml: string;
+  uri: string;
+}
 
 export class TwilioFake {
   readonly requests: RecordedRequest[] = [];
   /** Messages the fake accepted (answered with 2xx and the default Message body). */
   readonly messages: FakeMessage[] = [];
+  /** Calls the fake accepted. */
+  readonly calls: FakeCall[] = [];
   readonly accountSid: string;
   readonly authToken: string;
   private readonly script: ScriptedResponse[] = [];
@@ -127,6 +142,7 @@ export class TwilioFake {
   reset(): void {
     this.requests.length = 0;
     this.messages.length = 0;
+    this.calls.length = 0;
     this.script.length = 0;
   }
 
@@ -163,7 +179,7 @@ export class TwilioFake {
 
   private route(request: RecordedRequest, res: ServerResponse): void {
     const pathname = new URL(request.path, 'http://fake').pathname;
-    const match = MESSAGES_PATH.exec(pathname);
+    const match = RESOURCE_PATH.exec(pathname);
     if (!match || request.method !== 'POST') {
       const message = `The requested resource ${pathname} was not found`;
       return send(res, 404, twilioError(404, 20404, message));
@@ -188,6 +204,13 @@ export class TwilioFake {
         return send(res, scripted.status, twilioError(scripted.status, code, 'Fake error'));
       }
       // No scripted body: behave like Twilio, including its validation of required fields.
+      if (match[2] === 'Calls') {
+        const invalid = validateCall(request.form);
+        if (invalid) return send(res, invalid.status, invalid);
+        const call = this.buildCall(request.form);
+        this.calls.push(call);
+        return send(res, scripted.status, call);
+      }
       const invalid = validateMessage(request.form);
       if (invalid) return send(res, invalid.status, invalid);
       const message = this.buildMessage(request.form);
@@ -202,6 +225,20 @@ export class TwilioFake {
     this.timers.add(timer);
   }
 
+  private buildCall(form: Record<string, string>): FakeCall {
+    const sid = 'CA' + randomBytes(16).toString('hex');
+    return {
+      sid,
+      account_sid: this.accountSid,
+      to: form.To,
+      from: form.From,
+      status: 'queued',
+      direction: 'outbound-api',
+      twiml: form.Twiml,
+      uri: `/2010-04-01/Accounts/${this.accountSid}/Calls/${sid}.json`,
+    };
+  }
+
   private buildMessage(form: Record<string, string>): FakeMessage {
     const sid = 'SM' + randomBytes(16).toString('hex');
     const uri = `/2010-04-01/Accounts/${this.accountSid}/Messages/${sid}`;
@@ -214,7 +251,7 @@ export class TwilioFake {
       to: form.To,
       from: form.From ?? null,
       messaging_service_sid: form.MessagingServiceSid ?? null,
-      body: form.Body,
+      body: form.Body ?? '',
       status: 'queued',
       direction: 'outbound-api',
       num_segments: '1',
@@ -246,7 +283,14 @@ function validateMessage(form: Record<string, string>): TwilioErrorBody | undefi
   if (!form.From && !form.MessagingServiceSid) {
     return twilioError(400, 21603, "A 'From' phone number is required.");
   }
-  if (!form.Body) return twilioError(400, 21602, 'Message body is required.');
+  if (!form.Body && !form.ContentSid) return twilioError(400, 21602, 'Message body is required.');
+  return undefined;
+}
+
+function validateCall(form: Record<string, string>): TwilioErrorBody | undefined {
+  if (!form.To) return twilioError(400, 21201, "No 'To' number is specified");
+  if (!form.From) return twilioError(400, 21213, "No 'From' number is specified");
+  if (!form.Twiml && !form.Url) return twilioError(400, 21205, 'Url parameter is required.');
   return undefined;
 }
 

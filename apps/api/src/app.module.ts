@@ -17,6 +17,7 @@ import { UsersModule } from '@app/users';
 import { OtpModule } from '@app/otp';
 import { AuthModule } from '@app/auth';
 import { AdminModule, EmbeddedCliChannel } from '@app/admin';
+import { HooksModule } from '@app/hooks';
 import { SCHEMA } from '@app/migrations';
 
 /** The composition root: wires the libs together and nothing else. */
@@ -36,6 +37,7 @@ export class AppModule {
         OtpModule,
         AuthModule,
         AdminModule,
+        HooksModule,
         ThrottlerModule.forRoot({
           throttlers: [
             // A sliding minute, no extra penalty block: requests flow again as old ones age out.

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import helmet from 'helmet';
-import { LogController, type FastifyRequest } from 'fastify';
+import { errorCodes, LogController, type FastifyRequest } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { AppConfig, configWarnings } from '@app/config';
 import {
@@ -116,6 +116,18 @@ export async function createApp(
       } catch (error) {
         done(error as Error, undefined);
       }
+    },
+  );
+  // Providers post their callbacks as forms (Twilio's receipts); everything else is JSON only.
+  fastify.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (request, body, done) => {
+      if (!request.url.startsWith('/hooks/')) {
+        done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(request.headers['content-type']));
+        return;
+      }
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
     },
   );
   // Fastify's own errors (body parser, body limit) reach Nest's handler and so the global filter.

@@ -5,6 +5,8 @@ export const AUDIT_EVENTS = [
   'requested',
   'sent',
   'delivery_failed',
+  'fallback',
+  'receipt',
   'verify_failed',
   'locked',
   'verified',

@@ -260,4 +260,161 @@ describe('loadConfig', () => {
       'NOTIFY_FILE must be set when NOTIFY_DRIVER=file',
     ]);
   });
+
+  describe('channels (CHANNELS.md)', () => {
+    it('enables sms alone by default, with no fallback and the documented defaults', () => {
+      const { notify, otp, publicUrl } = loadConfig({});
+      expect(notify.channels).toEqual(['sms']);
+      expect(notify.fallback).toEqual([]);
+      expect(notify.fallbackAfterSeconds).toBe(30);
+      expect(notify.email).toEqual({ driver: 'console', smtpUrl: undefined, from: undefined });
+      expect(notify.telegram).toMatchObject({
+        driver: 'console',
+        apiUrl: 'https://api.telegram.org',
+      });
+      expect(notify.twilio.statusCallbackUrl).toBeUndefined();
+      expect(notify.webOtpDomain).toBeUndefined();
+      expect(otp.maxCallsPerPhonePerHour).toBe(3);
+      expect(publicUrl).toBeUndefined();
+    });
+
+    it('reads every channel setting', () => {
+      const config = loadConfig({
+        NOTIFY_CHANNELS: 'sms, WhatsApp,voice,email,telegram',
+        NOTIFY_FALLBACK: 'sms>whatsapp>voice',
+        NOTIFY_FALLBACK_AFTER_SECONDS: '45',
+        NOTIFY_DRIVER: 'twilio',
+        TWILIO_ACCOUNT_SID: 'AC123',
+        TWILIO_AUTH_TOKEN: 'token',
+        TWILIO_FROM: '+15005550006',
+        TWILIO_WHATSAPP_FROM: 'whatsapp:+14155238886',
+        TWILIO_WHATSAPP_CONTENT_SID: 'HX' + 'a'.repeat(32),
+        EMAIL_DRIVER: 'smtp',
+        SMTP_URL: 'smtp://user:pass@mail.example.com:587',
+        EMAIL_FROM: 'Ludo <no-reply@example.com>',
+        TELEGRAM_DRIVER: 'telegram',
+        TELEGRAM_BOT_TOKEN: '123456:' + 'A'.repeat(35),
+        TELEGRAM_API_URL: 'http://127.0.0.1:8081/',
+        PUBLIC_URL: 'https://otp.example.com/',
+        WEBOTP_DOMAIN: 'Ludo.Example.com',
+        OTP_MAX_CALLS_PER_PHONE_PER_HOUR: '2',
+      });
+      expect(config.notify.channels).toEqual(['sms', 'whatsapp', 'voice', 'email', 'telegram']);
+      expect(config.notify.fallback).toEqual(['sms', 'whatsapp', 'voice']);
+      expect(config.notify.fallbackAfterSeconds).toBe(45);
+      expect(config.notify.twilio).toMatchObject({
+        voiceFrom: '+15005550006',
+        whatsappFrom: 'whatsapp:+14155238886',
+        statusCallbackUrl: 'https://otp.example.com/hooks/twilio/status',
+      });
+      expect(config.notify.telegram.apiUrl).toBe('http://127.0.0.1:8081');
+      expect(config.notify.webOtpDomain).toBe('ludo.example.com');
+      expect(config.otp.maxCallsPerPhonePerHour).toBe(2);
+      expect(config.publicUrl).toBe('https://otp.example.com');
+    });
+
+    it.each([
+      [
+        { NOTIFY_CHANNELS: 'sms,fax' },
+        'NOTIFY_CHANNELS entries must be one of sms, whatsapp, voice, email, telegram, got "fax"',
+      ],
+      [{ NOTIFY_CHANNELS: 'sms,sms' }, 'NOTIFY_CHANNELS names sms twice'],
+      [
+        { NOTIFY_CHANNELS: 'sms,' + 'x'.repeat(500) },
+        `NOTIFY_CHANNELS entries must be one of sms, whatsapp, voice, email, telegram, got "${'x'.repeat(40)}"`,
+      ],
+      [
+        { NOTIFY_FALLBACK: 'sms>voice' },
+        'NOTIFY_FALLBACK names voice, which NOTIFY_CHANNELS does not enable',
+      ],
+      [
+        { NOTIFY_FALLBACK_AFTER_SECONDS: '0' },
+        'NOTIFY_FALLBACK_AFTER_SECONDS must be an integer 1-86400, got "0"',
+      ],
+      [
+        { OTP_MAX_CALLS_PER_PHONE_PER_HOUR: 'many' },
+        'OTP_MAX_CALLS_PER_PHONE_PER_HOUR must be an integer 1-1000000, got "many"',
+      ],
+      [
+        { EMAIL_DRIVER: 'sendgrid' },
+        'EMAIL_DRIVER must be one of console, file, smtp, got "sendgrid"',
+      ],
+      [
+        { TELEGRAM_DRIVER: 'tdlib' },
+        'TELEGRAM_DRIVER must be one of console, file, telegram, got "tdlib"',
+      ],
+      [{ SMTP_URL: 'http://mail.example.com' }, 'SMTP_URL must be a smtp: or smtps: URL'],
+      [{ TELEGRAM_API_URL: 'ftp://x' }, 'TELEGRAM_API_URL must be a https: or http: URL'],
+      [{ PUBLIC_URL: 'javascript:alert(1)' }, 'PUBLIC_URL must be a https: or http: URL'],
+      [
+        { WEBOTP_DOMAIN: 'https://ludo.example' },
+        'WEBOTP_DOMAIN must be a host name such as example.com',
+      ],
+      [{ WEBOTP_DOMAIN: 'a b.example' }, 'WEBOTP_DOMAIN must be a host name such as example.com'],
+      [
+        { TWILIO_WHATSAPP_CONTENT_SID: 'HX12' },
+        'TWILIO_WHATSAPP_CONTENT_SID must be a content SID (HX and 32 hex digits)',
+      ],
+      [
+        { TELEGRAM_BOT_TOKEN: 'not a token' },
+        'TELEGRAM_BOT_TOKEN must look like 123456:ABC… (the token BotFather gives)',
+      ],
+      [
+        { NOTIFY_CHANNELS: 'email', EMAIL_DRIVER: 'smtp' },
+        'SMTP_URL must be set when EMAIL_DRIVER=smtp',
+      ],
+      [
+        { NOTIFY_CHANNELS: 'telegram', TELEGRAM_DRIVER: 'telegram' },
+        'TELEGRAM_BOT_TOKEN must be set when TELEGRAM_DRIVER=telegram',
+      ],
+      [
+        { NOTIFY_CHANNELS: 'email', EMAIL_DRIVER: 'file' },
+        'NOTIFY_FILE must be set when EMAIL_DRIVER=file',
+      ],
+      [
+        {
+          NOTIFY_CHANNELS: 'whatsapp',
+          NOTIFY_DRIVER: 'twilio',
+          TWILIO_ACCOUNT_SID: 'AC1',
+          TWILIO_AUTH_TOKEN: 't',
+          TWILIO_WHATSAPP_FROM: '+14155238886',
+        },
+        'TWILIO_WHATSAPP_FROM must be whatsapp:+<E.164> or a Messaging Service SID (MG…) when whatsapp is enabled',
+      ],
+      [
+        {
+          NOTIFY_CHANNELS: 'voice',
+          NOTIFY_DRIVER: 'twilio',
+          TWILIO_ACCOUNT_SID: 'AC1',
+          TWILIO_AUTH_TOKEN: 't',
+        },
+        'TWILIO_VOICE_FROM (or TWILIO_FROM) must be set when NOTIFY_DRIVER=twilio',
+      ],
+    ])('%j → %s', (env, problem) => {
+      expect(problemsOf(env)).toContain(problem);
+    });
+
+    it('refuses development drivers of enabled channels in production, and disabled checks', () => {
+      const production = {
+        NODE_ENV: 'production',
+        PARTNER_JWT_SECRET: STRONG,
+        OTP_SECRET: STRONG,
+        NOTIFY_CHANNELS: 'email,telegram',
+      };
+      expect(problemsOf(production)).toEqual([
+        'EMAIL_DRIVER=console is a development driver and is refused in production',
+        'TELEGRAM_DRIVER=console is a development driver and is refused in production',
+      ]);
+      expect(
+        problemsOf({
+          ...production,
+          EMAIL_DRIVER: 'smtp',
+          SMTP_URL: 'smtp://mail.example.com:587/?tls.rejectUnauthorized=false',
+          EMAIL_FROM: 'x@example.com',
+          TELEGRAM_DRIVER: 'telegram',
+          TELEGRAM_BOT_TOKEN: '123:' + 'b'.repeat(30),
+        }),
+      ).toEqual(['SMTP_URL must not turn off certificate checks in production']);
+    });
+  });
 });

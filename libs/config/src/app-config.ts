@@ -1,4 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
+import { CHANNELS, type Channel } from '@app/common';
 import { Env, EnvReader, ConfigError } from './env-parsers';
 
 export { ConfigError };
@@ -8,6 +9,12 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const NOTIFY_DRIVERS = ['console', 'file', 'twilio'] as const;
 export type NotifyDriver = (typeof NOTIFY_DRIVERS)[number];
+
+export const EMAIL_DRIVERS = ['console', 'file', 'smtp'] as const;
+export type EmailDriver = (typeof EMAIL_DRIVERS)[number];
+
+export const TELEGRAM_DRIVERS = ['console', 'file', 'telegram'] as const;
+export type TelegramDriver = (typeof TELEGRAM_DRIVERS)[number];
 
 /** Development-only secrets; refused when NODE_ENV=production. */
 export const DEV_PARTNER_JWT_SECRET = 'dev-partner-jwt-secret-change-me';
@@ -51,6 +58,8 @@ export interface OtpConfig {
   maxAttempts: number;
   resendCooldownSeconds: number;
   maxSendsPerPhonePerHour: number;
+  /** Voice calls per phone per hour (a call costs several SMS). */
+  maxCallsPerPhonePerHour: number;
   maxSendsPerUserPerHour: number;
   maxSendsPerHour: number;
   /** Sends per hour to one number block (the number without its last 4 digits). */
@@ -74,13 +83,46 @@ export interface TwilioConfig {
   /** A phone number in E.164 or a Messaging Service SID (MG…). */
   from?: string;
   apiUrl: string;
+  /** `whatsapp:+1…` or a Messaging Service SID (MG…), for the whatsapp channel. */
+  whatsappFrom?: string;
+  /** An approved content template (HX…) with the code as variable 1; else a session message. */
+  whatsappContentSid?: string;
+  /** Caller id of the voice channel (default: from). */
+  voiceFrom?: string;
+  /** With PUBLIC_URL: where Twilio posts delivery receipts (StatusCallback). */
+  statusCallbackUrl?: string;
+}
+
+export interface EmailConfig {
+  driver: EmailDriver;
+  /** smtp://user:pass@host:587 (STARTTLS when offered) or smtps://… */
+  smtpUrl?: string;
+  /** `"Ludo <no-reply@example.com>"` */
+  from?: string;
+}
+
+export interface TelegramConfig {
+  driver: TelegramDriver;
+  botToken?: string;
+  apiUrl: string;
+  webhookSecret?: string;
 }
 
 export interface NotifyConfig {
+  /** NOTIFY_DRIVER: the driver of sms, whatsapp and voice. */
   driver: NotifyDriver;
   file?: string;
   timeoutMs: number;
   twilio: TwilioConfig;
+  /** NOTIFY_CHANNELS: the enabled channels, in order. */
+  channels: Channel[];
+  /** NOTIFY_FALLBACK: the chain a code follows when a channel fails (`sms>whatsapp>voice`). */
+  fallback: Channel[];
+  fallbackAfterSeconds: number;
+  email: EmailConfig;
+  telegram: TelegramConfig;
+  /** WEBOTP_DOMAIN: SMS texts end with `@<domain> #<code>`. */
+  webOtpDomain?: string;
 }
 
 export interface SessionsConfig {
@@ -137,6 +179,8 @@ export interface AppConfig {
   /** E.164 prefixes refused as INVALID_PHONE ('+881'). */
   blockedPrefixes: string[];
   adminApiKey?: string;
+  /** PUBLIC_URL: the service's external base URL (receipts, links in emails). */
+  publicUrl?: string;
 }
 
 const COUNTRY_CODE = /^\+?[1-9]\d{0,2}$/;
@@ -151,6 +195,7 @@ export function loadConfig(env: Env): AppConfig {
   const partnerJwtSecret = read.string('PARTNER_JWT_SECRET', DEV_PARTNER_JWT_SECRET);
   const otpSecret = read.string('OTP_SECRET', DEV_OTP_SECRET);
   const driver = read.oneOf('NOTIFY_DRIVER', 'console', NOTIFY_DRIVERS);
+  const publicUrl = read.url('PUBLIC_URL', ['https:', 'http:'])?.replace(/\/+$/, '');
 
   const config: AppConfig = {
     nodeEnv,
@@ -174,6 +219,7 @@ export function loadConfig(env: Env): AppConfig {
       resendCooldownSeconds: read.int('OTP_RESEND_COOLDOWN_SECONDS', 30, 0, 86_400),
       maxSendsPerPhonePerHour: read.int('OTP_MAX_SENDS_PER_PHONE_PER_HOUR', 5, 1, 1_000_000),
       maxSendsPerUserPerHour: read.int('OTP_MAX_SENDS_PER_USER_PER_HOUR', 10, 1, 1_000_000),
+      maxCallsPerPhonePerHour: read.int('OTP_MAX_CALLS_PER_PHONE_PER_HOUR', 3, 1, 1_000_000),
       maxSendsPerHour: read.int('OTP_MAX_SENDS_PER_HOUR', 1000, 1, 1_000_000_000),
       maxSendsPerPrefixPerHour: read.int('OTP_MAX_SENDS_PER_PREFIX_PER_HOUR', 50, 1, 1_000_000_000),
       maxFailedVerifiesPerPhonePerHour: read.int(
@@ -207,7 +253,28 @@ export function loadConfig(env: Env): AppConfig {
         authToken: read.string('TWILIO_AUTH_TOKEN'),
         from: read.string('TWILIO_FROM'),
         apiUrl: read.url('TWILIO_API_URL', ['https:', 'http:']) ?? 'https://api.twilio.com',
+        whatsappFrom: read.string('TWILIO_WHATSAPP_FROM'),
+        whatsappContentSid: read.string('TWILIO_WHATSAPP_CONTENT_SID'),
+        voiceFrom: read.string('TWILIO_VOICE_FROM') ?? read.string('TWILIO_FROM'),
+        statusCallbackUrl: publicUrl && `${publicUrl}/hooks/twilio/status`,
       },
+      channels: channelList(read, 'NOTIFY_CHANNELS', ['sms'], ','),
+      fallback: channelList(read, 'NOTIFY_FALLBACK', [], '>'),
+      fallbackAfterSeconds: read.int('NOTIFY_FALLBACK_AFTER_SECONDS', 30, 1, 86_400),
+      email: {
+        driver: read.oneOf('EMAIL_DRIVER', 'console', EMAIL_DRIVERS),
+        smtpUrl: read.url('SMTP_URL', ['smtp:', 'smtps:']),
+        from: read.string('EMAIL_FROM'),
+      },
+      telegram: {
+        driver: read.oneOf('TELEGRAM_DRIVER', 'console', TELEGRAM_DRIVERS),
+        botToken: read.string('TELEGRAM_BOT_TOKEN'),
+        apiUrl: (
+          read.url('TELEGRAM_API_URL', ['https:', 'http:']) ?? 'https://api.telegram.org'
+        ).replace(/\/+$/, ''),
+        webhookSecret: read.string('TELEGRAM_WEBHOOK_SECRET'),
+      },
+      webOtpDomain: webOtpDomain(read),
     },
     sessions: {
       refreshTokenTtlSeconds: read.int('REFRESH_TOKEN_TTL_SECONDS', 2_592_000, 60, 31_622_400),
@@ -215,9 +282,7 @@ export function loadConfig(env: Env): AppConfig {
     },
     tokens: {
       signingKeys: parseSigningKeys(read, read.string('TOKEN_SIGNING_KEYS')),
-      issuer: (
-        read.url('PUBLIC_URL', ['https:', 'http:']) ?? `http://localhost:${env.PORT ?? 3000}`
-      ).replace(/\/+$/, ''),
+      issuer: publicUrl ?? `http://localhost:${env.PORT ?? 3000}`,
       accessTokenTtlSeconds: read.int('ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),
     },
     http: {
@@ -253,6 +318,7 @@ export function loadConfig(env: Env): AppConfig {
       return prefix;
     }),
     adminApiKey: read.string('ADMIN_API_KEY'),
+    publicUrl,
   };
 
   if (config.http.internalPort !== undefined && config.http.internalPort === config.port) {
@@ -283,21 +349,108 @@ function checkSecrets(read: EnvReader, config: AppConfig): void {
   }
 }
 
+/** The drivers of the enabled channels: each needs its settings, and no dev driver in production. */
 function checkNotifyDriver(read: EnvReader, config: AppConfig): void {
-  const { driver, file, twilio } = config.notify;
-  if (config.isProduction && (driver === 'console' || driver === 'file')) {
-    read.fail(`NOTIFY_DRIVER=${driver} is a development driver and is refused in production`);
+  const { driver, file, twilio, channels, fallback, email, telegram } = config.notify;
+  const enabled = (channel: Channel) => channels.includes(channel);
+  const phoneChannels = channels.filter((channel) =>
+    ['sms', 'whatsapp', 'voice'].includes(channel),
+  );
+  const used: Array<[string, string]> = [];
+  if (phoneChannels.length > 0) used.push(['NOTIFY_DRIVER', driver]);
+  if (enabled('email')) used.push(['EMAIL_DRIVER', email.driver]);
+  if (enabled('telegram')) used.push(['TELEGRAM_DRIVER', telegram.driver]);
+  for (const [name, value] of used) {
+    if (config.isProduction && (value === 'console' || value === 'file')) {
+      read.fail(`${name}=${value} is a development driver and is refused in production`);
+    }
+    if (value === 'file' && !file) read.fail(`NOTIFY_FILE must be set when ${name}=file`);
   }
-  if (driver === 'file' && !file) read.fail('NOTIFY_FILE must be set when NOTIFY_DRIVER=file');
-  if (driver === 'twilio') {
-    for (const [name, value] of [
+  if (phoneChannels.length > 0 && driver === 'twilio') {
+    const needed: Array<[string, string | undefined]> = [
       ['TWILIO_ACCOUNT_SID', twilio.accountSid],
       ['TWILIO_AUTH_TOKEN', twilio.authToken],
-      ['TWILIO_FROM', twilio.from],
-    ] as const) {
+    ];
+    if (enabled('sms')) needed.push(['TWILIO_FROM', twilio.from]);
+    if (enabled('voice')) needed.push(['TWILIO_VOICE_FROM (or TWILIO_FROM)', twilio.voiceFrom]);
+    for (const [name, value] of needed) {
       if (!value) read.fail(`${name} must be set when NOTIFY_DRIVER=twilio`);
     }
+    if (enabled('whatsapp')) {
+      const from = twilio.whatsappFrom;
+      if (!from || !/^(whatsapp:\+[1-9]\d{1,14}|MG[0-9a-fA-F]{32})$/.test(from)) {
+        read.fail(
+          'TWILIO_WHATSAPP_FROM must be whatsapp:+<E.164> or a Messaging Service SID (MG…) when whatsapp is enabled',
+        );
+      }
+    }
   }
+  if (
+    twilio.whatsappContentSid !== undefined &&
+    !/^HX[0-9a-fA-F]{32}$/.test(twilio.whatsappContentSid)
+  ) {
+    read.fail('TWILIO_WHATSAPP_CONTENT_SID must be a content SID (HX and 32 hex digits)');
+  }
+  if (enabled('email') && email.driver === 'smtp') {
+    if (!email.smtpUrl) read.fail('SMTP_URL must be set when EMAIL_DRIVER=smtp');
+    if (!email.from) read.fail('EMAIL_FROM must be set when EMAIL_DRIVER=smtp');
+    if (config.isProduction && /rejectunauthorized=(false|0)/i.test(email.smtpUrl ?? '')) {
+      read.fail('SMTP_URL must not turn off certificate checks in production');
+    }
+  }
+  if (enabled('telegram') && telegram.driver === 'telegram' && !telegram.botToken) {
+    read.fail('TELEGRAM_BOT_TOKEN must be set when TELEGRAM_DRIVER=telegram');
+  }
+  if (
+    telegram.botToken !== undefined &&
+    !/^\d{1,20}:[A-Za-z0-9_-]{20,100}$/.test(telegram.botToken)
+  ) {
+    read.fail('TELEGRAM_BOT_TOKEN must look like 123456:ABC… (the token BotFather gives)');
+  }
+  for (const channel of fallback) {
+    if (!enabled(channel))
+      read.fail(`NOTIFY_FALLBACK names ${channel}, which NOTIFY_CHANNELS does not enable`);
+  }
+}
+
+/** A list of channels (`sms,whatsapp` or `sms>whatsapp>voice`), each known and named once. */
+function channelList(
+  read: EnvReader,
+  name: string,
+  fallback: Channel[],
+  separator: string,
+): Channel[] {
+  const raw = read.string(name);
+  if (raw === undefined) return fallback;
+  const entries = raw.split(separator).map((entry) => entry.trim().toLowerCase());
+  const channels: Channel[] = [];
+  for (const entry of entries) {
+    if (!(CHANNELS as readonly string[]).includes(entry)) {
+      read.fail(
+        `${name} entries must be one of ${CHANNELS.join(', ')}, got ${JSON.stringify(entry.slice(0, 40))}`,
+      );
+    } else if (channels.includes(entry as Channel)) {
+      read.fail(`${name} names ${entry} twice`);
+    } else {
+      channels.push(entry as Channel);
+    }
+  }
+  return channels;
+}
+
+/** WEBOTP_DOMAIN: a bare host name (no scheme, port or path), as the WebOTP line wants it. */
+function webOtpDomain(read: EnvReader): string | undefined {
+  const value = read.string('WEBOTP_DOMAIN')?.toLowerCase();
+  if (value === undefined) return undefined;
+  if (
+    !/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/.test(
+      value,
+    )
+  ) {
+    read.fail('WEBOTP_DOMAIN must be a host name such as example.com');
+    return undefined;
+  }
+  return value;
 }
 
 function checkHttp(read: EnvReader, config: AppConfig): void {

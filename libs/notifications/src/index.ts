@@ -10,10 +10,20 @@ export type {
 export * from './notifier';
 export { Notifiers } from './notifiers';
 export {
+  messageContent,
   messageText,
   messageTemplateProblem,
   MESSAGE_TEMPLATE_PLACEHOLDERS,
   MESSAGE_TEMPLATE_MAX_LENGTH,
 } from './templates/message-text';
-export type { MessageParts } from './templates/message-text';
+export type { MessageContent, MessageParts } from './templates/message-text';
+export { LOCALES, localeFromAcceptLanguage, resolveLocale } from './templates/locale-texts';
+export type { Locale } from './templates/locale-texts';
 export { NOTIFICATIONS_FUNCTIONS } from './notifications-functions';
+export {
+  DeliveryReceipts,
+  isReceiptStatus,
+  RECEIPT_RANKS,
+} from './receipts/delivery-receipts.service';
+export type { Receipt, ReceiptOutcome } from './receipts/delivery-receipts.service';
+export { validTwilioSignature } from './drivers/twilio.notifier';

@@ -5,6 +5,7 @@ import { Notifiers } from './notifiers';
 import { OutboxService } from './outbox/outbox.service';
 import { OutboxPoller } from './outbox/outbox.poller';
 import { PayloadCipher } from './outbox/payload-cipher';
+import { DeliveryReceipts } from './receipts/delivery-receipts.service';
 
 /**
  * Sending messages: a driver per channel (the Notifier port), the texts of each channel and
@@ -20,7 +21,8 @@ import { PayloadCipher } from './outbox/payload-cipher';
     },
     OutboxService,
     OutboxPoller,
+    DeliveryReceipts,
   ],
-  exports: [OutboxService, Notifiers],
+  exports: [OutboxService, Notifiers, DeliveryReceipts],
 })
 export class NotificationsModule {}

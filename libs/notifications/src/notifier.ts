@@ -8,6 +8,10 @@ export interface OutgoingMessage {
   /** The target's value: an E.164 number, an email address or a Telegram chat id. */
   to: string;
   body: string;
+  /** An email's subject. */
+  subject?: string;
+  /** The locale the text is in (`en`, `hi`, …): a call's `<Say language>`. */
+  locale?: string;
   code?: string;
   authCode?: string;
 }

@@ -76,6 +76,7 @@ describe('OtpEngine', () => {
       cooldownSeconds: config.otp.resendCooldownSeconds,
       maxAttempts: 5,
       maxPerTarget: config.otp.maxSendsPerPhonePerHour,
+      maxCallsPerTarget: config.otp.maxCallsPerPhonePerHour,
       maxPerOwner: config.otp.maxSendsPerUserPerHour,
       maxPerBlock: config.otp.maxSendsPerPrefixPerHour,
       maxPerService: config.otp.maxSendsPerHour,

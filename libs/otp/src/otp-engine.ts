@@ -70,6 +70,8 @@ export interface OtpIssueArgs {
   cooldownSeconds: number;
   maxAttempts: number;
   maxPerTarget: number;
+  /** Voice calls per target and hour (only a voice send is counted against it). */
+  maxCallsPerTarget: number;
   maxPerOwner: number;
   maxPerBlock: number;
   maxPerService: number;
@@ -86,7 +88,7 @@ export interface OtpIssueArgs {
  * service, and the pumping guard's region and number block.
  */
 export type LimitScope =
-  'target' | 'owner' | 'block' | 'client' | 'service' | 'region' | 'block_conversion';
+  'target' | 'calls' | 'owner' | 'block' | 'client' | 'service' | 'region' | 'block_conversion';
 
 /** otp_issue's answer; the columns an outcome does not name are NULL. */
 export type OtpIssueRow =
@@ -206,7 +208,8 @@ const TARGET_NOUNS: Record<TargetKind, string> = {
   email: 'email address',
   telegram: 'chat',
 };
-const SCOPE_NOUNS: Record<'owner' | 'block' | 'client' | 'service', string> = {
+const SCOPE_NOUNS: Record<'calls' | 'owner' | 'block' | 'client' | 'service', string> = {
+  calls: 'phone by voice call',
   owner: 'user',
   block: 'number range',
   client: 'app',
@@ -279,6 +282,7 @@ export class OtpEngine {
       cooldownSeconds: this.otp.resendCooldownSeconds,
       maxAttempts: this.otp.maxAttempts,
       maxPerTarget: this.otp.maxSendsPerPhonePerHour,
+      maxCallsPerTarget: this.otp.maxCallsPerPhonePerHour,
       maxPerOwner: this.otp.maxSendsPerUserPerHour,
       maxPerBlock: this.otp.maxSendsPerPrefixPerHour,
       maxPerService: this.otp.maxSendsPerHour,

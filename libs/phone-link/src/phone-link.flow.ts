@@ -3,6 +3,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import {
   AppError,
   Channel,
+  CHANNEL_TARGET,
   ErrorCode,
   MetricsService,
   normalizePhone,
@@ -16,7 +17,13 @@ import { AuditedTarget, AuditRecord, AuditService } from '@app/audit';
 import { CheckedChallenge, CodeDraft, IssueRequest, OtpEngine, OtpPolicy } from '@app/otp';
 import { LinkRepository, UnlinkBy } from '@app/users';
 import type { RegisteredClient } from '@app/partners';
-import { messageText, Notifiers, OutboxService, QueuedMessage } from '@app/notifications';
+import {
+  localeFromAcceptLanguage,
+  messageContent,
+  Notifiers,
+  OutboxService,
+  QueuedMessage,
+} from '@app/notifications';
 import { PhoneLinkRepository, VerifyStateRow } from './phone-link.repository';
 
 /** The partner user a request acts for, as its verified token names it. */
@@ -30,6 +37,15 @@ export interface LinkingUser extends PartnerUserRef {
 export interface PhoneInput {
   countryCode: string;
   phoneNumber: string;
+}
+
+/** What register and resend are asked for: the phone, and how and in which language. */
+export interface CodeRequestInput extends PhoneInput {
+  /** Default `sms`; must be enabled and reach a phone (CHANNEL_NOT_AVAILABLE otherwise). */
+  channel?: Channel;
+  /** BCP 47 from the body; else the Accept-Language header; else English. */
+  locale?: string;
+  acceptLanguage?: string | string[];
 }
 
 export interface VerifyInput extends PhoneInput {
@@ -69,8 +85,13 @@ const APP_NAME_MAX = 30;
 const ISSUE_ROUNDS = 6;
 /** A verify re-reads the challenge when a concurrent request changed it; this bounds that. */
 const VERIFY_ROUNDS = 3;
-/** Codes of the phone link go by SMS until the frontend can choose (the channels issue). */
-const CHANNEL: Channel = 'sms';
+/** A code goes by SMS unless the request names another channel. */
+const DEFAULT_CHANNEL: Channel = 'sms';
+/**
+ * Number types a call never goes to, whatever BLOCKED_NUMBER_TYPES says: a call to a premium or
+ * shared-cost number bills the caller (toll fraud), and personal numbers forward anywhere.
+ */
+const NEVER_CALLED_TYPES = ['PREMIUM_RATE', 'SHARED_COST', 'UAN', 'PERSONAL_NUMBER', 'VOIP'];
 
 /** Verify outcomes as metric labels (a small fixed set). */
 const VERIFY_RESULTS: Partial<Record<ErrorCode, string>> = {
@@ -104,6 +125,9 @@ export class PhoneLinkFlow {
   private readonly blockedPrefixes: string[];
   /** ALLOWED_COUNTRY_CODES; undefined: every country. */
   private readonly serviceCountryCodes?: string[];
+  private readonly webOtpDomain?: string;
+  /** NOTIFY_FALLBACK: the chain a code follows when its channel fails for good. */
+  private readonly fallbackChain: Channel[];
 
   constructor(
     private readonly transactions: PhoneLinkRepository,
@@ -117,6 +141,8 @@ export class PhoneLinkFlow {
   ) {
     this.blockedNumberTypes = config.blockedNumberTypes;
     this.blockedPrefixes = config.blockedPrefixes;
+    this.webOtpDomain = config.notify.webOtpDomain;
+    this.fallbackChain = config.notify.fallback;
     if (config.allowedCountryCodes.length > 0)
       this.serviceCountryCodes = config.allowedCountryCodes;
   }
@@ -136,19 +162,22 @@ export class PhoneLinkFlow {
    * or a new challenge. The challenge, its send and its outbox message commit together, in one
    * database call; the first delivery attempt follows before answering.
    */
-  async requestCode(user: LinkingUser, input: PhoneInput, ip: string): Promise<CodeSent> {
-    const target = this.phoneOf(user, input);
+  async requestCode(user: LinkingUser, input: CodeRequestInput, ip: string): Promise<CodeSent> {
+    const channel = this.channelOf(input.channel);
+    const target = this.phoneOf(user, input, channel);
     const request: IssueRequest = {
       owner: { clientId: user.clientId, userId: user.userId },
       target,
-      channel: CHANNEL,
+      channel,
       limits: { hourlySendBudget: user.client?.hourlySendBudget },
     };
+    const locale = input.locale ?? localeFromAcceptLanguage(input.acceptLanguage);
+    const fallbacks = this.fallbacksOf(user, input, channel);
     const { issued, phoneKnown, messageId, message } = await this.refusalsAudited(
       user,
       target,
       ip,
-      () => this.issue(user, request, ip),
+      () => this.issue(user, request, ip, locale, fallbacks),
     );
     const outcome = await this.outbox.deliverNow(messageId, message);
     if (outcome.status === 'failed') throw new AppError(ErrorCode.PhoneUndeliverable);
@@ -167,11 +196,17 @@ export class PhoneLinkFlow {
    * committed in one transaction; when the database names another challenge for the code, the
    * engine gives the draft to commit instead.
    */
-  private async issue(user: LinkingUser, request: IssueRequest, ip: string) {
+  private async issue(
+    user: LinkingUser,
+    request: IssueRequest,
+    ip: string,
+    locale: string | undefined,
+    fallbacks: Channel[],
+  ) {
     const audited = { ...this.audit.audited(request.target), ip: ip.slice(0, 64) };
     let draft = this.engine.draft();
     for (let round = 0; round < ISSUE_ROUNDS; round++) {
-      const message = this.message(user, request, draft, ip);
+      const message = this.message(user, request, draft, ip, locale, fallbacks);
       const prepared = this.outbox.prepare(message);
       const row = await this.transactions.requestCode({
         ...request.owner,
@@ -205,16 +240,29 @@ export class PhoneLinkFlow {
     request: IssueRequest,
     draft: CodeDraft,
     ip: string,
+    locale: string | undefined,
+    fallbacks: Channel[],
   ): QueuedMessage {
-    return {
-      channel: request.channel,
-      to: request.target.value,
-      body: messageText(request.channel, {
+    const contentOn = (channel: Channel) =>
+      messageContent(channel, {
         code: draft.code,
         ttlSeconds: this.engine.policy.ttlSeconds,
         appName: appName(user),
         template: user.client?.messageTemplate ?? undefined,
+        locale,
+        webOtpDomain: this.webOtpDomain,
+      });
+    const content = contentOn(request.channel);
+    return {
+      fallbacks: fallbacks.map((channel) => {
+        const next = contentOn(channel);
+        return { channel, ...next, code: draft.code, authCode: draft.authCode };
       }),
+      channel: request.channel,
+      to: request.target.value,
+      body: content.body,
+      subject: content.subject,
+      locale: content.locale,
       code: draft.code,
       authCode: draft.authCode,
       expiresAt: draft.expiresAt,
@@ -402,11 +450,67 @@ export class PhoneLinkFlow {
     return own && global ? own.filter((code) => global.includes(code)) : (own ?? global);
   }
 
-  /** The request's phone as a target, through the checks of spec §5 (countries, validity, types). */
-  private phoneOf(user: LinkingUser, input: PhoneInput): Target {
+  /**
+   * The channel asked for: enabled, and one that reaches a phone (CHANNELS.md); else
+   * CHANNEL_NOT_AVAILABLE. The DTO already refused what is no channel at all.
+   */
+  private channelOf(asked: Channel = DEFAULT_CHANNEL): Channel {
+    if (CHANNEL_TARGET[asked] !== 'phone') {
+      throw new AppError(
+        ErrorCode.ChannelNotAvailable,
+        {},
+        `channel ${asked} cannot send to a phone; use one of ${this.phoneChannels().join(', ')}`,
+      );
+    }
+    if (!this.notifiers.channels.includes(asked)) {
+      throw new AppError(
+        ErrorCode.ChannelNotAvailable,
+        {},
+        `channel ${asked} is not enabled; use one of ${this.phoneChannels().join(', ')}`,
+      );
+    }
+    return asked;
+  }
+
+  /**
+   * The channels after `channel` in NOTIFY_FALLBACK that are enabled, reach a phone and may send
+   * to this one (a call never goes to a premium number, even as a fallback).
+   */
+  private fallbacksOf(user: LinkingUser, input: PhoneInput, channel: Channel): Channel[] {
+    const at = this.fallbackChain.indexOf(channel);
+    if (at < 0) return [];
+    return this.fallbackChain.slice(at + 1).filter((next) => {
+      if (CHANNEL_TARGET[next] !== 'phone' || !this.notifiers.channels.includes(next)) return false;
+      try {
+        this.phoneOf(user, input, next);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  private phoneChannels(): Channel[] {
+    return this.notifiers.channels.filter((channel) => CHANNEL_TARGET[channel] === 'phone');
+  }
+
+  /**
+   * The request's phone as a target, through the checks of spec §5 (countries, validity, types).
+   * The blocked number types apply per channel: a call is never made to the types that bill
+   * the caller, whatever BLOCKED_NUMBER_TYPES allows.
+   */
+  private phoneOf(
+    user: LinkingUser,
+    input: PhoneInput,
+    channel: Channel = DEFAULT_CHANNEL,
+  ): Target {
+    const blockedNumberTypes =
+      channel === 'voice'
+        ? [...new Set([...this.blockedNumberTypes, ...NEVER_CALLED_TYPES])]
+        : this.blockedNumberTypes;
     const policy: PhonePolicy = {
       allowedCountryCodes: this.allowedCountryCodes(user.client),
-      blockedNumberTypes: this.blockedNumberTypes,
+      blockedNumberTypes,
       blockedPrefixes: this.blockedPrefixes,
     };
     return phoneTarget(normalizePhone(input.countryCode, input.phoneNumber, policy).e164);

@@ -19,7 +19,11 @@ export class OtpSentResponse {
   @ApiPropertyOptional({ example: 5, description: 'Wrong codes the challenge still accepts.' })
   attemptsLeft?: number;
 
-  @ApiPropertyOptional({ example: 'sms', description: 'How the code was sent.' })
+  @ApiPropertyOptional({
+    example: 'sms',
+    enum: ['sms', 'whatsapp', 'voice'],
+    description: 'The channel the code was (first) sent on.',
+  })
   channel?: string;
 }
 
@@ -101,6 +105,16 @@ export class OtpConfigResponse {
   @ApiProperty({ example: '^\\d(?:[ -]*\\d){3,19}$' })
   phoneNumberPattern!: string;
 
-  @ApiProperty({ example: ['sms'] })
+  @ApiProperty({
+    example: ['sms', 'whatsapp', 'voice'],
+    description:
+      'The enabled channels; register and resend take one of the phone ones as `channel`.',
+  })
   channels!: string[];
+
+  @ApiProperty({
+    example: ['en', 'hi', 'es', 'pt', 'id'],
+    description: 'Locales the messages are written in; `locale` picks the nearest, else `en`.',
+  })
+  locales!: string[];
 }

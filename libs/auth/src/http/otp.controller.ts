@@ -14,6 +14,7 @@ import { ApiHeader, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@n
 import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { PhoneLinkFlow } from '@app/phone-link';
+import { LOCALES } from '@app/notifications';
 import type { ThirdPartyUser } from '../jwt/third-party-user';
 import { PartnerJwtGuard, PartnerUser } from './partner-jwt.guard';
 import { ApiErrors, ErrorCode, PHONE_NUMBER_PATTERN } from '@app/common';
@@ -58,26 +59,36 @@ export class OtpController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Send a code to a phone (reuses the live challenge as a resend)' })
   @ApiOkResponse({ type: OtpSentResponse })
-  @ApiErrors(...COMMON_ERRORS, ErrorCode.ResendTooSoon, ErrorCode.PhoneUndeliverable)
+  @ApiErrors(
+    ...COMMON_ERRORS,
+    ErrorCode.ResendTooSoon,
+    ErrorCode.PhoneUndeliverable,
+    ErrorCode.ChannelNotAvailable,
+  )
   register(
     @PartnerUser() user: ThirdPartyUser,
     @Body() body: RegisterOtpDto,
     @Req() request: FastifyRequest,
   ) {
-    return this.flow.requestCode(user, phoneOf(body), request.ip);
+    return this.flow.requestCode(user, codeRequestOf(body, request), request.ip);
   }
 
   @Post('auth/otp/resend')
   @HttpCode(200)
   @ApiOperation({ summary: 'Send a fresh code for the live challenge (or start one)' })
   @ApiOkResponse({ type: OtpSentResponse })
-  @ApiErrors(...COMMON_ERRORS, ErrorCode.ResendTooSoon, ErrorCode.PhoneUndeliverable)
+  @ApiErrors(
+    ...COMMON_ERRORS,
+    ErrorCode.ResendTooSoon,
+    ErrorCode.PhoneUndeliverable,
+    ErrorCode.ChannelNotAvailable,
+  )
   resend(
     @PartnerUser() user: ThirdPartyUser,
     @Body() body: ResendOtpDto,
     @Req() request: FastifyRequest,
   ) {
-    return this.flow.requestCode(user, phoneOf(body), request.ip);
+    return this.flow.requestCode(user, codeRequestOf(body, request), request.ip);
   }
 
   @Post('auth/otp/verify')
@@ -155,6 +166,7 @@ export class OtpConfigController {
       countryCodePattern: '^\\+?\\d{1,3}$',
       phoneNumberPattern: PHONE_NUMBER_PATTERN.source,
       channels: flow.channels,
+      locales: [...LOCALES],
     };
   }
 
@@ -175,6 +187,16 @@ export class OtpConfigController {
       allCountriesAllowed: allowed === undefined,
     };
   }
+}
+
+/** Register's and resend's body as the flow takes it, with the request's Accept-Language. */
+function codeRequestOf(body: RegisterOtpDto, request: FastifyRequest) {
+  return {
+    ...phoneOf(body),
+    channel: body.channel,
+    locale: body.locale,
+    acceptLanguage: request.headers['accept-language'],
+  };
 }
 
 function phoneOf(body: { countryCode: string; phone_number: string }) {

@@ -22,6 +22,10 @@ export enum ErrorCode {
   /** The path exists, the method does not: the answer's `Allow` header lists the methods. */
   MethodNotAllowed = 'METHOD_NOT_ALLOWED',
   PhoneUndeliverable = 'PHONE_UNDELIVERABLE',
+  /** CHANNELS.md: the channel is not enabled, or not valid for the target. */
+  ChannelNotAvailable = 'CHANNEL_NOT_AVAILABLE',
+  /** CHANNELS.md: a provider callback without a valid signature. */
+  InvalidSignature = 'INVALID_SIGNATURE',
   Unavailable = 'UNAVAILABLE',
   Internal = 'INTERNAL',
 }
@@ -46,6 +50,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.UnsupportedMediaType]: 415,
   [ErrorCode.MethodNotAllowed]: 405,
   [ErrorCode.PhoneUndeliverable]: 422,
+  [ErrorCode.ChannelNotAvailable]: 400,
+  [ErrorCode.InvalidSignature]: 403,
   [ErrorCode.Unavailable]: 503,
   [ErrorCode.Internal]: 500,
 };
@@ -71,6 +77,8 @@ export const ERROR_MESSAGE: Readonly<Record<ErrorCode, string>> = {
   [ErrorCode.UnsupportedMediaType]: 'request body must be JSON with content-type: application/json',
   [ErrorCode.MethodNotAllowed]: 'method not allowed on this path',
   [ErrorCode.PhoneUndeliverable]: 'messages cannot be delivered to this phone number',
+  [ErrorCode.ChannelNotAvailable]: 'this channel is not available',
+  [ErrorCode.InvalidSignature]: 'invalid signature',
   [ErrorCode.Unavailable]: 'service temporarily unavailable; retry later',
   [ErrorCode.Internal]: 'internal error',
 };

@@ -25,6 +25,20 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly fallbacks = new Counter({
+    name: 'otp_fallbacks_total',
+    help: 'Codes sent again on the next channel of NOTIFY_FALLBACK, by the channel that failed and the next one',
+    labelNames: ['from', 'to'] as const,
+    registers: [this.registry],
+  });
+
+  readonly receipts = new Counter({
+    name: 'otp_delivery_receipts_total',
+    help: "Providers' delivery receipts recorded, by channel and status",
+    labelNames: ['channel', 'status'] as const,
+    registers: [this.registry],
+  });
+
   readonly verifications = new Counter({
     name: 'otp_verifications_total',
     help: 'Verify outcomes (linked, repeat, invalid_otp, expired, locked, not_found, conflict, rate_limited)',

@@ -16,7 +16,7 @@ export class ConsoleNotifier extends Notifier {
     signal?.throwIfAborted();
     // JSON-quoting the body keeps a multi-line message on one line.
     this.write(
-      `[notify:console] ${message.channel} to ${message.to}: ${JSON.stringify(message.body)}`,
+      `[notify:console] ${message.channel} to ${message.to}: ${message.subject ? `${JSON.stringify(message.subject)} ` : ''}${JSON.stringify(message.body)}`,
     );
     return {};
   }

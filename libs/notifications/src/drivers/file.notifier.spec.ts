@@ -50,8 +50,42 @@ describe('FileNotifier', () => {
     expect(receipt).toEqual({});
     expect(await lines(path)).toEqual([
       '{"channel":"sms","to":"+919876543210","body":"Your code is 123456",' +
-        '"code":"123456","authCode":"987654","at":"2024-05-06T07:08:09.010Z"}',
+        '"code":"123456","authCode":"987654","at":"2024-05-06T07:08:09.010Z","locale":null}',
     ]);
+  });
+
+  it('adds the locale, and for email the subject (CHANNELS.md); Telegram goes to the chat id', async () => {
+    const path = join(dir, 'outbox.jsonl');
+    const notifier = notifierAt(path, () => AT);
+
+    await notifier.send(message({ locale: 'hi' }));
+    await notifier.send(
+      message({
+        channel: 'email',
+        to: 'asha@example.com',
+        subject: '123456 is your code',
+        locale: 'en',
+      }),
+    );
+    await notifier.send(message({ channel: 'telegram', to: '123456789', locale: 'es' }));
+
+    const [sms, email, telegram] = (await lines(path)).map(
+      (line) => JSON.parse(line) as Record<string, unknown>,
+    );
+    expect(sms).toMatchObject({ channel: 'sms', locale: 'hi' });
+    expect(sms).not.toHaveProperty('subject');
+    expect(Object.keys(email)).toEqual([
+      'channel',
+      'to',
+      'body',
+      'code',
+      'authCode',
+      'at',
+      'locale',
+      'subject',
+    ]);
+    expect(email).toMatchObject({ to: 'asha@example.com', subject: '123456 is your code' });
+    expect(telegram).toMatchObject({ channel: 'telegram', to: '123456789', locale: 'es' });
   });
 
   it('writes null for a missing code or authCode', async () => {
@@ -67,6 +101,7 @@ describe('FileNotifier', () => {
       'code',
       'authCode',
       'at',
+      'locale',
     ]);
     expect(JSON.parse(line)).toMatchObject({ code: null, authCode: null });
   });

@@ -11,6 +11,10 @@ export interface NotifyFileLine {
   code: string | null;
   authCode: string | null;
   at: string;
+  /** The text's locale (CHANNELS.md adds it; null when the message had none). */
+  locale: string | null;
+  /** Email only. */
+  subject?: string;
 }
 
 /** How often the open file is checked against the path (removed or replaced by a tool). */
@@ -43,6 +47,8 @@ export class FileNotifier extends Notifier {
       code: message.code ?? null,
       authCode: message.authCode ?? null,
       at: this.clock().toISOString(),
+      locale: message.locale ?? null,
+      ...(message.channel === 'email' ? { subject: message.subject ?? '' } : {}),
     };
     // One write of the whole line in append mode: concurrent sends never interleave within a line.
     await (await this.handle()).write(`${JSON.stringify(line)}\n`);

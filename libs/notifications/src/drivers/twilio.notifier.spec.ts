@@ -176,14 +176,186 @@ describe('TwilioNotifier', () => {
     expect(error).not.toBeInstanceOf(PermanentDeliveryError);
   });
 
-  it('refuses channels other than sms for good', async () => {
-    const error = await failureOf(notifier().send(message({ channel: 'voice' })));
+  it('refuses channels it does not serve (email, telegram) for good', async () => {
+    for (const channel of ['email', 'telegram'] as const) {
+      const error = await failureOf(notifier().send(message({ channel })));
+      expect(error).toBeInstanceOf(PermanentDeliveryError);
+    }
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('refuses a channel whose sender is not configured, without a request', async () => {
+    const error = await failureOf(notifier().send(message({ channel: 'whatsapp' })));
 
     expect(error).toBeInstanceOf(PermanentDeliveryError);
     expect(fake.requests).toHaveLength(0);
   });
 
+  // Found by what they are, not by position: a request an earlier test aborted mid-flight can
+  // reach the fake late, on a loaded machine.
+  const whatsappRequest = () => {
+    const found = fake.requests.find((request) => request.form.To?.startsWith('whatsapp:'));
+    if (!found) throw new Error('no WhatsApp request at the fake');
+    return found;
+  };
+  const callRequest = () => {
+    const found = fake.requests.find((request) => request.path.endsWith('/Calls.json'));
+    if (!found) throw new Error('no call request at the fake');
+    return found;
+  };
+
+  describe('whatsapp', () => {
+    const WHATSAPP_FROM = 'whatsapp:+14155238886';
+
+    it('sends a session message to the whatsapp: address from the whatsapp: sender', async () => {
+      const receipt = await notifier({ whatsappFrom: WHATSAPP_FROM }).send(
+        message({ channel: 'whatsapp' }),
+      );
+
+      const request = whatsappRequest();
+      expect(request.path).toBe(`/2010-04-01/Accounts/${fake.accountSid}/Messages.json`);
+      expect(request.username).toBe(fake.accountSid);
+      expect(request.form).toEqual({ To: `whatsapp:${TO}`, From: WHATSAPP_FROM, Body: BODY });
+      expect(receipt.providerMessageId).toBe(fake.messages[0].sid);
+    });
+
+    it('sends the approved content template with the code as variable 1 when one is set', async () => {
+      const contentSid = 'HX' + 'b'.repeat(32);
+
+      await notifier({ whatsappFrom: WHATSAPP_FROM, whatsappContentSid: contentSid }).send(
+        message({ channel: 'whatsapp' }),
+      );
+
+      const { form } = whatsappRequest();
+      expect(form).toEqual({
+        To: `whatsapp:${TO}`,
+        From: WHATSAPP_FROM,
+        ContentSid: contentSid,
+        ContentVariables: JSON.stringify({ 1: '493817' }),
+      });
+      expect(form.Body).toBeUndefined();
+    });
+
+    it('sends from a Messaging Service when the sender is one', async () => {
+      const service = 'MG' + 'c'.repeat(32);
+
+      await notifier({ whatsappFrom: service }).send(message({ channel: 'whatsapp' }));
+
+      expect(whatsappRequest().form).toEqual({
+        To: `whatsapp:${TO}`,
+        MessagingServiceSid: service,
+        Body: BODY,
+      });
+    });
+
+    it('turns 63024 (not a WhatsApp recipient) into a PermanentDeliveryError', async () => {
+      fake.respondWith(TwilioFake.error(400, 63024, 'Invalid message recipient'));
+
+      const error = await failureOf(
+        notifier({ whatsappFrom: WHATSAPP_FROM }).send(message({ channel: 'whatsapp' })),
+      );
+
+      expect(error).toBeInstanceOf(PermanentDeliveryError);
+      expectNoSecrets(error);
+    });
+  });
+
+  describe('voice', () => {
+    const VOICE_FROM = '+15005550007';
+    const PURPOSE = 'Hello. This is your Ludo verification code.';
+
+    it('creates a call whose TwiML says the purpose, then the code digit by digit, twice', async () => {
+      const receipt = await notifier({ voiceFrom: VOICE_FROM }).send(
+        message({ channel: 'voice', body: PURPOSE, locale: 'en' }),
+      );
+
+      const request = callRequest();
+      expect(request.path).toBe(`/2010-04-01/Accounts/${fake.accountSid}/Calls.json`);
+      expect(request.username).toBe(fake.accountSid);
+      expect(request.password).toBe(fake.authToken);
+      expect(request.form.To).toBe(TO);
+      expect(request.form.From).toBe(VOICE_FROM);
+      expect(receipt.providerMessageId).toBe(fake.calls[0].sid);
+      expect(receipt.providerMessageId).toMatch(/^CA[0-9a-f]{32}$/);
+
+      const twiml = request.form.Twiml;
+      const says = [...twiml.matchAll(/<Say language="([^"]+)">([^<]*)<\/Say>/g)];
+      expect(says.map((say) => say[1])).toEqual(Array(13).fill('en-US'));
+      expect(says.map((say) => say[2])).toEqual([PURPOSE, ...'493817', ...'493817']);
+      expect(twiml).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?><Response>/);
+      // A pause between digits, and a longer one before the code is said again.
+      expect(twiml).toContain('<Say language="en-US">4</Say><Pause length="1"/><Say');
+      expect(twiml).toContain('<Say language="en-US">7</Say><Pause length="2"/><Say');
+    });
+
+    it.each([
+      ['hi', 'hi-IN'],
+      ['es', 'es-ES'],
+      ['pt', 'pt-BR'],
+      ['id', 'id-ID'],
+      ['xx', 'en-US'],
+      [undefined, 'en-US'],
+    ])('says a %s text in %s', async (locale, language) => {
+      await notifier({ voiceFrom: VOICE_FROM }).send(message({ channel: 'voice', locale }));
+
+      const languages = [...callRequest().form.Twiml.matchAll(/<Say language="([^"]*)">/g)];
+      expect(new Set(languages.map((say) => say[1]))).toEqual(new Set([language]));
+    });
+
+    it('escapes the text it says (an app name with markup stays text)', async () => {
+      await notifier({ voiceFrom: VOICE_FROM }).send(
+        message({ channel: 'voice', body: 'Your <Play>http://x</Play> & "code"' }),
+      );
+
+      const twiml = callRequest().form.Twiml;
+      expect(twiml).not.toContain('<Play>');
+      expect(twiml).toContain('Your &lt;Play&gt;http://x&lt;/Play&gt; &amp; &quot;code&quot;');
+    });
+
+    it('calls from TWILIO_FROM when no voice caller id is set', async () => {
+      await notifier().send(message({ channel: 'voice' }));
+
+      expect(callRequest().form.From).toBe(FROM);
+    });
+
+    it('refuses a call without a code of digits, without a request', async () => {
+      const error = await failureOf(
+        notifier().send(message({ channel: 'voice', code: undefined })),
+      );
+
+      expect(error).toBeInstanceOf(PermanentDeliveryError);
+      expect(fake.requests).toHaveLength(0);
+    });
+
+    it('turns a blocked destination (21216) into a PermanentDeliveryError', async () => {
+      fake.respondWith(TwilioFake.error(400, 21216, 'Call blocked'));
+
+      const error = await failureOf(notifier().send(message({ channel: 'voice' })));
+
+      expect(error).toBeInstanceOf(PermanentDeliveryError);
+    });
+  });
+
+  it('asks for delivery receipts on messages and calls when a status callback URL is set', async () => {
+    const statusCallbackUrl = 'https://otp.example.com/hooks/twilio/status';
+    const twilioNotifier = notifier({ statusCallbackUrl });
+
+    await twilioNotifier.send(message());
+    await twilioNotifier.send(message({ channel: 'voice' }));
+
+    const sms = fake.requests.filter((request) => request.path.endsWith('/Messages.json')).pop();
+    expect(sms?.form.StatusCallback).toBe(statusCallbackUrl);
+    expect(callRequest().form.StatusCallback).toBe(statusCallbackUrl);
+    expect(new URLSearchParams(callRequest().rawBody).getAll('StatusCallbackEvent')).toEqual([
+      'initiated',
+      'ringing',
+      'answered',
+      'completed',
+    ]);
+  });
+
   it('refuses to start without credentials', () => {
     expect(() => notifier({ authToken: undefined })).toThrow(/authToken/);
+    expect(() => notifier({ from: undefined })).toThrow(/sender/);
   });
 });

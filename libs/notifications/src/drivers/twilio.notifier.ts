@@ -3,6 +3,7 @@ import twilio from 'twilio';
 import type TwilioRequestClient from 'twilio/lib/base/RequestClient';
 import type { TwilioConfig } from '@app/config';
 import { DeliveryReceipt, Notifier, OutgoingMessage, PermanentDeliveryError } from '../notifier';
+import { VOICE_LANGUAGES } from '../templates/voice.texts';
 
 /**
  * Twilio error codes that mean this message can never reach this recipient (bad or unreachable
@@ -20,6 +21,10 @@ export const PERMANENT_TWILIO_ERROR_CODES: ReadonlyMap<number, string> = new Map
   [21610, 'recipient has unsubscribed (STOP)'],
   [21612, "'To' number cannot be reached from this sender"],
   [21614, "'To' number is not a mobile number"],
+  [21215, 'geographic permission for this call is not enabled'],
+  [21216, 'call blocked: the number is not permitted'],
+  [63003, 'WhatsApp: the channel could not find the To address'],
+  [63024, 'WhatsApp: invalid message recipient'],
   [30003, 'unreachable destination handset'],
   [30005, 'unknown destination handset'],
   [30006, 'landline or unreachable carrier'],
@@ -61,11 +66,52 @@ class RebasedRequestClient extends twilio.RequestClient {
   }
 }
 
-/** Sends SMS through Twilio's Messages API. The only file that imports the twilio package. */
+type Sender = { from: string } | { messagingServiceSid: string };
+
+function senderOf(from: string): Sender {
+  return MESSAGING_SERVICE_SID.test(from) ? { messagingServiceSid: from } : { from };
+}
+
+/** Pauses between the digits of a code read out, and before it is said again (seconds). */
+const DIGIT_PAUSE = 1;
+const REPEAT_PAUSE = 2;
+
+/** Text for TwiML: the five characters XML gives meaning to, escaped. */
+function xml(text: string): string {
+  return text.replace(
+    /[<>&'"]/g,
+    (char) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[char]!,
+  );
+}
+
+/**
+ * The TwiML of a code's call: the purpose (the message's text), then the code digit by digit
+ * with pauses, twice, all in the locale's language.
+ */
+export function voiceTwiml(message: Pick<OutgoingMessage, 'body' | 'code' | 'locale'>): string {
+  const code = message.code ?? '';
+  if (!/^\d{1,12}$/.test(code)) throw new PermanentDeliveryError('a call needs the code (digits)');
+  const language = VOICE_LANGUAGES[message.locale ?? 'en'] ?? VOICE_LANGUAGES.en;
+  const say = (text: string) => `<Say language="${language}">${xml(text)}</Say>`;
+  const digits = [...code].map(say).join(`<Pause length="${DIGIT_PAUSE}"/>`);
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?><Response>${say(message.body)}` +
+    `<Pause length="${DIGIT_PAUSE}"/>${digits}<Pause length="${REPEAT_PAUSE}"/>${digits}</Response>`
+  );
+}
+
+/**
+ * Sends SMS and WhatsApp messages through Twilio's Messages API and calls through its Calls
+ * API. The only file that imports the twilio package.
+ */
 export class TwilioNotifier extends Notifier {
   readonly name = 'twilio';
   private readonly client: twilio.Twilio;
-  private readonly sender: { from: string } | { messagingServiceSid: string };
+  private readonly sms?: Sender;
+  private readonly whatsapp?: Sender;
+  private readonly voiceFrom?: string;
+  private readonly contentSid?: string;
+  private readonly statusCallback?: string;
 
   constructor(
     config: TwilioConfig,
@@ -73,34 +119,84 @@ export class TwilioNotifier extends Notifier {
   ) {
     super();
     const { accountSid, authToken, from } = config;
-    if (!accountSid || !authToken || !from) {
-      throw new Error('TwilioNotifier needs accountSid, authToken and from');
+    if (!accountSid || !authToken || !(from || config.whatsappFrom || config.voiceFrom)) {
+      throw new Error('TwilioNotifier needs accountSid, authToken and a sender');
     }
-    this.sender = MESSAGING_SERVICE_SID.test(from) ? { messagingServiceSid: from } : { from };
+    if (from) this.sms = senderOf(from);
+    if (config.whatsappFrom) this.whatsapp = senderOf(config.whatsappFrom);
+    this.voiceFrom = config.voiceFrom ?? from;
+    this.contentSid = config.whatsappContentSid;
+    this.statusCallback = config.statusCallbackUrl;
     this.client = twilio(accountSid, authToken, {
       httpClient: new RebasedRequestClient(config.apiUrl, timeoutMs),
     });
   }
 
   async send(message: OutgoingMessage, signal?: AbortSignal): Promise<DeliveryReceipt> {
-    if (message.channel !== 'sms') {
-      throw new PermanentDeliveryError(
-        `The twilio driver cannot send on channel ${message.channel}`,
-      );
-    }
+    const create = this.request(message);
     if (signal?.aborted) throw new Error('Twilio send aborted before the request was made');
 
     // A hard deadline for the whole exchange; axios' own timeout only covers socket inactivity.
     const deadline = AbortSignal.timeout(this.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
     try {
-      const created = await requestSignal.run(combined, () =>
-        this.client.messages.create({ to: message.to, body: message.body, ...this.sender }),
-      );
+      const created = await requestSignal.run(combined, create);
       return created.sid ? { providerMessageId: created.sid } : {};
     } catch (error) {
       throw this.describe(error, deadline, signal);
     }
+  }
+
+  /** The request of the message's channel; PermanentDeliveryError for a channel it cannot serve. */
+  private request(message: OutgoingMessage): () => Promise<{ sid?: string }> {
+    const callback = this.statusCallback ? { statusCallback: this.statusCallback } : {};
+    switch (message.channel) {
+      case 'sms': {
+        const sender = this.sms;
+        if (!sender) break;
+        return () =>
+          this.client.messages.create({
+            to: message.to,
+            body: message.body,
+            ...sender,
+            ...callback,
+          });
+      }
+      case 'whatsapp': {
+        const sender = this.whatsapp;
+        if (!sender) break;
+        const to = `whatsapp:${message.to}`;
+        if (this.contentSid) {
+          const contentVariables = JSON.stringify({ 1: message.code ?? '' });
+          const contentSid = this.contentSid;
+          return () =>
+            this.client.messages.create({
+              to,
+              contentSid,
+              contentVariables,
+              ...sender,
+              ...callback,
+            });
+        }
+        return () =>
+          this.client.messages.create({ to, body: message.body, ...sender, ...callback });
+      }
+      case 'voice': {
+        const from = this.voiceFrom;
+        if (!from) break;
+        const twiml = voiceTwiml(message);
+        const callbacks = this.statusCallback
+          ? {
+              statusCallback: this.statusCallback,
+              statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+            }
+          : {};
+        return () => this.client.calls.create({ to: message.to, from, twiml, ...callbacks });
+      }
+      default:
+        break;
+    }
+    throw new PermanentDeliveryError(`The twilio driver cannot send on channel ${message.channel}`);
   }
 
   /**
@@ -160,4 +256,17 @@ function twilioHttpError(error: unknown): { status: number; code?: number } | un
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(code) ? code : undefined;
+}
+
+/**
+ * Whether `signature` (X-Twilio-Signature) is Twilio's signature of a webhook posted to `url`
+ * with form `params`, checked by the twilio package's own validator with the auth token.
+ */
+export function validTwilioSignature(
+  authToken: string,
+  signature: string,
+  url: string,
+  params: Record<string, string>,
+): boolean {
+  return twilio.validateRequest(authToken, signature, url, params);
 }

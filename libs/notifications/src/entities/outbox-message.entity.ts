@@ -1,6 +1,6 @@
 import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-export type OutboxStatus = 'pending' | 'sent' | 'failed' | 'expired' | 'superseded';
+export type OutboxStatus = 'pending' | 'sent' | 'failed' | 'expired' | 'superseded' | 'held';
 
 /**
  * A message waiting for (or done with) delivery. `payload` is the AES-256-GCM-encrypted
@@ -10,9 +10,13 @@ export type OutboxStatus = 'pending' | 'sent' | 'failed' | 'expired' | 'supersed
 @Index('ix_outbox_messages_due', ['nextAttemptAt'], { where: `"status" = 'pending'` })
 @Index('ix_outbox_messages_created_at', ['createdAt'])
 @Index('ix_outbox_messages_group_pending', ['groupKey'], { where: `"status" = 'pending'` })
+@Index('ix_outbox_messages_after_held', ['afterId'], { where: `"status" = 'held'` })
+@Index('ix_outbox_messages_provider_message_id', ['providerMessageId'], {
+  where: `"provider_message_id" IS NOT NULL`,
+})
 @Check(
   'ck_outbox_messages_status',
-  `"status" IN ('pending', 'sent', 'failed', 'expired', 'superseded')`,
+  `"status" IN ('pending', 'sent', 'failed', 'expired', 'superseded', 'held')`,
 )
 export class OutboxMessage {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_outbox_messages' })
@@ -45,9 +49,23 @@ export class OutboxMessage {
   @Column({ name: 'provider_message_id', type: 'varchar', length: 64, nullable: true })
   providerMessageId!: string | null;
 
+  /** The provider's latest delivery receipt (`delivered`, `undelivered`, `completed`, …). */
+  @Column({ name: 'delivery_status', type: 'varchar', length: 16, nullable: true })
+  deliveryStatus!: string | null;
+
+  @Column({ name: 'delivery_status_at', type: 'timestamptz', nullable: true })
+  deliveryStatusAt!: Date | null;
+
   /** Messages of one group replace each other: a newer one supersedes the pending older ones. */
   @Column({ name: 'group_key', type: 'varchar', length: 64, nullable: true })
   groupKey!: string | null;
+
+  /**
+   * A fallback (`held` until then): the message whose permanent failure releases this one, on
+   * the next channel of NOTIFY_FALLBACK, with the same code and expiry.
+   */
+  @Column({ name: 'after_id', type: 'uuid', nullable: true })
+  afterId!: string | null;
 
   /** Who the message concerns, for the audit events its delivery writes. */
   @Column({ type: 'jsonb', default: {} })

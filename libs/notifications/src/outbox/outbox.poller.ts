@@ -14,11 +14,10 @@ const RETENTION_INTERVAL_MS = 60_000;
  */
 @Injectable()
 export class OutboxPoller implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly delivery = new BackgroundLoop(
-    'OutboxPoller',
-    POLL_INTERVAL_MS,
-    async () => (await this.outbox.deliverDue()) > 0,
-  );
+  private readonly delivery = new BackgroundLoop('OutboxPoller', POLL_INTERVAL_MS, async () => {
+    await this.outbox.releaseUnconfirmed();
+    return (await this.outbox.deliverDue()) > 0;
+  });
   private readonly retention = new BackgroundLoop('OutboxRetention', RETENTION_INTERVAL_MS, () =>
     this.outbox.purgeFinished(RETENTION_MS),
   );

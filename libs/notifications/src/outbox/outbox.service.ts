@@ -20,12 +20,19 @@ export interface MessageAudit extends AuditContext {
   challengeId?: string;
 }
 
+/** The same code on another channel: the next of NOTIFY_FALLBACK's chain. */
+export interface FallbackMessage extends MessagePayload {
+  channel: Channel;
+}
+
 export interface QueuedMessage extends MessagePayload {
   channel: Channel;
   to: string;
   /** Not delivered after this (a code past its lifetime is useless to the user). */
   expiresAt: Date;
   audit: MessageAudit;
+  /** Sent in order, each when the one before failed for good (CHANNELS.md fallback). */
+  fallbacks?: FallbackMessage[];
 }
 
 /**
@@ -42,11 +49,24 @@ export interface PreparedMessage {
   expiresAt: Date;
   createdAt: Date;
   audit: MessageAudit;
+  /** The fallbacks, encrypted, payloads as `\\x…` hex (outbox_enqueue writes them `held`). */
+  fallbacks?: Array<{ channel: Channel; recipient: string; payload: string }>;
 }
 
 /** How a delivery attempt ended: delivered, left for the poller to retry, or refused for good. */
-export type DeliveryOutcome =
-  { status: 'sent' } | { status: 'queued' } | { status: 'failed'; providerCode?: string };
+export type DeliveryOutcome = (
+  { status: 'sent' } | { status: 'queued' } | { status: 'failed'; providerCode?: string }
+) & {
+  /** The channel of the last attempt: a fallback's when the first channel failed for good. */
+  channel?: Channel;
+};
+
+/** What recording an attempt's end did: whether it was current, and the fallback it released. */
+interface Finished {
+  ended: boolean;
+  /** Released for this process's attempt (attempt 1, leased like an enqueued message). */
+  fallback?: ClaimedRow;
+}
 
 interface ClaimedRow {
   id: string;
@@ -79,10 +99,10 @@ const RELAXED_COMMIT = `relaxed AS MATERIALIZED (
      SELECT set_config('synchronous_commit', 'off', true) AS setting)`;
 /** The values of one outcome in a FINISH statement, typed by the first row's casts. */
 const OUTCOME_CASTS = [
-  ...['uuid', 'varchar', 'varchar', 'varchar', 'timestamptz', 'int'],
+  ...['uuid', 'varchar', 'varchar', 'varchar', 'timestamptz', 'int', 'timestamptz', 'boolean'],
   ...AUDIT_COLUMN_TYPES,
 ];
-const OUTCOME_FIELDS = `id, status, error, provider_message_id, at, attempts, ${AUDIT_COLUMNS}`;
+const OUTCOME_FIELDS = `id, status, error, provider_message_id, at, attempts, lease_until, keep_held, ${AUDIT_COLUMNS}`;
 /** Most outcomes one FINISH statement records. */
 const FINISH_BATCH_LIMIT = 50;
 const finishStatements = new Map<number, Statement>();
@@ -102,7 +122,7 @@ function finishStatement(count: number): Statement {
       return `(${values.join(', ')})`;
     });
     cached = statement(
-      `WITH ${RELAXED_COMMIT},
+      `WITH RECURSIVE ${RELAXED_COMMIT},
        f (${OUTCOME_FIELDS}) AS (VALUES ${rows.join(', ')}),
        done AS (
          UPDATE outbox_messages m
@@ -113,10 +133,34 @@ function finishStatement(count: number): Statement {
           WHERE m.id = f.id AND m.status = 'pending' AND m.attempts = f.attempts
             AND EXISTS (SELECT 1 FROM relaxed)
           RETURNING m.id, m.attempts),
+       chain (id, head, depth) AS (
+         SELECT h.id, done.id, 1 FROM outbox_messages h JOIN done ON h.after_id = done.id
+          WHERE h.status = 'held'
+         UNION ALL
+         SELECT h.id, chain.head, chain.depth + 1
+           FROM outbox_messages h JOIN chain ON h.after_id = chain.id
+          WHERE h.status = 'held'),
+       released AS (
+         UPDATE outbox_messages h
+            SET status = CASE WHEN f.status = 'failed' THEN 'pending' ELSE 'superseded' END,
+                attempts = CASE WHEN f.status = 'failed' THEN 1 ELSE h.attempts END,
+                next_attempt_at = f.lease_until,
+                payload = CASE WHEN f.status = 'failed' THEN h.payload END
+           FROM chain
+           JOIN done ON done.id = chain.head
+           JOIN f ON f.id = done.id AND f.attempts = done.attempts
+          WHERE h.id = chain.id
+            AND ((f.status = 'failed' AND chain.depth = 1)
+                 OR (f.status <> 'failed' AND NOT f.keep_held))
+          RETURNING h.id, h.after_id, h.channel, h.recipient, h.payload, h.attempts,
+                    h.expires_at, h.audit, h.status),
        events AS MATERIALIZED (
          SELECT done.id, done.attempts, ${auditRecordCall('f')}
            FROM f JOIN done ON done.id = f.id AND done.attempts = f.attempts)
-       SELECT id, attempts FROM events`,
+       SELECT e.id, e.attempts, r.id AS fallback_id, r.channel AS fallback_channel,
+              r.recipient AS fallback_recipient, r.payload AS fallback_payload,
+              r.expires_at AS fallback_expires_at, r.audit AS fallback_audit
+         FROM events e LEFT JOIN released r ON r.after_id = e.id AND r.status = 'pending'`,
     );
     finishStatements.set(count, cached);
   }
@@ -155,13 +199,16 @@ export class OutboxService {
    * a fraction of a round trip per message where it was a whole one (about a third of a
    * register's cost). Each caller still waits for its own outcome to be written.
    */
-  private readonly outcomes = perTurnBatcher<Outcome, boolean>(
+  private readonly outcomes = perTurnBatcher<Outcome, Finished>(
     (outcomes) => this.finishAll(outcomes),
     FINISH_BATCH_LIMIT,
   );
   private readonly timeoutMs: number;
   /** While the inline attempt may be running, the poller must not take the message. */
   private readonly inlineLeaseMs: number;
+  /** The channels whose provider sends delivery receipts (Twilio's, with PUBLIC_URL). */
+  private readonly receiptChannels: ReadonlySet<Channel>;
+  private readonly fallbackAfterSeconds: number;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -175,6 +222,11 @@ export class OutboxService {
   ) {
     this.timeoutMs = config.notify.timeoutMs;
     this.inlineLeaseMs = 2 * this.timeoutMs + 5_000;
+    const { driver, twilio, fallbackAfterSeconds } = config.notify;
+    this.receiptChannels = new Set<Channel>(
+      driver === 'twilio' && twilio.statusCallbackUrl ? ['sms', 'whatsapp', 'voice'] : [],
+    );
+    this.fallbackAfterSeconds = fallbackAfterSeconds;
     metrics.gauge('otp_outbox_backlog', 'Messages waiting for delivery', async () => {
       const [row] = await this.dataSource.query<Array<{ n: number }>>(
         `SELECT count(*)::int AS n FROM outbox_messages WHERE status = 'pending'`,
@@ -204,6 +256,8 @@ export class OutboxService {
       recipient: message.to,
       payload: this.cipher.encrypt({
         body: message.body,
+        subject: message.subject,
+        locale: message.locale,
         code: message.code,
         authCode: message.authCode,
       }),
@@ -211,6 +265,19 @@ export class OutboxService {
       expiresAt: message.expiresAt,
       createdAt: now,
       audit: message.audit,
+      fallbacks: message.fallbacks?.map((fallback) => ({
+        channel: fallback.channel,
+        recipient: message.to,
+        payload: `\\x${this.cipher
+          .encrypt({
+            body: fallback.body,
+            subject: fallback.subject,
+            locale: fallback.locale,
+            code: fallback.code,
+            authCode: fallback.authCode,
+          })
+          .toString('hex')}`,
+      })),
     };
   }
 
@@ -254,6 +321,59 @@ export class OutboxService {
   }
 
   /**
+   * NOTIFY_FALLBACK_AFTER_SECONDS (receipts only): a message sent that long ago whose provider
+   * has not reported it delivered releases its held fallback for the poller. One statement, safe
+   * with every instance running it (the `held` guard). Returns how many it released.
+   */
+  async releaseUnconfirmed(): Promise<number> {
+    if (this.receiptChannels.size === 0) return 0;
+    const now = this.clock.now();
+    const [released] = await this.dataSource.query<
+      [
+        Array<{
+          id: string;
+          from_channel: Channel;
+          to_channel: Channel;
+          recipient: string;
+          audit: MessageAudit;
+        }>,
+        number,
+      ]
+    >(
+      `UPDATE outbox_messages h
+          SET status = 'pending', attempts = 0, next_attempt_at = $1::timestamptz
+         FROM outbox_messages m
+        WHERE h.after_id = m.id AND h.status = 'held' AND m.status = 'sent'
+          AND m.sent_at <= $1::timestamptz - make_interval(secs => $2::int)
+          AND (m.delivery_status IS NULL
+               OR m.delivery_status NOT IN ('delivered', 'completed', 'read'))
+        RETURNING h.id, m.channel AS from_channel, h.channel AS to_channel, h.recipient, h.audit`,
+      [now, this.fallbackAfterSeconds],
+    );
+    for (const row of released) {
+      await this.recordFallback(row, `${row.from_channel} not confirmed: ${row.to_channel} next`);
+    }
+    return released.length;
+  }
+
+  /** The audit event and the metric of a fallback released outside FINISH. */
+  async recordFallback(
+    row: { from_channel: Channel; to_channel: Channel; recipient: string; audit: MessageAudit },
+    detail: string,
+  ): Promise<void> {
+    this.metrics.fallbacks.inc({ from: row.from_channel, to: row.to_channel });
+    await this.audit.record([
+      {
+        event: 'fallback',
+        ...row.audit,
+        target: { kind: CHANNEL_TARGET[row.to_channel], value: row.recipient },
+        detail,
+        at: this.clock.now(),
+      },
+    ]);
+  }
+
+  /**
    * Deletes one batch of messages finished more than `retentionMs` ago (pending ones never).
    * Returns whether a full batch went, i.e. there may be more.
    */
@@ -291,24 +411,54 @@ export class OutboxService {
     }
     // Outside the try: a failure to record a delivery must not be mistaken for a failed send.
     await this.finish(row, 'sent', undefined, providerMessageId);
-    return { status: 'sent' };
+    return { status: 'sent', channel: row.channel };
   }
 
   private async recordFailure(
     row: Pick<ClaimedRow, 'id' | 'channel' | 'recipient' | 'attempts' | 'audit'>,
     error: unknown,
   ): Promise<DeliveryOutcome> {
+    const { channel } = row;
     if (error instanceof PermanentDeliveryError) {
-      await this.finish(row, 'failed', `rejected: ${error.providerCode ?? error.message}`);
-      return { status: 'failed', providerCode: error.providerCode };
+      const done = await this.finish(
+        row,
+        'failed',
+        `rejected: ${error.providerCode ?? error.message}`,
+      );
+      return (
+        (await this.fallBack(done)) ?? {
+          status: 'failed',
+          providerCode: error.providerCode,
+          channel,
+        }
+      );
     }
     const reason = error instanceof Error ? error.message : String(error);
     if (row.attempts >= MAX_DELIVERY_ATTEMPTS) {
-      await this.finish(row, 'failed', `gave up after ${row.attempts} attempts: ${reason}`);
-      return { status: 'failed' };
+      const done = await this.finish(
+        row,
+        'failed',
+        `gave up after ${row.attempts} attempts: ${reason}`,
+      );
+      return (await this.fallBack(done)) ?? { status: 'failed', channel };
     }
     await this.scheduleRetry(row, reason);
-    return { status: 'queued' };
+    return { status: 'queued', channel };
+  }
+
+  /**
+   * The next channel's message that a failure released is this process's to try at once, like
+   * a message just enqueued: leased to it, so no poller takes it meanwhile, and left to the
+   * poller after the lease if this process dies. Undefined when nothing was released.
+   */
+  private async fallBack(done: Finished): Promise<DeliveryOutcome | undefined> {
+    const next = done.fallback;
+    if (!next) return undefined;
+    if (!next.payload || next.expires_at.getTime() <= this.clock.now().getTime()) {
+      await this.finish(next, 'expired', 'expired before delivery');
+      return { status: 'failed', channel: next.channel };
+    }
+    return this.attempt(next, this.cipher.decrypt(next.payload));
   }
 
   /**
@@ -321,7 +471,7 @@ export class OutboxService {
     status: 'sent' | 'failed' | 'expired',
     error?: string,
     providerMessageId?: string,
-  ): Promise<void> {
+  ): Promise<Finished> {
     const now = this.clock.now();
     const event: AuditRecord = {
       event: status === 'sent' ? 'sent' : 'delivery_failed',
@@ -330,7 +480,7 @@ export class OutboxService {
       detail: error,
       at: now,
     };
-    const ended = await this.outcomes.load({
+    const done = await this.outcomes.load({
       id: row.id,
       attempts: row.attempts,
       values: [
@@ -340,23 +490,74 @@ export class OutboxService {
         providerMessageId ?? null,
         now,
         row.attempts,
+        new Date(now.getTime() + this.inlineLeaseMs),
+        // A sent message whose provider will report its delivery keeps its fallback held: a
+        // failed receipt, or none in time, releases it (DeliveryReceipts, releaseUnconfirmed).
+        status === 'sent' && this.receiptChannels.has(row.channel),
         ...this.audit.values(event),
       ],
     });
-    if (!ended) return;
+    if (!done.ended) return done;
     this.metrics.messages.inc({ channel: row.channel, status });
     if (status !== 'sent')
       this.logger.warn({ messageId: row.id, status, error }, 'message not delivered');
+    if (done.fallback) {
+      this.metrics.fallbacks.inc({ from: row.channel, to: done.fallback.channel });
+      this.logger.warn(
+        {
+          messageId: row.id,
+          fallbackId: done.fallback.id,
+          from: row.channel,
+          to: done.fallback.channel,
+        },
+        'falling back to the next channel',
+      );
+      await this.audit.record([
+        {
+          ...event,
+          event: 'fallback',
+          detail: `${row.channel} failed: ${done.fallback.channel} next`,
+        },
+      ]);
+    }
+    return done;
   }
 
-  /** Writes the outcomes; for each, whether it ended its message (its attempt was current). */
-  private async finishAll(outcomes: readonly Outcome[]): Promise<boolean[]> {
-    const ended = await this.sql.rows<{ id: string; attempts: number }>(
+  /** Writes the outcomes; for each, whether it ended its message and the fallback it released. */
+  private async finishAll(outcomes: readonly Outcome[]): Promise<Finished[]> {
+    const ended = await this.sql.rows<{
+      id: string;
+      attempts: number;
+      fallback_id: string | null;
+      fallback_channel: Channel | null;
+      fallback_recipient: string | null;
+      fallback_payload: Buffer | null;
+      fallback_expires_at: Date | string | null;
+      fallback_audit: MessageAudit | null;
+    }>(
       finishStatement(outcomes.length),
       outcomes.flatMap((outcome) => outcome.values),
     );
-    const keys = new Set(ended.map((row) => `${row.id}/${row.attempts}`));
-    return outcomes.map((outcome) => keys.has(`${outcome.id}/${outcome.attempts}`));
+    const rows = new Map(ended.map((row) => [`${row.id}/${row.attempts}`, row]));
+    return outcomes.map((outcome) => {
+      const row = rows.get(`${outcome.id}/${outcome.attempts}`);
+      if (!row) return { ended: false };
+      if (!row.fallback_id || !row.fallback_channel || !row.fallback_expires_at) {
+        return { ended: true };
+      }
+      return {
+        ended: true,
+        fallback: {
+          id: row.fallback_id,
+          channel: row.fallback_channel,
+          recipient: row.fallback_recipient ?? '',
+          payload: row.fallback_payload === null ? null : Buffer.from(row.fallback_payload),
+          attempts: 1,
+          expires_at: new Date(row.fallback_expires_at),
+          audit: row.fallback_audit ?? {},
+        },
+      };
+    });
   }
 
   private async scheduleRetry(

@@ -3,6 +3,8 @@ import { SecretBox } from '@app/common';
 /** What an outbox row keeps of a message while it waits: encrypted, never in plaintext. */
 export interface MessagePayload {
   body: string;
+  subject?: string;
+  locale?: string;
   code?: string;
   authCode?: string;
 }

@@ -1,6 +1,8 @@
 import type { Channel } from '@app/common';
-import type { LocaleTexts } from './locale-texts';
+import { EMAIL_SUBJECTS, EMAIL_TEXTS } from './email.texts';
+import { DEFAULT_LOCALE, type Locale, type LocaleTexts, resolveLocale } from './locale-texts';
 import { SMS_TEXTS } from './sms.texts';
+import { VOICE_TEXTS } from './voice.texts';
 
 /** What a partner's own SMS template may use; `{code}` is required. */
 export const MESSAGE_TEMPLATE_PLACEHOLDERS = ['code', 'app', 'expires'] as const;
@@ -11,7 +13,6 @@ const PLACEHOLDER = /\{([a-z]+)\}/g;
 // Line breaks are fine in an SMS; other control characters are not.
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u0009\u000b-\u001f\u007f]/;
-const DEFAULT_LOCALE = 'en';
 
 export interface MessageParts {
   code: string;
@@ -22,10 +23,58 @@ export interface MessageParts {
   template?: string;
   /** BCP 47; the nearest locale the channel has, else English. */
   locale?: string;
+  /** WEBOTP_DOMAIN: an SMS ends with the WebOTP line `@<domain> #<code>`. */
+  webOtpDomain?: string;
+  /** The partner client's Android SMS Retriever app hash (11 characters), for SMS. */
+  appHash?: string;
 }
 
-/** Every channel's texts: a channel's template is one file beside this one. */
-const TEXTS: Partial<Record<Channel, LocaleTexts>> = { sms: SMS_TEXTS };
+/** A message's content on its channel: the body, an email's subject, the locale it is in. */
+export interface MessageContent {
+  body: string;
+  subject?: string;
+  locale: Locale;
+}
+
+/**
+ * Every channel's texts: a channel's template is one file beside this one. WhatsApp and
+ * Telegram messages read like the SMS; a call's text is what it says before the code.
+ */
+const TEXTS: Record<Channel, LocaleTexts> = {
+  sms: SMS_TEXTS,
+  whatsapp: SMS_TEXTS,
+  telegram: SMS_TEXTS,
+  voice: VOICE_TEXTS,
+  email: EMAIL_TEXTS,
+};
+
+/**
+ * The content of a code's message on `channel`. A partner's template is an SMS text: it is
+ * used on the channels that read like one (sms, whatsapp, telegram), not for calls or emails.
+ */
+export function messageContent(channel: Channel, parts: MessageParts): MessageContent {
+  const locale = resolveLocale(parts.locale);
+  const usesTemplate = channel === 'sms' || channel === 'whatsapp' || channel === 'telegram';
+  let body = messageText(channel, {
+    ...parts,
+    locale,
+    template: usesTemplate ? parts.template : undefined,
+  });
+  if (channel === 'sms') {
+    // Android's SMS Retriever wants the hash at the end; WebOTP wants its line last of all.
+    if (parts.appHash) body = `${body}\n${parts.appHash}`;
+    if (parts.webOtpDomain) body = `${body}\n\n@${parts.webOtpDomain} #${parts.code}`;
+  }
+  if (channel !== 'email') return { body, locale };
+  const subject = nearest(EMAIL_SUBJECTS, locale)(values(parts));
+  return { body, subject, locale };
+}
+
+function values(parts: MessageParts) {
+  const { code, ttlSeconds, appName } = parts;
+  const expires = ttlSeconds % 60 === 0 ? `${ttlSeconds / 60} min` : `${ttlSeconds} s`;
+  return { code, app: appName, expires };
+}
 
 /**
  * The text of a code's message on `channel`: the partner's template when it has one, else the
@@ -38,11 +87,11 @@ export function messageText(channel: Channel, parts: MessageParts): string {
     const values: Record<string, string> = { code, app: appName ?? '', expires };
     return template.replace(PLACEHOLDER, (whole, name: string) => values[name] ?? whole);
   }
-  const texts = TEXTS[channel] ?? SMS_TEXTS;
+  const texts = TEXTS[channel];
   return nearest(texts, parts.locale)({ code, app: appName, expires });
 }
 
-function nearest(texts: LocaleTexts, locale = DEFAULT_LOCALE): LocaleTexts[string] {
+function nearest(texts: LocaleTexts, locale: string = DEFAULT_LOCALE): LocaleTexts[string] {
   const tag = locale.toLowerCase();
   return texts[tag] ?? texts[tag.split('-')[0]] ?? texts[DEFAULT_LOCALE];
 }

@@ -9,7 +9,8 @@
  *    nothing is written: 'live_changed' with the live challenge, and the caller hashes the code
  *    for it and calls again;
  * 2. the resend cooldown: 'too_soon' with retry_after;
- * 3. the hourly send limits: per target, owner and number block exactly; the client's and the
+ * 3. the hourly send limits: per target, owner and number block exactly, and a call's own per
+ *    target (max_calls_per_target: a call costs several SMS); the client's and the
  *    service's budgets from the counters far from their end, exactly under the budget's lock near
  *    it; then the pumping guard (otp_pumping_paused over otp_conversion): where too few of the
  *    codes sent to the target's region (country) or number block in the hour were verified,
@@ -57,6 +58,7 @@ BEGIN
     cooldown_seconds integer,
     max_attempts integer,
     max_per_target integer,
+    max_calls_per_target integer,
     max_per_owner integer,
     max_per_block integer,
     max_per_service integer,
@@ -98,6 +100,9 @@ BEGIN
   SELECT (SELECT count(*)::integer FROM (SELECT 1 FROM otp_sends
            WHERE target = a.target AND sent_at > v_since LIMIT a.max_per_target) w) AS target,
          (SELECT count(*)::integer FROM (SELECT 1 FROM otp_sends
+           WHERE a.channel = 'voice' AND target = a.target AND channel = 'voice'
+             AND sent_at > v_since LIMIT a.max_calls_per_target) w) AS calls,
+         (SELECT count(*)::integer FROM (SELECT 1 FROM otp_sends
            WHERE client_id = a.client_id AND user_id = a.user_id AND sent_at > v_since
            LIMIT a.max_per_owner) w) AS owner,
          (SELECT count(*)::integer FROM (SELECT 1 FROM otp_sends
@@ -114,6 +119,8 @@ BEGIN
     FROM otp_conversion('region:' || a.region, a.now, a.expires_at - a.now) region,
          otp_conversion('block:' || a.block, a.now, a.expires_at - a.now) block_conversion;
   scope := CASE WHEN v_counts.target >= a.max_per_target THEN 'target'
+                WHEN a.channel = 'voice' AND v_counts.calls >= a.max_calls_per_target
+                  THEN 'calls'
                 WHEN v_counts.owner >= a.max_per_owner THEN 'owner'
                 WHEN a.block IS NOT NULL AND v_counts.block >= a.max_per_block THEN 'block' END;
   -- A shared budget near its end: registers take turns on its lock and count exactly.
@@ -151,7 +158,8 @@ BEGIN
   IF scope IS NOT NULL THEN
     -- The exact count and the oldest send of the window that is full (for Retry-After).
     SELECT * INTO v_window FROM otp_window(scope, a.client_id, a.user_id, a.target, a.block, a.now,
-      CASE scope WHEN 'target' THEN a.max_per_target WHEN 'owner' THEN a.max_per_owner
+      CASE scope WHEN 'target' THEN a.max_per_target WHEN 'calls' THEN a.max_calls_per_target
+                 WHEN 'owner' THEN a.max_per_owner
                  WHEN 'block' THEN a.max_per_block WHEN 'client' THEN a.client_budget
                  ELSE a.max_per_service END);
     outcome := 'limited';

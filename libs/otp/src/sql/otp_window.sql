@@ -1,6 +1,7 @@
 -- Sends of one scope in the hour before p_now: how many (counting stops at p_limit: a limit
 -- only needs to know whether it is reached) and the oldest (for Retry-After). Exact.
--- Scopes: 'target', 'owner' (the partner user), 'block' (the number block), 'client', 'service'.
+-- Scopes: 'target', 'calls' (the target's voice calls), 'owner' (the partner user), 'block' (the
+-- number block), 'client', 'service'.
 CREATE FUNCTION otp_window(p_scope varchar, p_client_id varchar, p_user_id varchar,
                            p_target varchar, p_block varchar, p_now timestamptz,
                            p_limit integer, OUT sends integer, OUT oldest timestamptz)
@@ -13,6 +14,11 @@ BEGIN
     WHEN 'target' THEN
       SELECT count(*)::integer, min(w.sent_at) INTO sends, oldest FROM (
         SELECT sent_at FROM otp_sends WHERE target = p_target AND sent_at > v_since
+         ORDER BY sent_at LIMIT p_limit) w;
+    WHEN 'calls' THEN
+      SELECT count(*)::integer, min(w.sent_at) INTO sends, oldest FROM (
+        SELECT sent_at FROM otp_sends
+         WHERE target = p_target AND channel = 'voice' AND sent_at > v_since
          ORDER BY sent_at LIMIT p_limit) w;
     WHEN 'owner' THEN
       SELECT count(*)::integer, min(w.sent_at) INTO sends, oldest FROM (
