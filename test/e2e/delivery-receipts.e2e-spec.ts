@@ -263,8 +263,8 @@ describe('Delivery receipts from Twilio', () => {
       },
       body: 'phone_number=9876543219&countryCode=%2B91',
     });
-    expect(answer.status).toBe(400);
-    expect(answer.body).toMatchObject({ error: 'VALIDATION_FAILED' });
+    expect(answer.status).toBe(415);
+    expect(answer.body).toMatchObject({ error: 'UNSUPPORTED_MEDIA_TYPE' });
   });
 });
 
