@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
 const MAIN = join(ROOT, 'apps', 'api', 'src', 'main.ts');
@@ -103,14 +103,14 @@ export function runCliProcess(
   return runTsProcess(CLI, argv, env, timeoutMs);
 }
 
-/** Runs a TypeScript entry point (a path from the repository's root) as `npm run` would. */
+/** Runs a TypeScript entry point (absolute, or from the repository's root) as `npm run` would. */
 export function runTsProcess(
   entry: string,
   argv: string[],
   env: Record<string, string>,
   timeoutMs = 60_000,
 ): Promise<CliProcessResult> {
-  const child = spawn(process.execPath, [...TS_NODE, join(ROOT, entry), ...argv], {
+  const child = spawn(process.execPath, [...TS_NODE, resolve(ROOT, entry), ...argv], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
