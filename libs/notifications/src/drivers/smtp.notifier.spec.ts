@@ -1,5 +1,6 @@
 import type { EmailConfig } from '@app/config';
 import { decodeHeader, SmtpSink, startSmtpSink } from '../../../../test/support/smtp-sink';
+import { failureOf } from '../../../../test/support/failure-of';
 import { OutgoingMessage, PermanentDeliveryError } from '../notifier';
 import { messageContent } from '../templates/message-text';
 import { emailHtml, SmtpNotifier } from './smtp.notifier';
@@ -24,16 +25,6 @@ function message(overrides: Partial<OutgoingMessage> = {}): OutgoingMessage {
     code: '493817',
     ...overrides,
   };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof Error) return error;
-    throw new Error(`send() threw a non-Error: ${String(error)}`);
-  }
-  throw new Error('expected send() to reject');
 }
 
 describe('SmtpNotifier (against a real SMTP server on loopback)', () => {

@@ -3,6 +3,7 @@ import {
   startTelegramFake,
   TelegramFake,
 } from '../../../../test/support/telegram-fake';
+import { failureOf } from '../../../../test/support/failure-of';
 import { OutgoingMessage, PermanentDeliveryError } from '../notifier';
 import { TelegramNotifier } from './telegram.notifier';
 
@@ -18,16 +19,6 @@ function message(overrides: Partial<OutgoingMessage> = {}): OutgoingMessage {
     code: '493817',
     ...overrides,
   };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof Error) return error;
-    throw new Error(`send() threw a non-Error: ${String(error)}`);
-  }
-  throw new Error('expected send() to reject');
 }
 
 describe('TelegramNotifier (against a loopback Bot API)', () => {

@@ -1,5 +1,6 @@
 import type { TwilioConfig } from '@app/config';
 import { startTwilioFake, TwilioFake } from '../../../../test/support/twilio-fake';
+import { failureOf } from '../../../../test/support/failure-of';
 import { OutgoingMessage, PermanentDeliveryError } from '../notifier';
 import { TwilioNotifier } from './twilio.notifier';
 
@@ -12,16 +13,6 @@ function message(overrides: Partial<OutgoingMessage> = {}): OutgoingMessage {
 }
 
 /** Resolves to what send() threw, failing the test if it did not throw. */
-async function failureOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof Error) return error;
-    throw new Error(`send() threw a non-Error: ${String(error)}`);
-  }
-  throw new Error('expected send() to reject');
-}
-
 describe('TwilioNotifier', () => {
   let fake: TwilioFake;
 
