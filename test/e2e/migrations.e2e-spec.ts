@@ -47,6 +47,31 @@ async function hasColumn(dataSource: DataSource, table: string, column: string):
   return rows.length === 1;
 }
 
+/** The name of the newest migration applied. */
+async function newestMigration(dataSource: DataSource): Promise<string> {
+  const [row] = await dataSource.query<Array<{ name: string }>>(
+    `SELECT name FROM migrations ORDER BY id DESC LIMIT 1`,
+  );
+  return row.name;
+}
+
+/** Reverts, newest first, every migration after `name` (migrations newer than this test's). */
+async function revertAfter(dataSource: DataSource, name: string, revert: () => Promise<unknown>) {
+  for (let i = 0; i < MIGRATIONS.length && (await newestMigration(dataSource)) !== name; i++) {
+    await revert();
+  }
+  expect(await newestMigration(dataSource)).toBe(name);
+}
+
+/** Reverts every migration still applied, newest first. */
+async function revertAll(dataSource: DataSource, revert: () => Promise<unknown>) {
+  const applied = async () =>
+    (await dataSource.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM migrations`))[0]
+      .n;
+  for (let left = await applied(); left > 0; left--) await revert();
+  expect(await applied()).toBe(0);
+}
+
 async function tables(dataSource: DataSource): Promise<string[]> {
   const rows = await dataSource.query<Array<{ name: string }>>(
     `SELECT table_name AS name FROM information_schema.tables
@@ -77,6 +102,9 @@ describe('migrations', () => {
       try {
         expect(await tables(dataSource)).toEqual(TABLES);
         expect(await functions(dataSource)).toEqual(FUNCTIONS);
+        await revertAfter(dataSource, 'TokenSigningKeys1765000100000', () =>
+          dataSource.undoLastMigration(),
+        );
         await dataSource.undoLastMigration(); // TokenSigningKeys
         expect(await tables(dataSource)).not.toContain('token_signing_keys');
         await dataSource.undoLastMigration(); // AppSessions
@@ -94,7 +122,7 @@ describe('migrations', () => {
         expect(await tables(dataSource)).not.toContain('otp_send_counts');
         expect(await functions(dataSource)).toEqual([]);
         expect(await tables(dataSource)).toContain('partner_clients');
-        for (let i = 6; i < MIGRATIONS.length; i++) await dataSource.undoLastMigration();
+        await revertAll(dataSource, () => dataSource.undoLastMigration());
         expect(await tables(dataSource)).toEqual([]);
         await dataSource.runMigrations();
         expect(await tables(dataSource)).toEqual(TABLES);
@@ -124,7 +152,11 @@ describe('migrations', () => {
         expect(shown.stdout).toContain('InitialSchema1763900000000');
         expect(shown.stdout).not.toContain('[ ]');
         expect(await functions(probe)).toEqual(FUNCTIONS);
+        const newest = await newestMigration(probe);
         await npm('migration:revert'); // the newest only
+        expect(await newestMigration(probe)).not.toBe(newest);
+        await revertAfter(probe, 'TokenSigningKeys1765000100000', () => npm('migration:revert'));
+        await npm('migration:revert');
         expect(await tables(probe)).not.toContain('token_signing_keys');
         expect(await tables(probe)).toContain('app_sessions');
         await npm('migration:revert');
@@ -144,13 +176,13 @@ describe('migrations', () => {
         expect((await npm('migration:show')).stdout).toMatch(
           /\[X\].*InitialSchema[\s\S]*\[X\].*PartnerRegistry[\s\S]*\[ \].*HotPathFunctions[\s\S]*\[ \].*EngineTargets[\s\S]*\[ \].*AbuseGuards[\s\S]*\[ \].*ChannelFallback[\s\S]*\[ \].*AppSessions[\s\S]*\[ \].*TokenSigningKeys/,
         );
-        for (let i = 6; i < MIGRATIONS.length; i++) await npm('migration:revert');
+        await revertAll(probe, () => npm('migration:revert'));
         expect(await tables(probe)).toEqual([]);
       } finally {
         if (probe.isInitialized) await probe.destroy();
         await database.drop();
       }
-    }, 300_000); // fourteen npm script runs
+    }, 300_000); // about fifteen npm script runs
   }
 
   describe('on a migrated database', () => {
@@ -170,10 +202,9 @@ describe('migrations', () => {
     // EngineTargets renames and moves; rows written by the previous schema must survive it both
     // ways. The rows below are what that schema's register, wrong code and verify left.
     it('EngineTargets keeps the rows of the previous schema, and gives them back on revert', async () => {
-      await dataSource.undoLastMigration(); // TokenSigningKeys
-      await dataSource.undoLastMigration(); // AppSessions
-      await dataSource.undoLastMigration(); // ChannelFallback
-      await dataSource.undoLastMigration(); // AbuseGuards
+      await revertAfter(dataSource, 'EngineTargets1764900000000', () =>
+        dataSource.undoLastMigration(),
+      );
       await dataSource.undoLastMigration(); // EngineTargets
       const old = await previousSchemaRows(dataSource);
 
@@ -211,10 +242,9 @@ describe('migrations', () => {
       expect(event.target_masked).toBe(old.masked);
       expect(Buffer.from(event.target_hash).equals(old.hash)).toBe(true);
 
-      await dataSource.undoLastMigration(); // TokenSigningKeys
-      await dataSource.undoLastMigration(); // AppSessions
-      await dataSource.undoLastMigration(); // ChannelFallback
-      await dataSource.undoLastMigration(); // AbuseGuards
+      await revertAfter(dataSource, 'EngineTargets1764900000000', () =>
+        dataSource.undoLastMigration(),
+      );
       await dataSource.undoLastMigration(); // EngineTargets
       expect(
         await dataSource.query(

@@ -529,6 +529,45 @@ describe('partner registry: operators, partner backends, per-client keys and lim
       );
       expect(reset).toMatchObject({ senderName: null, messageTemplate: null });
     });
+
+    it('writes the SMS in its text for the locale, then its default text, with its app hash last', async () => {
+      const client = await registeredClient(
+        t,
+        '--template',
+        '{code} is your {app} code',
+        '--templates',
+        '{"hi":"{code} आपका {app} कोड है"}',
+        '--android-app-hash',
+        'FA+9qCX9VSu',
+      );
+      expect(client.created.client).toMatchObject({
+        messageTemplates: { hi: '{code} आपका {app} कोड है' },
+        androidAppHash: 'FA+9qCX9VSu',
+      });
+      const token = await mintedToken(t, client.id, 'player');
+      const registerIn = async (locale: string) => {
+        const phone = uniquePhone();
+        const res = await http(t.url, 'POST', '/fe/users/auth/otp/register', {
+          headers: { 'user-jwt-token': token },
+          body: { phone_number: phone.national, countryCode: '+91', locale },
+        });
+        expect(res.status).toBe(200);
+        return lastCodeFor(t.messagesFile, phone.e164);
+      };
+      const hindi = await registerIn('hi-IN');
+      expect(hindi.body).toBe(`${hindi.code} आपका Ludo कोड है\nFA+9qCX9VSu`);
+      // No text of its own in Spanish: its default text, still with the hash.
+      const spanish = await registerIn('es');
+      expect(spanish.body).toBe(`${spanish.code} is your Ludo code\nFA+9qCX9VSu`);
+
+      const cleared = await adminApi(t, 'PATCH', `/clients/${client.id}`, {
+        body: { messageTemplates: null, androidAppHash: null },
+      });
+      expect(cleared.status).toBe(200);
+      expect(cleared.body).toMatchObject({ messageTemplates: null, androidAppHash: null });
+      const after = await registerIn('hi');
+      expect(after.body).toBe(`${after.code} is your Ludo code`);
+    });
   });
 
   describe('the /admin API', () => {
@@ -604,7 +643,8 @@ describe('partner registry: operators, partner backends, per-client keys and lim
       });
       const shown = await adminApi(t, 'GET', '/clients/carrom-studio');
       expect(shown.body).toEqual(changed.body);
-      expect(JSON.stringify(shown.body)).not.toMatch(/secret|hash|sealed/i);
+      // androidAppHash is a public setting (the SMS carries it); no other hash may show.
+      expect(JSON.stringify(shown.body)).not.toMatch(/secret|(?<!androidApp)hash|sealed/i);
       const audit = await cliOk(t, 'audit', '--client', 'carrom-studio');
       expect(
         (audit.items as Array<{ event: string; detail: string }>).map(
@@ -687,6 +727,29 @@ describe('partner registry: operators, partner backends, per-client keys and lim
         'senderName',
       ],
       ['a sender name too long', { name: 'X', senderName: 's'.repeat(31) }, 'senderName'],
+      [
+        'templates for a locale we have no texts in',
+        { name: 'X', messageTemplates: { fr: '{code}' } },
+        'messageTemplates.fr',
+      ],
+      [
+        'a locale template without {code}',
+        { name: 'X', messageTemplates: { hi: 'नमस्ते' } },
+        'messageTemplates.hi',
+      ],
+      ['templates as a list', { name: 'X', messageTemplates: ['{code}'] }, 'messageTemplates'],
+      [
+        'a locale template that is not text',
+        { name: 'X', messageTemplates: { es: 5 } },
+        'messageTemplates.es',
+      ],
+      ['an app hash too short', { name: 'X', androidAppHash: 'FA+9qCX9VS' }, 'androidAppHash'],
+      ['an app hash too long', { name: 'X', androidAppHash: 'FA+9qCX9VSuu' }, 'androidAppHash'],
+      [
+        'an app hash with a line break',
+        { name: 'X', androidAppHash: 'FA+9qCX\n9VS' },
+        'androidAppHash',
+      ],
       ['an unknown algorithm', { name: 'X', algorithm: 'none' }, 'algorithm'],
       ['RS256 without a key', { name: 'X', algorithm: 'RS256' }, 'publicKey'],
     ])(

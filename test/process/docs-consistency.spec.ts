@@ -74,6 +74,8 @@ describe('docs agree with the code', () => {
       hourlySendBudget: null,
       senderName: null,
       messageTemplate: null,
+      messageTemplates: null,
+      androidAppHash: null,
       keys: [{ kid: 'k', algorithm: 'HS256', key: createSecretKey(Buffer.from(secret)) }],
       retiredKids: new Set(),
       apiSecretHash: Buffer.alloc(32),

@@ -1,5 +1,5 @@
 import { AppError, CONTROL_CHARS, COUNTRY_CODE_PATTERN, ErrorCode } from '@app/common';
-import { messageTemplateProblem } from '@app/notifications';
+import { LOCALES, messageTemplateProblem } from '@app/notifications';
 
 /** What an operator sets on a client; `null` clears a setting back to the service default. */
 export interface ClientSettings {
@@ -9,7 +9,14 @@ export interface ClientSettings {
   hourlySendBudget?: number | null;
   senderName?: string | null;
   messageTemplate?: string | null;
+  /** Texts by locale (one of LOCALES), used before `messageTemplate`. */
+  messageTemplates?: Record<string, string> | null;
+  /** The Android SMS Retriever hash of its app: 11 characters of base64. */
+  androidAppHash?: string | null;
 }
+
+/** What Android's SMS Retriever computes from an app's package name and signing certificate. */
+const ANDROID_APP_HASH = /^[A-Za-z0-9+/]{11}$/;
 
 export const MAX_CLIENT_NAME_LENGTH = 100;
 export const MAX_SENDER_NAME_LENGTH = 30;
@@ -77,6 +84,21 @@ export function checkSettings(settings: ClientSettings): ClientSettings {
     if (problem) problems.push({ field: 'messageTemplate', message: problem });
     out.messageTemplate = template;
   }
+  if (settings.messageTemplates !== undefined) {
+    const { templates, problems: found } = checkTemplates(settings.messageTemplates);
+    problems.push(...found);
+    out.messageTemplates = templates;
+  }
+  if (settings.androidAppHash !== undefined) {
+    const hash = settings.androidAppHash;
+    if (hash !== null && (typeof hash !== 'string' || !ANDROID_APP_HASH.test(hash))) {
+      problems.push({
+        field: 'androidAppHash',
+        message: 'androidAppHash must be the 11-character hash of the SMS Retriever API',
+      });
+    }
+    out.androidAppHash = hash;
+  }
   if (settings.hourlySendBudget !== undefined) {
     const budget = settings.hourlySendBudget;
     if (
@@ -112,4 +134,32 @@ export function checkSettings(settings: ClientSettings): ClientSettings {
   }
   if (problems.length > 0) fail(problems);
   return out;
+}
+
+/** Texts by locale: keys among LOCALES, each a valid template; none at all clears them. */
+function checkTemplates(templates: Record<string, string> | null): {
+  templates: Record<string, string> | null;
+  problems: Problem[];
+} {
+  if (templates === null) return { templates: null, problems: [] };
+  if (typeof templates !== 'object' || Array.isArray(templates)) {
+    return {
+      templates: null,
+      problems: [{ field: 'messageTemplates', message: 'messageTemplates must be an object' }],
+    };
+  }
+  const problems: Problem[] = [];
+  const entries = Object.entries(templates);
+  for (const [locale, template] of entries) {
+    const field = `messageTemplates.${locale}`;
+    if (!(LOCALES as readonly string[]).includes(locale)) {
+      problems.push({ field, message: `locale must be one of ${LOCALES.join(', ')}` });
+    } else if (typeof template !== 'string') {
+      problems.push({ field, message: 'template must be text' });
+    } else {
+      const problem = messageTemplateProblem(template);
+      if (problem) problems.push({ field, message: problem });
+    }
+  }
+  return { templates: entries.length === 0 ? null : templates, problems };
 }

@@ -25,6 +25,8 @@ export interface RegisteredClient {
   hourlySendBudget: number | null;
   senderName: string | null;
   messageTemplate: string | null;
+  messageTemplates: Record<string, string> | null;
+  androidAppHash: string | null;
   /** Active keys only. */
   keys: VerificationKey[];
   /** Kids of retired keys, so a token naming one gets a clear answer. */
@@ -53,6 +55,8 @@ interface ClientRow {
   hourly_send_budget: number | null;
   sender_name: string | null;
   message_template: string | null;
+  message_templates: Record<string, string> | null;
+  android_app_hash: string | null;
   api_secret_hash: Buffer;
   keys: Array<{
     kid: string;
@@ -150,7 +154,8 @@ export class PartnerDirectory implements OnApplicationBootstrap {
   private async read(clientId: string): Promise<Entry> {
     const rows = await this.dataSource.query<ClientRow[]>(
       `SELECT c.id, c.name, c.status, c.allowed_country_codes, c.hourly_send_budget,
-              c.sender_name, c.message_template, c.api_secret_hash,
+              c.sender_name, c.message_template, c.message_templates, c.android_app_hash,
+              c.api_secret_hash,
               COALESCE((SELECT json_agg(json_build_object(
                           'kid', k.kid, 'algorithm', k.algorithm, 'status', k.status,
                           'secret', encode(k.secret_sealed, 'base64'), 'pem', k.public_key_pem))
@@ -174,6 +179,8 @@ export class PartnerDirectory implements OnApplicationBootstrap {
       hourlySendBudget: row.hourly_send_budget,
       senderName: row.sender_name,
       messageTemplate: row.message_template,
+      messageTemplates: row.message_templates,
+      androidAppHash: row.android_app_hash,
       keys,
       retiredKids: new Set(row.keys.filter((k) => k.status === 'retired').map((k) => k.kid)),
       apiSecretHash: Buffer.from(row.api_secret_hash),

@@ -27,6 +27,8 @@ export interface ClientView {
   hourlySendBudget: number | null;
   senderName: string | null;
   messageTemplate: string | null;
+  messageTemplates: Record<string, string> | null;
+  androidAppHash: string | null;
   createdAt: string;
   updatedAt: string;
   keys: ClientKeyView[];
@@ -61,6 +63,8 @@ interface ClientRow {
   hourly_send_budget: number | null;
   sender_name: string | null;
   message_template: string | null;
+  message_templates: Record<string, string> | null;
+  android_app_hash: string | null;
   created_at: Date;
   updated_at: Date;
   keys: Array<{
@@ -73,7 +77,8 @@ interface ClientRow {
 }
 
 const CLIENT_COLUMNS = `c.id, c.name, c.status, c.allowed_country_codes, c.hourly_send_budget,
-  c.sender_name, c.message_template, c.created_at, c.updated_at,
+  c.sender_name, c.message_template, c.message_templates, c.android_app_hash,
+  c.created_at, c.updated_at,
   COALESCE((SELECT json_agg(json_build_object('kid', k.kid, 'algorithm', k.algorithm,
                 'status', k.status, 'created_at', k.created_at, 'retired_at', k.retired_at)
               ORDER BY k.created_at, k.kid)
@@ -85,6 +90,8 @@ const SETTING_COLUMNS: Record<keyof ClientSettings, string> = {
   hourlySendBudget: 'hourly_send_budget',
   senderName: 'sender_name',
   messageTemplate: 'message_template',
+  messageTemplates: 'message_templates',
+  androidAppHash: 'android_app_hash',
 };
 
 function notFound(id: string): AppError {
@@ -121,14 +128,17 @@ export class PartnerRegistry {
       hourlySendBudget: input.hourlySendBudget,
       senderName: input.senderName,
       messageTemplate: input.messageTemplate,
+      messageTemplates: input.messageTemplates,
+      androidAppHash: input.androidAppHash,
     });
     const apiSecret = newApiSecret();
     const jwtKey = await this.dataSource.transaction(async (manager) => {
       try {
         await manager.query(
           `INSERT INTO partner_clients
-             (id, name, allowed_country_codes, hourly_send_budget, sender_name, message_template, api_secret_hash)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+             (id, name, allowed_country_codes, hourly_send_budget, sender_name, message_template,
+              message_templates, android_app_hash, api_secret_hash)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
           [
             id,
             settings.name,
@@ -136,6 +146,8 @@ export class PartnerRegistry {
             settings.hourlySendBudget ?? null,
             settings.senderName ?? null,
             settings.messageTemplate ?? null,
+            settings.messageTemplates ?? null,
+            settings.androidAppHash ?? null,
             hashApiSecret(apiSecret),
           ],
         );
@@ -362,6 +374,8 @@ function toView(row: ClientRow): ClientView {
     hourlySendBudget: row.hourly_send_budget,
     senderName: row.sender_name,
     messageTemplate: row.message_template,
+    messageTemplates: row.message_templates,
+    androidAppHash: row.android_app_hash,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     keys: row.keys.map((key) => ({

@@ -249,6 +249,8 @@ export class PhoneLinkFlow {
         ttlSeconds: this.engine.policy.ttlSeconds,
         appName: appName(user),
         template: user.client?.messageTemplate ?? undefined,
+        templates: user.client?.messageTemplates ?? undefined,
+        appHash: user.client?.androidAppHash ?? undefined,
         locale,
         webOtpDomain: this.webOtpDomain,
       });

@@ -146,7 +146,12 @@ function addCommands(
       )
       .option('--hourly-budget <n>', 'codes per hour for all its users ("none" clears)')
       .option('--sender-name <name>', 'app name in its SMS ("" clears)')
-      .option('--template <text>', 'its SMS text with {code}, {app}, {expires} ("" clears)');
+      .option('--template <text>', 'its SMS text with {code}, {app}, {expires} ("" clears)')
+      .option(
+        '--templates <json>',
+        'its texts by locale, replacing the set: \'{"hi":"{code} …"}\' ("" clears)',
+      )
+      .option('--android-app-hash <hash>', 'its SMS Retriever app hash, 11 characters ("" clears)');
 
   settingOptions(
     keyOptions(
@@ -370,6 +375,8 @@ interface SettingOptions {
   hourlyBudget?: string;
   senderName?: string;
   template?: string;
+  templates?: string;
+  androidAppHash?: string;
 }
 
 interface CreateOptions extends SettingOptions {
@@ -413,7 +420,30 @@ function settingsOf(options: SettingOptions): Omit<ClientSettings, 'name'> {
   }
   if (senderName !== undefined) settings.senderName = senderName === '' ? null : senderName;
   if (template !== undefined) settings.messageTemplate = template === '' ? null : template;
+  if (options.templates !== undefined) settings.messageTemplates = templatesOf(options.templates);
+  if (options.androidAppHash !== undefined) {
+    settings.androidAppHash = options.androidAppHash === '' ? null : options.androidAppHash;
+  }
   return settings;
+}
+
+/** --templates: a JSON object of texts by locale; the registry checks the locales and texts. */
+function templatesOf(json: string): Record<string, string> | null {
+  if (json === '') return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new AppError(
+      ErrorCode.ValidationFailed,
+      { details: [{ field: 'templates', message: 'a JSON object, e.g. {"hi":"{code} …"}' }] },
+      '--templates must be a JSON object of texts by locale, e.g. {"hi":"{code} …"}',
+    );
+  }
+  return parsed as Record<string, string>;
 }
 
 /** PostgreSQL's undefined_table: the schema is not there (embedded databases migrate at start). */

@@ -4,6 +4,7 @@ import {
   IsArray,
   IsIn,
   IsInt,
+  IsObject,
   IsOptional,
   IsString,
   MaxLength,
@@ -22,6 +23,11 @@ import {
  */
 
 const EXAMPLE_CLIENT_ID = 'd5b2e760-1b6c-4296-a89f-1da0ffe8c414';
+const EXAMPLE_TEMPLATES = { hi: '{code} आपका {app} कोड है' };
+const TEMPLATES_DESCRIPTION =
+  'Its own texts by locale (en, hi, es, pt, id), each with {code}; used before messageTemplate for a code sent in that locale.';
+const APP_HASH_DESCRIPTION =
+  "Its Android app's SMS Retriever hash (11 characters): the last line of its SMS, so the app reads the code by itself.";
 const EXAMPLE_PEM =
   '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE…\n-----END PUBLIC KEY-----\n';
 
@@ -80,6 +86,29 @@ export class ClientSettingsDto {
   @IsString()
   @MaxLength(320)
   messageTemplate?: string | null;
+
+  @ApiPropertyOptional({
+    example: EXAMPLE_TEMPLATES,
+    nullable: true,
+    type: 'object',
+    additionalProperties: { type: 'string', maxLength: 320 },
+    description: `${TEMPLATES_DESCRIPTION} null clears them.`,
+  })
+  @IsOptional()
+  @IsObject()
+  messageTemplates?: Record<string, string> | null;
+
+  @ApiPropertyOptional({
+    example: 'FA+9qCX9VSu',
+    nullable: true,
+    type: String,
+    maxLength: 11,
+    description: `${APP_HASH_DESCRIPTION} null clears it.`,
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(11)
+  androidAppHash?: string | null;
 }
 
 /** A public key for partners that sign with RS256 / ES256; without one a new HS256 secret is made. */
@@ -142,6 +171,22 @@ export class CreateClientDto extends AddKeyDto {
   @IsString()
   @MaxLength(320)
   messageTemplate?: string;
+
+  @ApiPropertyOptional({
+    example: EXAMPLE_TEMPLATES,
+    type: 'object',
+    additionalProperties: { type: 'string', maxLength: 320 },
+    description: TEMPLATES_DESCRIPTION,
+  })
+  @IsOptional()
+  @IsObject()
+  messageTemplates?: Record<string, string>;
+
+  @ApiPropertyOptional({ example: 'FA+9qCX9VSu', maxLength: 11, description: APP_HASH_DESCRIPTION })
+  @IsOptional()
+  @IsString()
+  @MaxLength(11)
+  androidAppHash?: string;
 }
 
 export class PageQueryDto {
@@ -203,6 +248,17 @@ export class ClientResponse {
 
   @ApiProperty({ example: null, nullable: true, type: String })
   messageTemplate!: string | null;
+
+  @ApiProperty({
+    example: EXAMPLE_TEMPLATES,
+    nullable: true,
+    type: 'object',
+    additionalProperties: { type: 'string' },
+  })
+  messageTemplates!: Record<string, string> | null;
+
+  @ApiProperty({ example: null, nullable: true, type: String })
+  androidAppHash!: string | null;
 
   @ApiProperty({ example: '2026-12-01T10:00:00.000Z' })
   createdAt!: string;

@@ -468,6 +468,8 @@ describe('PartnerJwtVerifier with a registered client', () => {
       hourlySendBudget: null,
       senderName: null,
       messageTemplate: null,
+      messageTemplates: null,
+      androidAppHash: null,
       keys: [
         { kid: 'old', algorithm: 'HS256', key: createSecretKey(Buffer.from(OLD_SECRET)) },
         { kid: 'new', algorithm: 'HS256', key: createSecretKey(Buffer.from(NEW_SECRET)) },

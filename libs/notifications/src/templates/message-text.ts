@@ -21,6 +21,8 @@ export interface MessageParts {
   appName?: string;
   /** A partner's own text (checked by messageTemplateProblem when it was saved). */
   template?: string;
+  /** A partner's own texts by locale (LOCALES), before `template`. */
+  templates?: Readonly<Record<string, string>>;
   /** BCP 47; the nearest locale the channel has, else English. */
   locale?: string;
   /** WEBOTP_DOMAIN: an SMS ends with the WebOTP line `@<domain> #<code>`. */
@@ -58,7 +60,7 @@ export function messageContent(channel: Channel, parts: MessageParts): MessageCo
   let body = messageText(channel, {
     ...parts,
     locale,
-    template: usesTemplate ? parts.template : undefined,
+    template: usesTemplate ? (parts.templates?.[locale] ?? parts.template) : undefined,
   });
   if (channel === 'sms') {
     // Android's SMS Retriever wants the hash at the end; WebOTP wants its line last of all.

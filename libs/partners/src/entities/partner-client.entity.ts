@@ -51,6 +51,14 @@ export class PartnerClient {
   @Column({ name: 'message_template', type: 'varchar', length: 320, nullable: true })
   messageTemplate!: string | null;
 
+  /** Its texts per locale (`hi`, `es-MX`), before `message_template`; null: none. */
+  @Column({ name: 'message_templates', type: 'jsonb', nullable: true })
+  messageTemplates!: Record<string, string> | null;
+
+  /** Its Android app's SMS Retriever hash (11 characters), the last line of its SMS. */
+  @Column({ name: 'android_app_hash', type: 'varchar', length: 11, nullable: true })
+  androidAppHash!: string | null;
+
   /** SHA-256 of the API secret of the server-to-server API (the secret is shown once). */
   @Column({ name: 'api_secret_hash', type: 'bytea' })
   apiSecretHash!: Buffer;
