@@ -302,17 +302,25 @@ describe('Fallback on receipts: undelivered, or not confirmed in time', () => {
     });
   }
 
-  async function register(): Promise<{ e164: string; sms: string; smsCode: string }> {
+  async function register(token = newPartnerUser().token) {
     const phone = uniquePhone();
     const sent = await http(t.url, 'POST', '/fe/users/auth/otp/register', {
-      headers: { 'user-jwt-token': newPartnerUser().token },
+      headers: { 'user-jwt-token': token },
       body: { phone_number: phone.national, countryCode: '+91' },
     });
     expect(sent.status).toBe(200);
     const request = fake.requests.find((r) => r.form.To === phone.e164 && r.form.Body);
     const message = fake.messages.find((m) => m.to === phone.e164);
     if (!request || !message) throw new Error('no SMS at the fake');
-    return { e164: phone.e164, sms: message.sid, smsCode: /\d{6}/.exec(request.form.Body)![0] };
+    const smsCode = /\d{6}/.exec(request.form.Body)![0];
+    return { ...phone, sms: message.sid, smsCode, authCode: sent.body.authCode as string };
+  }
+
+  function verify(token: string, phone: { national: string }, authCode: string, otp: string) {
+    return http(t.url, 'POST', '/fe/users/auth/otp/verify', {
+      headers: { 'user-jwt-token': token },
+      body: { phone_number: phone.national, countryCode: '+91', authCode, otp },
+    });
   }
 
   async function statuses(e164: string): Promise<string[]> {
@@ -384,6 +392,37 @@ describe('Fallback on receipts: undelivered, or not confirmed in time', () => {
 
     expect(fake.calls.some((c) => c.to === e164)).toBe(false);
     expect(await statuses(e164)).toEqual(['sms:sent', 'voice:superseded']);
+  });
+
+  it('a verified code cancels its fallback: no call with a used code after the timeout', async () => {
+    const { token } = newPartnerUser();
+    const phone = await register(token);
+    expect((await verify(token, phone, phone.authCode, phone.smsCode)).status).toBe(200);
+    expect(await statuses(phone.e164)).toEqual(['sms:sent', 'voice:superseded']);
+
+    t.clock.advance(31);
+    const outbox = t.app.get(OutboxService);
+    expect(await outbox.releaseUnconfirmed()).toBe(0);
+    await outbox.deliverDue();
+    expect(fake.calls.some((c) => c.to === phone.e164)).toBe(false);
+  });
+
+  it('a code locked by wrong attempts cancels its fallback too', async () => {
+    const { token } = newPartnerUser();
+    const phone = await register(token);
+    const wrong = phone.smsCode === '000000' ? '111111' : '000000';
+    let answer;
+    do {
+      answer = await verify(token, phone, phone.authCode, wrong);
+      expect(answer.status).toBe(400);
+      // Still live: the fallback waits.
+      if ((answer.body.attemptsLeft as number) > 0) {
+        expect(await statuses(phone.e164)).toEqual(['sms:sent', 'voice:held']);
+      }
+    } while ((answer.body.attemptsLeft as number) > 0);
+    expect(await statuses(phone.e164)).toEqual(['sms:sent', 'voice:superseded']);
+    t.clock.advance(31);
+    expect(await t.app.get(OutboxService).releaseUnconfirmed()).toBe(0);
   });
 
   function sms(e164: string): string {

@@ -9,7 +9,9 @@ export type OutboxStatus = 'pending' | 'sent' | 'failed' | 'expired' | 'supersed
 @Entity({ name: 'outbox_messages' })
 @Index('ix_outbox_messages_due', ['nextAttemptAt'], { where: `"status" = 'pending'` })
 @Index('ix_outbox_messages_created_at', ['createdAt'])
-@Index('ix_outbox_messages_group_pending', ['groupKey'], { where: `"status" = 'pending'` })
+@Index('ix_outbox_messages_group_live', ['groupKey'], {
+  where: `"status" IN ('pending', 'held')`,
+})
 @Index('ix_outbox_messages_after_held', ['afterId'], { where: `"status" = 'held'` })
 @Index('ix_outbox_messages_provider_message_id', ['providerMessageId'], {
   where: `"provider_message_id" IS NOT NULL`,

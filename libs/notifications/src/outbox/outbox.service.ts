@@ -149,7 +149,7 @@ function finishStatement(count: number): Statement {
            FROM chain
            JOIN done ON done.id = chain.head
            JOIN f ON f.id = done.id AND f.attempts = done.attempts
-          WHERE h.id = chain.id
+          WHERE h.id = chain.id AND h.status = 'held'
             AND ((f.status = 'failed' AND chain.depth = 1)
                  OR (f.status <> 'failed' AND NOT f.keep_held))
           RETURNING h.id, h.after_id, h.channel, h.recipient, h.payload, h.attempts,
@@ -346,7 +346,7 @@ export class OutboxService {
         WHERE h.after_id = m.id AND h.status = 'held' AND m.status = 'sent'
           AND m.sent_at <= $1::timestamptz - make_interval(secs => $2::int)
           AND (m.delivery_status IS NULL
-               OR m.delivery_status NOT IN ('delivered', 'completed', 'read'))
+               OR m.delivery_status NOT IN ('delivered', 'completed', 'read', 'in-progress'))
         RETURNING h.id, m.channel AS from_channel, h.channel AS to_channel, h.recipient, h.audit`,
       [now, this.fallbackAfterSeconds],
     );
