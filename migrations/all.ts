@@ -9,7 +9,7 @@ import { ChannelFallback1764990000000 } from './1764990000000-channel-fallback';
 import { AppSessions1765000000000 } from './1765000000000-app-sessions';
 import { TokenSigningKeys1765000100000 } from './1765000100000-token-signing-keys';
 import { ClientMessageSettings1765000200000 } from './1765000200000-client-message-settings';
-import { OutboxLiveGroups1765000300000 } from './1765000300000-outbox-live-groups';
+import { OutboxIndexes1765000300000 } from './1765000300000-outbox-indexes';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- migrations/Name` writes a new
@@ -28,5 +28,5 @@ export const MIGRATIONS = [
   AppSessions1765000000000,
   TokenSigningKeys1765000100000,
   ClientMessageSettings1765000200000,
-  OutboxLiveGroups1765000300000,
+  OutboxIndexes1765000300000,
 ];

@@ -249,6 +249,37 @@ describe('Fallback between channels', () => {
     ]);
   });
 
+  it('counts calls written as fallbacks toward the call cap: past it, the chain has no call', async () => {
+    const phone = uniquePhone();
+    // Every SMS waits on the outbox's retry, so each code keeps its fallbacks held.
+    fake.respondWith({ status: 503 }, { status: 503 }, { status: 503 }, { status: 503 });
+    for (let i = 0; i < 4; i++) {
+      const { token } = newPartnerUser();
+      const sent = await post(REGISTER, token, {
+        phone_number: phone.national,
+        countryCode: '+91',
+      });
+      expect(sent.status).toBe(200);
+    }
+    const chains = (await rows(t, phone.e164)).map((row) => row.channel);
+    // OTP_MAX_CALLS_PER_PHONE_PER_HOUR is 3: three chains hold a call, the fourth does not.
+    expect(chains).toEqual([
+      ...['sms', 'whatsapp', 'voice'],
+      ...['sms', 'whatsapp', 'voice'],
+      ...['sms', 'whatsapp', 'voice'],
+      ...['sms', 'whatsapp'],
+    ]);
+    // A call asked for first is refused the same way: the cap is full.
+    const { token } = newPartnerUser();
+    const call = await post(REGISTER, token, {
+      phone_number: phone.national,
+      countryCode: '+91',
+      channel: 'voice',
+    });
+    expect(call.status).toBe(429);
+    expect(call.body).toMatchObject({ error: 'RATE_LIMITED' });
+  });
+
   it('never falls back to a call to a premium-rate number', async () => {
     const { token } = newPartnerUser();
     fake.respondWith(NOT_MOBILE, NOT_ON_WHATSAPP);

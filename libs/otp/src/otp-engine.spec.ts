@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { jsonArgs } from '@app/database';
-import { AppError, Clock, ErrorCode, phoneTarget, telegramTarget } from '@app/common';
+import { AppError, Channel, Clock, ErrorCode, phoneTarget, telegramTarget } from '@app/common';
 import { loadConfig } from '@app/config';
 import { CodeGenerator } from './code-generator';
 import { CodeHasher } from './code-hasher';
@@ -77,6 +77,7 @@ describe('OtpEngine', () => {
       maxAttempts: 5,
       maxPerTarget: config.otp.maxSendsPerPhonePerHour,
       maxCallsPerTarget: config.otp.maxCallsPerPhonePerHour,
+      callFallback: false,
       maxPerOwner: config.otp.maxSendsPerUserPerHour,
       maxPerBlock: config.otp.maxSendsPerPrefixPerHour,
       maxPerService: config.otp.maxSendsPerHour,
@@ -90,6 +91,10 @@ describe('OtpEngine', () => {
     expect(otp.issueArgs({ ...request, limits: {} }, draft).clientBudget).toBe(
       config.otp.maxSendsPerClientPerHour,
     );
+    // A chain with a call asks otp_issue whether the call cap leaves room; a call first does not.
+    const withCall = { ...request, fallbacks: ['whatsapp', 'voice'] as Channel[] };
+    expect(otp.issueArgs(withCall, draft).callFallback).toBe(true);
+    expect(otp.issueArgs({ ...withCall, channel: 'voice' }, draft).callFallback).toBe(false);
     // Only phones have number blocks.
     const chat = { ...request, target: telegramTarget('123456789'), channel: 'telegram' as const };
     expect(otp.issueArgs(chat, draft)).toMatchObject({ block: null, region: null });

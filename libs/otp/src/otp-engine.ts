@@ -51,6 +51,8 @@ export interface IssueRequest {
   target: Target;
   channel: Channel;
   limits: ClientLimits;
+  /** The channels the code falls back to, in order (NOTIFY_FALLBACK). */
+  fallbacks?: Channel[];
 }
 
 /** otp_issue's arguments (its one jsonb argument, read back with these names). */
@@ -70,8 +72,10 @@ export interface OtpIssueArgs {
   cooldownSeconds: number;
   maxAttempts: number;
   maxPerTarget: number;
-  /** Voice calls per target and hour (only a voice send is counted against it). */
+  /** Voice calls per target and hour (a voice send, and a call written as a fallback). */
   maxCallsPerTarget: number;
+  /** The code's fallback chain holds a call: otp_issue says whether the cap leaves room. */
+  callFallback: boolean;
   maxPerOwner: number;
   maxPerBlock: number;
   maxPerService: number;
@@ -283,6 +287,7 @@ export class OtpEngine {
       maxAttempts: this.otp.maxAttempts,
       maxPerTarget: this.otp.maxSendsPerPhonePerHour,
       maxCallsPerTarget: this.otp.maxCallsPerPhonePerHour,
+      callFallback: request.channel !== 'voice' && (request.fallbacks ?? []).includes('voice'),
       maxPerOwner: this.otp.maxSendsPerUserPerHour,
       maxPerBlock: this.otp.maxSendsPerPrefixPerHour,
       maxPerService: this.otp.maxSendsPerHour,

@@ -165,14 +165,15 @@ export class PhoneLinkFlow {
   async requestCode(user: LinkingUser, input: CodeRequestInput, ip: string): Promise<CodeSent> {
     const channel = this.channelOf(input.channel);
     const target = this.phoneOf(user, input, channel);
+    const fallbacks = this.fallbacksOf(user, input, channel);
     const request: IssueRequest = {
       owner: { clientId: user.clientId, userId: user.userId },
       target,
       channel,
       limits: { hourlySendBudget: user.client?.hourlySendBudget },
+      fallbacks,
     };
     const locale = input.locale ?? localeFromAcceptLanguage(input.acceptLanguage);
-    const fallbacks = this.fallbacksOf(user, input, channel);
     const { issued, phoneKnown, messageId, message } = await this.refusalsAudited(
       user,
       target,

@@ -12,6 +12,9 @@ export type OutboxStatus = 'pending' | 'sent' | 'failed' | 'expired' | 'supersed
 @Index('ix_outbox_messages_group_live', ['groupKey'], {
   where: `"status" IN ('pending', 'held')`,
 })
+@Index('ix_outbox_messages_call_fallbacks', ['recipient', 'createdAt'], {
+  where: `"channel" = 'voice' AND "after_id" IS NOT NULL`,
+})
 @Index('ix_outbox_messages_after_held', ['afterId'], { where: `"status" = 'held'` })
 @Index('ix_outbox_messages_provider_message_id', ['providerMessageId'], {
   where: `"provider_message_id" IS NOT NULL`,

@@ -10,7 +10,8 @@
  *    for it and calls again;
  * 2. the resend cooldown: 'too_soon' with retry_after;
  * 3. the hourly send limits: per target, owner and number block exactly, and a call's own per
- *    target (max_calls_per_target: a call costs several SMS); the client's and the
+ *    target (max_calls_per_target: a call costs several SMS; a fallback call counts, and
+ *    call_fallback_allowed says whether this code's chain may hold one); the client's and the
  *    service's budgets from the counters far from their end, exactly under the budget's lock near
  *    it; then the pumping guard (otp_pumping_paused over otp_conversion): where too few of the
  *    codes sent to the target's region (country) or number block in the hour were verified,
@@ -30,7 +31,7 @@ CREATE FUNCTION otp_issue(
   p_args jsonb,
   OUT outcome varchar, OUT challenge_id uuid, OUT auth_code varchar,
   OUT attempts_left integer, OUT resend_after integer, OUT retry_after integer,
-  OUT scope varchar, OUT sends integer)
+  OUT scope varchar, OUT sends integer, OUT call_fallback_allowed boolean)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -40,6 +41,7 @@ DECLARE
   v_counts record;
   v_window record;
   v_attempts integer;
+  v_calls integer;
 BEGIN
   -- The arguments, named and typed once, here (OtpEngine.issueArgs builds them).
   SELECT * INTO a FROM jsonb_to_record(p_args) AS x(
@@ -59,6 +61,7 @@ BEGIN
     max_attempts integer,
     max_per_target integer,
     max_calls_per_target integer,
+    call_fallback boolean,
     max_per_owner integer,
     max_per_block integer,
     max_per_service integer,
@@ -100,9 +103,6 @@ BEGIN
   SELECT (SELECT count(*)::integer FROM (SELECT 1 FROM otp_sends
            WHERE target = a.target AND sent_at > v_since LIMIT a.max_per_target) w) AS target,
          (SELECT count(*)::integer FROM (SELECT 1 FROM otp_sends
-           WHERE a.channel = 'voice' AND target = a.target AND channel = 'voice'
-             AND sent_at > v_since LIMIT a.max_calls_per_target) w) AS calls,
-         (SELECT count(*)::integer FROM (SELECT 1 FROM otp_sends
            WHERE client_id = a.client_id AND user_id = a.user_id AND sent_at > v_since
            LIMIT a.max_per_owner) w) AS owner,
          (SELECT count(*)::integer FROM (SELECT 1 FROM otp_sends
@@ -118,9 +118,15 @@ BEGIN
     INTO v_counts
     FROM otp_conversion('region:' || a.region, a.now, a.expires_at - a.now) region,
          otp_conversion('block:' || a.block, a.now, a.expires_at - a.now) block_conversion;
+  -- Calls, sent first or as fallbacks, only when this code may make one.
+  IF a.channel = 'voice' OR a.call_fallback THEN
+    v_calls := (otp_window('calls', a.client_id, a.user_id, a.target, a.block, a.now,
+                           a.max_calls_per_target)).sends;
+  END IF;
+  -- Null when the chain holds no call: nothing to decide.
+  call_fallback_allowed := CASE WHEN a.call_fallback THEN v_calls < a.max_calls_per_target END;
   scope := CASE WHEN v_counts.target >= a.max_per_target THEN 'target'
-                WHEN a.channel = 'voice' AND v_counts.calls >= a.max_calls_per_target
-                  THEN 'calls'
+                WHEN a.channel = 'voice' AND v_calls >= a.max_calls_per_target THEN 'calls'
                 WHEN v_counts.owner >= a.max_per_owner THEN 'owner'
                 WHEN a.block IS NOT NULL AND v_counts.block >= a.max_per_block THEN 'block' END;
   -- A shared budget near its end: registers take turns on its lock and count exactly.

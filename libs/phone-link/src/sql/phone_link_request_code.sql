@@ -19,6 +19,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
   v_link record;
   v_code record;
+  v_message jsonb := p_message;
 BEGIN
   SELECT * INTO v_link FROM link_state(p_client_id, p_user_id, p_phone);
   IF v_link.account_linked THEN
@@ -48,7 +49,14 @@ BEGIN
     RETURN;
   END IF;
 
-  message_id := outbox_enqueue(p_message => p_message,
+  IF v_code.call_fallback_allowed = false THEN
+    -- The target's calls are at their cap: the chain goes on without its call.
+    v_message := jsonb_set(p_message, '{fallbacks}', coalesce((
+      SELECT jsonb_agg(f.value ORDER BY f.n)
+        FROM jsonb_array_elements(p_message -> 'fallbacks') WITH ORDINALITY AS f(value, n)
+       WHERE f.value ->> 'channel' <> 'voice'), '[]'::jsonb));
+  END IF;
+  message_id := outbox_enqueue(p_message => v_message,
                                p_group_key => 'otp:' || v_code.challenge_id);
   PERFORM audit_record(
     p_events => ARRAY['requested']::varchar[], p_actor => NULL, p_client_id => p_client_id,
