@@ -218,7 +218,10 @@ describe('Twilio delivery: SMS from a number, through the durable outbox', () =>
     expect(request.username).toBe(fake.accountSid);
     expect(request.password).toBe(fake.authToken);
     expect(request.headers['content-type']).toMatch(/^application\/x-www-form-urlencoded/);
-    expect(Object.keys(request.form).sort()).toEqual(['Body', 'From', 'To']);
+    expect(Object.keys(request.form).sort()).toEqual(['Body', 'From', 'To', 'ValidityPeriod']);
+    // Twilio drops it rather than deliver it after the code's 300 s.
+    expect(Number(request.form.ValidityPeriod)).toBeGreaterThan(290);
+    expect(Number(request.form.ValidityPeriod)).toBeLessThanOrEqual(300);
     expect(request.form.To).toBe(phone.e164);
     expect(request.form.From).toBe(FROM_NUMBER);
     const code = codeIn(request);
@@ -292,7 +295,11 @@ describe('Twilio delivery: SMS from a number, through the durable outbox', () =>
     await deliverUntil(t, outbox, challenge, 2);
     expect(fake.requests).toHaveLength(2);
     const retried = fake.requests[1];
-    expect(retried.form).toEqual(fake.requests[0].form); // the same message, same code
+    // The same message, same code; only the time it has left is shorter.
+    const { ValidityPeriod: firstValidity, ...first } = fake.requests[0].form;
+    const { ValidityPeriod: retriedValidity, ...again } = retried.form;
+    expect(again).toEqual(first);
+    expect(Number(retriedValidity)).toBeLessThan(Number(firstValidity));
     const delivered = await outboxRow(t, phone.e164);
     expect(delivered).toMatchObject({
       status: 'sent',
@@ -412,7 +419,7 @@ describe('Twilio delivery: SMS from a number, through the durable outbox', () =>
       provider_message_id: fake.messages[0].sid,
     });
     expect(fake.messages).toHaveLength(1);
-    const bodies = new Set(fake.requests.map((r) => r.rawBody));
+    const bodies = new Set(fake.requests.map((r) => `${r.form.To} ${r.form.Body}`));
     expect(bodies.size).toBe(1); // every attempt carried the same message
 
     const verified = await app.verify(
@@ -485,7 +492,12 @@ describe('Twilio delivery: from a Messaging Service', () => {
     expect(request.path).toBe(MESSAGES_PATH(fake.accountSid));
     expect(request.username).toBe(fake.accountSid);
     expect(request.password).toBe(fake.authToken);
-    expect(Object.keys(request.form).sort()).toEqual(['Body', 'MessagingServiceSid', 'To']);
+    expect(Object.keys(request.form).sort()).toEqual([
+      'Body',
+      'MessagingServiceSid',
+      'To',
+      'ValidityPeriod',
+    ]);
     expect(request.form.MessagingServiceSid).toBe(MESSAGING_SERVICE_SID);
     expect(request.form).not.toHaveProperty('From');
     expect(request.form.To).toBe(phone.e164);

@@ -14,6 +14,8 @@ export interface OutgoingMessage {
   locale?: string;
   code?: string;
   authCode?: string;
+  /** Seconds the code has left: a provider that queues may drop the message after them. */
+  validForSeconds?: number;
 }
 
 export interface DeliveryReceipt {

@@ -32,6 +32,8 @@ export const PERMANENT_TWILIO_ERROR_CODES: ReadonlyMap<number, string> = new Map
 
 /** A Messaging Service SID; Twilio wants it as MessagingServiceSid rather than From. */
 const MESSAGING_SERVICE_SID = /^MG/;
+/** The most Twilio accepts for a message's ValidityPeriod (its default). */
+const MAX_VALIDITY_SECONDS = 36_000;
 
 /**
  * Hands the per-send AbortSignal to the axios request twilio makes. twilio's request options have
@@ -149,7 +151,14 @@ export class TwilioNotifier extends Notifier {
 
   /** The request of the message's channel; PermanentDeliveryError for a channel it cannot serve. */
   private request(message: OutgoingMessage): () => Promise<{ sid?: string }> {
-    const callback = this.statusCallback ? { statusCallback: this.statusCallback } : {};
+    // Twilio queues a message up to 10 hours by default: a code must not arrive after it died.
+    const validity = message.validForSeconds
+      ? { validityPeriod: Math.min(MAX_VALIDITY_SECONDS, message.validForSeconds) }
+      : {};
+    const options = {
+      ...validity,
+      ...(this.statusCallback ? { statusCallback: this.statusCallback } : {}),
+    };
     switch (message.channel) {
       case 'sms': {
         const sender = this.sms;
@@ -159,7 +168,7 @@ export class TwilioNotifier extends Notifier {
             to: message.to,
             body: message.body,
             ...sender,
-            ...callback,
+            ...options,
           });
       }
       case 'whatsapp': {
@@ -175,11 +184,10 @@ export class TwilioNotifier extends Notifier {
               contentSid,
               contentVariables,
               ...sender,
-              ...callback,
+              ...options,
             });
         }
-        return () =>
-          this.client.messages.create({ to, body: message.body, ...sender, ...callback });
+        return () => this.client.messages.create({ to, body: message.body, ...sender, ...options });
       }
       case 'voice': {
         const from = this.voiceFrom;

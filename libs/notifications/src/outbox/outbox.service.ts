@@ -284,7 +284,14 @@ export class OutboxService {
   /** The first attempt, right after the enqueuing transaction committed; bounded by NOTIFY_TIMEOUT_MS. */
   async deliverNow(id: string, message: QueuedMessage): Promise<DeliveryOutcome> {
     return this.attempt(
-      { id, channel: message.channel, recipient: message.to, attempts: 1, audit: message.audit },
+      {
+        id,
+        channel: message.channel,
+        recipient: message.to,
+        attempts: 1,
+        audit: message.audit,
+        expires_at: message.expiresAt,
+      },
       message,
     );
   }
@@ -391,7 +398,7 @@ export class OutboxService {
   }
 
   private async attempt(
-    row: Pick<ClaimedRow, 'id' | 'channel' | 'recipient' | 'attempts' | 'audit'>,
+    row: Pick<ClaimedRow, 'id' | 'channel' | 'recipient' | 'attempts' | 'audit' | 'expires_at'>,
     payload: MessagePayload,
   ): Promise<DeliveryOutcome> {
     let providerMessageId: string | undefined;
@@ -400,7 +407,16 @@ export class OutboxService {
       const driver = this.notifiers.for(row.channel);
       stopTimer = this.metrics.providerLatency.startTimer({ driver: driver.name });
       const receipt = await driver.send(
-        { id: row.id, channel: row.channel, to: row.recipient, ...payload },
+        {
+          id: row.id,
+          channel: row.channel,
+          to: row.recipient,
+          ...payload,
+          validForSeconds: Math.max(
+            1,
+            Math.ceil((row.expires_at.getTime() - this.clock.now().getTime()) / 1000),
+          ),
+        },
         AbortSignal.timeout(this.timeoutMs),
       );
       providerMessageId = receipt.providerMessageId;
