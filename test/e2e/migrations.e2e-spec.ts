@@ -13,6 +13,9 @@ const TABLES = [
   'audit_events',
   'link_probes',
   'links',
+  'otp_api_codes',
+  'otp_api_guesses',
+  'otp_api_limits',
   'otp_challenges',
   'otp_send_counts',
   'otp_sends',
@@ -77,6 +80,8 @@ describe('migrations', () => {
       try {
         expect(await tables(dataSource)).toEqual(TABLES);
         expect(await functions(dataSource)).toEqual(FUNCTIONS);
+        await dataSource.undoLastMigration(); // OtpApi
+        expect(await tables(dataSource)).not.toContain('otp_api_codes');
         await dataSource.undoLastMigration(); // TokenSigningKeys
         expect(await tables(dataSource)).not.toContain('token_signing_keys');
         await dataSource.undoLastMigration(); // AppSessions
@@ -125,6 +130,9 @@ describe('migrations', () => {
         expect(shown.stdout).not.toContain('[ ]');
         expect(await functions(probe)).toEqual(FUNCTIONS);
         await npm('migration:revert'); // the newest only
+        expect(await tables(probe)).not.toContain('otp_api_codes');
+        expect(await tables(probe)).toContain('token_signing_keys');
+        await npm('migration:revert');
         expect(await tables(probe)).not.toContain('token_signing_keys');
         expect(await tables(probe)).toContain('app_sessions');
         await npm('migration:revert');
@@ -142,7 +150,7 @@ describe('migrations', () => {
         expect(await functions(probe)).toEqual([]);
         expect(await tables(probe)).toContain('partner_clients');
         expect((await npm('migration:show')).stdout).toMatch(
-          /\[X\].*InitialSchema[\s\S]*\[X\].*PartnerRegistry[\s\S]*\[ \].*HotPathFunctions[\s\S]*\[ \].*EngineTargets[\s\S]*\[ \].*AbuseGuards[\s\S]*\[ \].*ChannelFallback[\s\S]*\[ \].*AppSessions[\s\S]*\[ \].*TokenSigningKeys/,
+          /\[X\].*InitialSchema[\s\S]*\[X\].*PartnerRegistry[\s\S]*\[ \].*HotPathFunctions[\s\S]*\[ \].*EngineTargets[\s\S]*\[ \].*AbuseGuards[\s\S]*\[ \].*ChannelFallback[\s\S]*\[ \].*AppSessions[\s\S]*\[ \].*TokenSigningKeys[\s\S]*\[ \].*OtpApi/,
         );
         for (let i = 6; i < MIGRATIONS.length; i++) await npm('migration:revert');
         expect(await tables(probe)).toEqual([]);
@@ -170,6 +178,7 @@ describe('migrations', () => {
     // EngineTargets renames and moves; rows written by the previous schema must survive it both
     // ways. The rows below are what that schema's register, wrong code and verify left.
     it('EngineTargets keeps the rows of the previous schema, and gives them back on revert', async () => {
+      await dataSource.undoLastMigration(); // OtpApi
       await dataSource.undoLastMigration(); // TokenSigningKeys
       await dataSource.undoLastMigration(); // AppSessions
       await dataSource.undoLastMigration(); // ChannelFallback
@@ -211,6 +220,7 @@ describe('migrations', () => {
       expect(event.target_masked).toBe(old.masked);
       expect(Buffer.from(event.target_hash).equals(old.hash)).toBe(true);
 
+      await dataSource.undoLastMigration(); // OtpApi
       await dataSource.undoLastMigration(); // TokenSigningKeys
       await dataSource.undoLastMigration(); // AppSessions
       await dataSource.undoLastMigration(); // ChannelFallback
