@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { http, HttpResult } from '../support/http';
 import { startTestApp, TestApp } from '../support/test-app';
+import { e2eDatabase } from '../support/test-database';
 import { sentMessages, uniquePhone } from '../support/otp-client';
 import { registeredClient, TEST_ADMIN_KEY } from '../support/admin';
 import { OtpRetentionJob } from '@app/otp';
@@ -828,6 +829,39 @@ describe('OTP API for backends (OTP-API.md)', () => {
     });
   });
 
+  describe('observability', () => {
+    it('counts requests in otp_api_requests_total and never logs a password, a secret or a phone', async () => {
+      const phone = apiPhone();
+      await call('POST', '/sms', { body: { phone: phone.digits, password: 'SeCrEt-4711' } });
+      await call('GET', '/sms/check' + query({ phone: phone.digits, password: 'SeCrEt-4711' }));
+      const metrics = await http(t.url, 'GET', '/metrics');
+      expect(metrics.text).toMatch(
+        /otp_api_requests_total\{channel="sms",action="create",result="created"\} [1-9]/,
+      );
+      expect(metrics.text).toMatch(
+        /otp_api_requests_total\{channel="sms",action="check",result="matched"\} [1-9]/,
+      );
+      const logs = t.logs.join('\n');
+      expect(logs).not.toContain('SeCrEt-4711');
+      expect(logs).not.toContain(a.secret);
+      expect(logs).not.toContain(phone.digits);
+      // The audit trail has the create and the check, the phone masked.
+      const events = await t.dataSource.query(
+        `SELECT event, actor, target_masked, detail FROM audit_events
+          WHERE client_id = $1 AND detail = 'otp-api sms' ORDER BY id DESC LIMIT 2`,
+        [a.id],
+      );
+      expect(events).toEqual([
+        expect.objectContaining({
+          event: 'verified',
+          actor: 'partner',
+          target_masked: expect.stringContaining('******'),
+        }),
+        expect.objectContaining({ event: 'requested', actor: 'partner' }),
+      ]);
+    });
+  });
+
   describe('retention', () => {
     it('purges passwords and guesses a day after they expired, and only those', async () => {
       const client = (await registeredClient(t)).credentials;
@@ -861,6 +895,78 @@ describe('OTP API for backends (OTP-API.md)', () => {
       } finally {
         t.clock.advance(-25 * 3600);
       }
+    });
+  });
+});
+
+/*
+ * Two instances on one database: the client's limits and the wrong-check cap are decided by
+ * PostgreSQL under advisory locks, so they hold across instances. Only on PostgreSQL: the
+ * embedded database lives inside one process, so the embedded project skips this part.
+ */
+const describeOnSharedDatabase = e2eDatabase() === 'embedded' ? describe.skip : describe;
+
+describeOnSharedDatabase('OTP API on two instances of one database', () => {
+  let first: TestApp;
+  let second: TestApp;
+  let client: Credentials;
+  const env = {
+    ADMIN_API_KEY: TEST_ADMIN_KEY,
+    NOTIFY_CHANNELS: 'sms',
+    OTP_MAX_SENDS_PER_PHONE_PER_HOUR: '1000',
+    OTP_MAX_SENDS_PER_PREFIX_PER_HOUR: '100000',
+    OTP_MAX_SENDS_PER_CLIENT_PER_HOUR: '100000',
+    OTP_MAX_ATTEMPTS: '4',
+    PUMPING_MIN_SENDS: '1000000',
+  };
+
+  beforeAll(async () => {
+    first = await startTestApp(env);
+    second = await startTestApp(env, { database: first.database });
+    client = (await registeredClient(first)).credentials;
+  });
+  afterAll(async () => {
+    await second?.close();
+    await first?.close();
+  });
+
+  const on = (t: TestApp, method: string, path: string, body?: unknown) =>
+    http(t.url, method, path, { headers: { authorization: basic(client) }, body });
+
+  it('50 concurrent creates for one phone, split over both, keep the phone limit exactly', async () => {
+    await on(second, 'POST', '/limit/sms', { phones: [{ minutes: 10, rate: 6 }] });
+    const phone = apiPhone();
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        on(i % 2 ? first : second, 'POST', '/sms', { phone: phone.digits }),
+      ),
+    );
+    expect(answers.filter((r) => r.status === 200)).toHaveLength(6);
+    expect(answers.filter((r) => r.body.status_code === 'phone_limit')).toHaveLength(44);
+  });
+
+  it('counts wrong checks from both instances toward one cap', async () => {
+    const phone = apiPhone();
+    await on(first, 'POST', '/sms', { phone: phone.digits, password: '60606' });
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        on(
+          i % 2 ? first : second,
+          'GET',
+          '/sms/check' + query({ phone: phone.digits, password: String(70000 + i) }),
+        ),
+      ),
+    );
+    const [row] = await first.dataSource.query(
+      `SELECT wrong_checks FROM otp_api_codes WHERE target = $1`,
+      [phone.e164],
+    );
+    expect(row.wrong_checks).toBe(4);
+    expect(
+      (await on(second, 'GET', '/sms/check' + query({ phone: phone.digits, password: '60606' })))
+        .body,
+    ).toEqual({
+      status: false,
     });
   });
 });

@@ -241,6 +241,10 @@ export class OtpApiService {
       );
       return false;
     }
+    if (!this.notifiers.channels.includes('telegram')) {
+      this.logger.warn('a Telegram update arrived but the telegram channel is not enabled');
+      return false;
+    }
     const target = telegramTarget(chatId);
     for (let round = 0; round < ISSUE_ROUNDS; round++) {
       const password = this.codes.newPassword(BOT_PASSWORD_LENGTH);
