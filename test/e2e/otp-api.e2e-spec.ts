@@ -354,6 +354,23 @@ describe('OTP API for backends (OTP-API.md)', () => {
       });
     });
 
+    it('refuses repeated and prototype-poisoning query parameters', async () => {
+      const phone = apiPhone().digits;
+      const repeated = await call('POST', `/sms?phone=${phone}&phone=${phone}`);
+      expect(repeated.status).toBe(400);
+      expect(repeated.body).toEqual({
+        status: false,
+        message: '"phone" parameter must be a string',
+      });
+      const poisoned = await call(
+        'GET',
+        `/sms/check?__proto__[password]=1&constructor[prototype][x]=1&phone=${phone}`,
+      );
+      expect(poisoned.status).toBe(400);
+      expect(poisoned.body).toEqual({ status: false, message: '"password" parameter must be set' });
+      expect(({} as Record<string, unknown>).password).toBeUndefined();
+    });
+
     it('caps wrong checks: after OTP_MAX_ATTEMPTS every check is false until a new password', async () => {
       const phone = apiPhone();
       await call('POST', '/sms', { body: { phone: phone.digits, password: '4242' } });
