@@ -987,3 +987,53 @@ describeOnSharedDatabase('OTP API on two instances of one database', () => {
     });
   });
 });
+
+describe("OTP API sends count in the service's pumping guard", () => {
+  let t: TestApp;
+  let client: Credentials;
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      ADMIN_API_KEY: TEST_ADMIN_KEY,
+      NOTIFY_CHANNELS: 'sms',
+      PUMPING_MIN_SENDS: '3',
+      PUMPING_MIN_CONVERSION: '0.5',
+      BLOCKED_NUMBER_TYPES: 'none',
+    });
+    client = (await registeredClient(t)).credentials;
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const send = (digits: string, password?: string) =>
+    http(t.url, 'POST', '/sms', {
+      headers: { authorization: basic(client) },
+      body: { phone: digits, lifetime: 60, ...(password ? { password } : {}) },
+    });
+  const check = (digits: string, password: string) =>
+    http(t.url, 'GET', '/sms/check' + query({ phone: digits, password }), {
+      headers: { authorization: basic(client) },
+    });
+
+  it('pauses a country whose API codes are not verified, and not one whose codes are', async () => {
+    const uk = Array.from({ length: 3 }, () => `447400${randomInt(100_000, 1_000_000)}`);
+    const india = Array.from({ length: 3 }, () => apiPhone().digits);
+    for (const digits of [...uk, ...india]) expect((await send(digits, '31337')).status).toBe(200);
+    // Two of the three UK codes are checked right: they count as verified (once each).
+    expect((await check(uk[0], '31337')).body).toEqual({ status: true });
+    expect((await check(uk[0], '31337')).body).toEqual({ status: true });
+    expect((await check(uk[1], '31337')).body).toEqual({ status: true });
+    // Past the codes' lifetime the sends are settled.
+    t.clock.advance(15 * 60);
+    expect((await send(`447400${randomInt(100_000, 1_000_000)}`)).status).toBe(200);
+    const paused = await send(apiPhone().digits);
+    expect(paused.status).toBe(429);
+    expect(paused.body).toEqual({
+      status: false,
+      status_code: 'rate_limited',
+      message: 'codes to this country are paused; try again later',
+    });
+    expect(Number(paused.headers['retry-after'])).toBeGreaterThan(0);
+  });
+});
