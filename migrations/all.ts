@@ -10,6 +10,7 @@ import { AppSessions1765000000000 } from './1765000000000-app-sessions';
 import { TokenSigningKeys1765000100000 } from './1765000100000-token-signing-keys';
 import { ClientMessageSettings1765000200000 } from './1765000200000-client-message-settings';
 import { OutboxIndexes1765000300000 } from './1765000300000-outbox-indexes';
+import { OtpApi1765001000000 } from './1765001000000-otp-api';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- migrations/Name` writes a new
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   TokenSigningKeys1765000100000,
   ClientMessageSettings1765000200000,
   OutboxIndexes1765000300000,
+  OtpApi1765001000000,
 ];

@@ -1,6 +1,14 @@
 import { AuditEvent, AUDIT_FUNCTIONS } from '@app/audit';
 import { OutboxMessage, NOTIFICATIONS_FUNCTIONS } from '@app/notifications';
-import { OtpChallenge, OtpSend, OtpVerifyFailure, OTP_FUNCTIONS } from '@app/otp';
+import {
+  OtpApiCode,
+  OtpApiGuess,
+  OtpApiLimit,
+  OtpChallenge,
+  OtpSend,
+  OtpVerifyFailure,
+  OTP_FUNCTIONS,
+} from '@app/otp';
 import {
   Link,
   LinkProbeRecord,
@@ -10,6 +18,7 @@ import {
 } from '@app/users';
 import { PartnerClient, PartnerClientKey } from '@app/partners';
 import { PHONE_LINK_FUNCTIONS } from '@app/phone-link';
+import { OTP_API_FUNCTIONS } from '@app/otp-api';
 import { AppSession, RefreshTokenRecord, SESSIONS_FUNCTIONS, TokenSigningKey } from '@app/sessions';
 import type { SchemaParts } from '@app/database';
 import { MIGRATIONS } from './all';
@@ -28,6 +37,9 @@ export const SCHEMA: SchemaParts = {
     OtpChallenge,
     OtpSend,
     OtpVerifyFailure,
+    OtpApiCode,
+    OtpApiLimit,
+    OtpApiGuess,
     OutboxMessage,
     AuditEvent,
     PartnerClient,
@@ -43,6 +55,7 @@ export const SCHEMA: SchemaParts = {
     ...USERS_FUNCTIONS,
     ...OTP_FUNCTIONS,
     ...PHONE_LINK_FUNCTIONS,
+    ...OTP_API_FUNCTIONS,
     ...SESSIONS_FUNCTIONS,
   ],
 };

@@ -13,6 +13,9 @@ const TABLES = [
   'audit_events',
   'link_probes',
   'links',
+  'otp_api_codes',
+  'otp_api_guesses',
+  'otp_api_limits',
   'otp_challenges',
   'otp_send_counts',
   'otp_sends',
@@ -174,7 +177,7 @@ describe('migrations', () => {
         expect(await functions(probe)).toEqual([]);
         expect(await tables(probe)).toContain('partner_clients');
         expect((await npm('migration:show')).stdout).toMatch(
-          /\[X\].*InitialSchema[\s\S]*\[X\].*PartnerRegistry[\s\S]*\[ \].*HotPathFunctions[\s\S]*\[ \].*EngineTargets[\s\S]*\[ \].*AbuseGuards[\s\S]*\[ \].*ChannelFallback[\s\S]*\[ \].*AppSessions[\s\S]*\[ \].*TokenSigningKeys/,
+          /\[X\].*InitialSchema[\s\S]*\[X\].*PartnerRegistry[\s\S]*\[ \].*HotPathFunctions[\s\S]*\[ \].*EngineTargets[\s\S]*\[ \].*AbuseGuards[\s\S]*\[ \].*ChannelFallback[\s\S]*\[ \].*AppSessions[\s\S]*\[ \].*TokenSigningKeys[\s\S]*\[ \].*OtpApi/,
         );
         await revertAll(probe, () => npm('migration:revert'));
         expect(await tables(probe)).toEqual([]);

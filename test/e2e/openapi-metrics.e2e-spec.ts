@@ -90,9 +90,26 @@ describe('OpenAPI and metrics', () => {
       'adminKey',
       'clientId',
       'clientSecret',
+      'otpApiBasic',
       'partnerBearer',
       'partnerJwt',
     ]);
+    expect(schemes.otpApiBasic).toMatchObject({ type: 'http', scheme: 'basic' });
+  });
+
+  it('documents the OTP API for backends (OTP-API.md) with HTTP Basic and its own answers', () => {
+    for (const path of ['/sms', '/call', '/email', '/telegram', '/limit/sms']) {
+      const create = doc.paths[path].post;
+      expect([path, create.security]).toEqual([path, [{ otpApiBasic: [] }]]);
+      expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['200', '400', '401']));
+    }
+    for (const path of ['/sms/check', '/target', '/limit/email']) {
+      expect([path, doc.paths[path].get.security]).toEqual([path, [{ otpApiBasic: [] }]]);
+    }
+    expect(doc.paths['/sms'].post.responses).toHaveProperty('429');
+    expect(doc.paths['/telegram/webhook'].post.security).toBeUndefined();
+    expect(doc.paths['/telegram/webhook'].post.responses).toHaveProperty('403');
+    expect(doc.paths['/password'].get.responses).toHaveProperty('410');
   });
 
   it('gives every DTO property an example', () => {

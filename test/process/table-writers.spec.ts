@@ -16,6 +16,9 @@ const WRITERS: Readonly<Record<string, string>> = {
   otp_sends: 'otp',
   otp_send_counts: 'otp',
   otp_verify_failures: 'otp',
+  otp_api_codes: 'otp',
+  otp_api_limits: 'otp',
+  otp_api_guesses: 'otp',
   outbox_messages: 'notifications',
   audit_events: 'audit',
   partner_clients: 'partners',
@@ -72,6 +75,9 @@ describe('one writer per table', () => {
 
   it('finds the writes it is looking for (the scan works)', () => {
     expect([...(writes.get('otp')?.keys() ?? [])].sort()).toEqual([
+      'otp_api_codes',
+      'otp_api_guesses',
+      'otp_api_limits',
       'otp_challenges',
       'otp_send_counts',
       'otp_sends',

@@ -43,6 +43,14 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
       { type: 'apiKey', in: 'header', name: 'x-admin-key', description: 'ADMIN_API_KEY (/admin)' },
       'adminKey',
     )
+    .addBasicAuth(
+      {
+        type: 'http',
+        scheme: 'basic',
+        description: 'OTP API (OTP-API.md): the partner client id and its API secret',
+      },
+      'otpApiBasic',
+    )
     .build();
   return SwaggerModule.createDocument(app, config);
 }

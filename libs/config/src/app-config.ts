@@ -106,6 +106,8 @@ export interface TelegramConfig {
   botToken?: string;
   apiUrl: string;
   webhookSecret?: string;
+  /** TELEGRAM_BOT_CLIENT_ID: the partner client the bot's passwords (POST /telegram/webhook) belong to. */
+  botClientId?: string;
 }
 
 export interface NotifyConfig {
@@ -273,6 +275,7 @@ export function loadConfig(env: Env): AppConfig {
           read.url('TELEGRAM_API_URL', ['https:', 'http:']) ?? 'https://api.telegram.org'
         ).replace(/\/+$/, ''),
         webhookSecret: read.string('TELEGRAM_WEBHOOK_SECRET'),
+        botClientId: read.string('TELEGRAM_BOT_CLIENT_ID'),
       },
       webOtpDomain: webOtpDomain(read),
     },

@@ -10,6 +10,8 @@ export interface OutgoingMessage {
   body: string;
   /** An email's subject. */
   subject?: string;
+  /** An email's HTML part as given (the OTP API's `html`); drivers make one from body otherwise. */
+  html?: string;
   /** The locale the text is in (`en`, `hi`, …): a call's `<Say language>`. */
   locale?: string;
   code?: string;

@@ -8,6 +8,8 @@ const HOUR_MS = 3_600_000;
 export const SEND_RETENTION_MS = 2 * HOUR_MS;
 /** Challenges that never verified are kept a day after expiry. */
 export const CHALLENGE_RETENTION_MS = 24 * HOUR_MS;
+/** OTP API rows: the client's limits look back at most a day (1440 minutes). */
+export const API_RETENTION_MS = 24 * HOUR_MS;
 const INTERVAL_MS = 60_000;
 const BATCH = 1_000;
 
@@ -55,6 +57,22 @@ export class OtpRetentionJob extends BackgroundJob {
         `SELECT id FROM otp_challenges WHERE expires_at < $1 AND status <> 'verified'
           LIMIT $2 FOR UPDATE SKIP LOCKED`,
         new Date(now - CHALLENGE_RETENTION_MS),
+        BATCH,
+      ),
+      // OTP API passwords and /target guesses: past their lifetime and the longest limit window
+      // (a day) they count for nothing.
+      deleteBatch(
+        this.dataSource,
+        'otp_api_codes',
+        `SELECT id FROM otp_api_codes WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        new Date(now - API_RETENTION_MS),
+        BATCH,
+      ),
+      deleteBatch(
+        this.dataSource,
+        'otp_api_guesses',
+        `SELECT id FROM otp_api_guesses WHERE guessed_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        new Date(now - API_RETENTION_MS),
         BATCH,
       ),
       // Counters have a composite key: rows are picked by their physical address.

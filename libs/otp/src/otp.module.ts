@@ -3,6 +3,7 @@ import { OtpEngine } from './otp-engine';
 import { CodeGenerator, RandomCodeGenerator } from './code-generator';
 import { OtpRetentionJob } from './otp-retention.job';
 import { OtpLimits } from './otp-limits';
+import { OtpApiCodes } from './otp-api-codes';
 
 /** The OTP challenge engine. */
 @Module({
@@ -10,8 +11,9 @@ import { OtpLimits } from './otp-limits';
     OtpEngine,
     OtpRetentionJob,
     OtpLimits,
+    OtpApiCodes,
     { provide: CodeGenerator, useClass: RandomCodeGenerator },
   ],
-  exports: [OtpEngine, OtpRetentionJob, OtpLimits],
+  exports: [OtpEngine, OtpRetentionJob, OtpLimits, OtpApiCodes],
 })
 export class OtpModule {}

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { toErrorResponse } from './error-response';
+import { ErrorEnvelope, toErrorResponse } from './error-response';
 import { describeError } from '../logging/logger';
 
 /** The single place where errors become HTTP responses (Nest side; Fastify's errors use the same mapping). */
@@ -12,13 +12,23 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    sendError(reply, toErrorResponse(error, String(request.id)), error, this.logger);
+    const response = toErrorResponse(error, String(request.id));
+    const envelope = (request.routeOptions?.config as { errorEnvelope?: ErrorEnvelope } | undefined)
+      ?.errorEnvelope;
+    sendError(
+      reply,
+      envelope ? { ...response, ...envelope(response, error) } : response,
+      error,
+      this.logger,
+    );
   }
 }
 
 export function sendError(
   reply: FastifyReply,
-  response: ReturnType<typeof toErrorResponse>,
+  response: Omit<ReturnType<typeof toErrorResponse>, 'body'> & {
+    body: object & { requestId?: unknown };
+  },
   error: unknown,
   logger: Pick<Logger, 'error'>,
 ): void {

@@ -20,6 +20,16 @@ export interface ErrorResponse {
 }
 
 /** Fastify's own errors (body parser, limits) by code. */
+/**
+ * A route's own error shape (OTP-API.md answers `{"status":false,…}`): set as the Fastify route
+ * config `errorEnvelope` (`@RouteConfig`), it reshapes the standard response of every error of
+ * that route, Fastify's own (body parser, body limit) included.
+ */
+export type ErrorEnvelope = (
+  response: ErrorResponse,
+  error: unknown,
+) => Pick<ErrorResponse, 'status' | 'headers'> & { body: object };
+
 const FASTIFY_ERRORS: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: ErrorCode.ValidationFailed,
   FST_ERR_CTP_EMPTY_JSON_BODY: ErrorCode.ValidationFailed,

@@ -79,6 +79,17 @@ describe('SmtpNotifier (against a real SMTP server on loopback)', () => {
     expect(mail.parts['text/html']).toContain('<html lang="hi">');
   });
 
+  it("sends a caller's own HTML part as given (the OTP API's `html`), beside its text", async () => {
+    await notifier().send(
+      message({ body: 'Code 493817', subject: 'Hello', html: '<p>Code <b>493817</b></p>' }),
+    );
+
+    const [mail] = sink.mails;
+    expect(decodeHeader(mail.headers.subject)).toBe('Hello');
+    expect(mail.parts['text/plain']).toBe('Code 493817');
+    expect(mail.parts['text/html']).toBe('<p>Code <b>493817</b></p>');
+  });
+
   it('escapes the text in the HTML part', () => {
     expect(emailHtml('1234\n\n<script>alert("x")</script> & more')).toBe(
       '<!doctype html><html lang="en"><body><p style="font-size:28px;font-weight:bold;letter-spacing:4px">1234</p>' +

@@ -66,7 +66,7 @@ export class SmtpNotifier extends Notifier {
       to: message.to,
       subject: message.subject ?? message.body.split('\n')[0],
       text: message.body,
-      html: emailHtml(message.body, message.locale),
+      html: message.html ?? emailHtml(message.body, message.locale),
       headers: { 'X-Entity-Ref-ID': message.id },
     });
     try {

@@ -257,6 +257,7 @@ export class OutboxService {
       payload: this.cipher.encrypt({
         body: message.body,
         subject: message.subject,
+        html: message.html,
         locale: message.locale,
         code: message.code,
         authCode: message.authCode,

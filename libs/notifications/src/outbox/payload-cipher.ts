@@ -4,6 +4,8 @@ import { SecretBox } from '@app/common';
 export interface MessagePayload {
   body: string;
   subject?: string;
+  /** An email's HTML part as the caller gave it (the OTP API's `html`); else made from body. */
+  html?: string;
   locale?: string;
   code?: string;
   authCode?: string;

@@ -1,0 +1,3 @@
+export { OtpApiModule } from './otp-api.module';
+export { OTP_API_FUNCTIONS } from './otp-api-functions';
+export { basicCredentials } from './http/basic-auth.guard';
