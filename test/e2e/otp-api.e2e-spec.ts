@@ -766,6 +766,14 @@ describe('OTP API for backends (OTP-API.md)', () => {
       }
     });
 
+    it("spamming the bot from one chat stops at the service's per-target limit, still 200", async () => {
+      const chat = Number(uniqueChat());
+      for (let i = 0; i < SERVICE_PER_TARGET + 2; i++) {
+        expect((await webhook(update(chat))).status).toBe(200);
+      }
+      expect(telegram.sent.filter((m) => m.chat_id === chat)).toHaveLength(SERVICE_PER_TARGET);
+    });
+
     it('refuses a forged webhook (403) and sends nothing', async () => {
       for (const secret of [null, '', 'wrong', WEBHOOK_SECRET + 'x', 'x'.repeat(5000)]) {
         const forged = await webhook(update(42), secret);

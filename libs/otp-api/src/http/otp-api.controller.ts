@@ -49,6 +49,34 @@ const ERROR_SCHEMA = {
   },
   required: ['status', 'message'],
 };
+/** POST /sms, /call, /email, /telegram: each channel reads its own of these (query or body). */
+const CREATE_SCHEMA = {
+  type: 'object',
+  properties: {
+    phone: {
+      type: 'string',
+      example: '77011234567',
+      description: 'sms, call: digits, country code first',
+    },
+    email: { type: 'string', example: 'foobar@example.com', description: 'email' },
+    chat_id: { type: 'string', example: '1234567890', description: 'telegram' },
+    password: {
+      type: 'string',
+      example: '12345',
+      description: 'default: OTP_LENGTH random digits',
+    },
+    lifetime: { type: 'integer', minimum: 1, maximum: 86400, example: 300 },
+    message: { type: 'string', example: 'Your OTP is {code}', description: 'sms, telegram' },
+    subject: { type: 'string', example: 'Hello', description: 'email' },
+    text: { type: 'string', example: 'Your OTP is {code}', description: 'email' },
+    html: { type: 'string', example: '<p>Your OTP is <b>{code}</b></p>', description: 'email' },
+    ip: {
+      type: 'string',
+      example: '203.0.113.7',
+      description: "the end user's address (IP limits)",
+    },
+  },
+};
 const RATES = {
   type: 'array',
   maxItems: 10,
@@ -137,7 +165,7 @@ export class OtpApiController {
     summary:
       'Send a password: sms (phone, password, lifetime, message, ip), call (phone, password, lifetime, ip), email (email, password, lifetime, subject, text or html, ip), telegram (chat_id, password, lifetime, message, ip); query and JSON merged',
   })
-  @ApiBody({ required: false, schema: { type: 'object', additionalProperties: true } })
+  @ApiBody({ required: false, schema: CREATE_SCHEMA })
   @ApiOkResponse({ description: '`{"status":true}`', schema: STATUS_SCHEMA })
   @ApiResponse({
     status: 400,
