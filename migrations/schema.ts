@@ -11,6 +11,7 @@ import {
 import { PartnerClient, PartnerClientKey } from '@app/partners';
 import { PHONE_LINK_FUNCTIONS } from '@app/phone-link';
 import { AppSession, RefreshTokenRecord, SESSIONS_FUNCTIONS, TokenSigningKey } from '@app/sessions';
+import { AuthFlow, FLOWS_FUNCTIONS } from '@app/flows';
 import type { SchemaParts } from '@app/database';
 import { MIGRATIONS } from './all';
 
@@ -35,6 +36,7 @@ export const SCHEMA: SchemaParts = {
     AppSession,
     RefreshTokenRecord,
     TokenSigningKey,
+    AuthFlow,
   ],
   migrations: MIGRATIONS,
   functions: [
@@ -44,5 +46,6 @@ export const SCHEMA: SchemaParts = {
     ...OTP_FUNCTIONS,
     ...PHONE_LINK_FUNCTIONS,
     ...SESSIONS_FUNCTIONS,
+    ...FLOWS_FUNCTIONS,
   ],
 };

@@ -11,6 +11,7 @@ const ROOT = join(__dirname, '..', '..');
 const TABLES = [
   'app_sessions',
   'audit_events',
+  'auth_flows',
   'link_probes',
   'links',
   'otp_challenges',
@@ -77,6 +78,9 @@ describe('migrations', () => {
       try {
         expect(await tables(dataSource)).toEqual(TABLES);
         expect(await functions(dataSource)).toEqual(FUNCTIONS);
+        await dataSource.undoLastMigration(); // AuthFlows
+        expect(await tables(dataSource)).not.toContain('auth_flows');
+        expect(await hasColumn(dataSource, 'app_sessions', 'token_hash')).toBe(false);
         await dataSource.undoLastMigration(); // TokenSigningKeys
         expect(await tables(dataSource)).not.toContain('token_signing_keys');
         await dataSource.undoLastMigration(); // AppSessions
@@ -125,6 +129,9 @@ describe('migrations', () => {
         expect(shown.stdout).not.toContain('[ ]');
         expect(await functions(probe)).toEqual(FUNCTIONS);
         await npm('migration:revert'); // the newest only
+        expect(await tables(probe)).not.toContain('auth_flows');
+        expect(await hasColumn(probe, 'app_sessions', 'token_hash')).toBe(false);
+        await npm('migration:revert');
         expect(await tables(probe)).not.toContain('token_signing_keys');
         expect(await tables(probe)).toContain('app_sessions');
         await npm('migration:revert');
@@ -142,7 +149,7 @@ describe('migrations', () => {
         expect(await functions(probe)).toEqual([]);
         expect(await tables(probe)).toContain('partner_clients');
         expect((await npm('migration:show')).stdout).toMatch(
-          /\[X\].*InitialSchema[\s\S]*\[X\].*PartnerRegistry[\s\S]*\[ \].*HotPathFunctions[\s\S]*\[ \].*EngineTargets[\s\S]*\[ \].*AbuseGuards[\s\S]*\[ \].*ChannelFallback[\s\S]*\[ \].*AppSessions[\s\S]*\[ \].*TokenSigningKeys/,
+          /\[X\].*InitialSchema[\s\S]*\[X\].*PartnerRegistry[\s\S]*\[ \].*HotPathFunctions[\s\S]*\[ \].*EngineTargets[\s\S]*\[ \].*AbuseGuards[\s\S]*\[ \].*ChannelFallback[\s\S]*\[ \].*AppSessions[\s\S]*\[ \].*TokenSigningKeys[\s\S]*\[ \].*AuthFlows/,
         );
         for (let i = 6; i < MIGRATIONS.length; i++) await npm('migration:revert');
         expect(await tables(probe)).toEqual([]);
@@ -170,6 +177,7 @@ describe('migrations', () => {
     // EngineTargets renames and moves; rows written by the previous schema must survive it both
     // ways. The rows below are what that schema's register, wrong code and verify left.
     it('EngineTargets keeps the rows of the previous schema, and gives them back on revert', async () => {
+      await dataSource.undoLastMigration(); // AuthFlows
       await dataSource.undoLastMigration(); // TokenSigningKeys
       await dataSource.undoLastMigration(); // AppSessions
       await dataSource.undoLastMigration(); // ChannelFallback
@@ -211,6 +219,7 @@ describe('migrations', () => {
       expect(event.target_masked).toBe(old.masked);
       expect(Buffer.from(event.target_hash).equals(old.hash)).toBe(true);
 
+      await dataSource.undoLastMigration(); // AuthFlows
       await dataSource.undoLastMigration(); // TokenSigningKeys
       await dataSource.undoLastMigration(); // AppSessions
       await dataSource.undoLastMigration(); // ChannelFallback
