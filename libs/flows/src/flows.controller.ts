@@ -25,7 +25,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { MALFORMED_JSON } from '@app/common';
 import { AccessTokens, WebSessions } from '@app/sessions';
 import { FlowDefinitions } from './flow-definitions';
-import { normalizeOrigin, Realm, Realms } from './realms';
+import { DEFAULT_REALM, normalizeOrigin, Realm, Realms } from './realms';
 import { BAD_REQUEST, FlowAnswer, SignInFlows } from './sign-in-flows';
 
 /** The session cookie (FLOWS.md), fixed. */
@@ -105,7 +105,12 @@ export class FlowsController {
   ) {
     const sessionId = presentedSession(request);
     const session = sessionId === undefined ? undefined : await this.sessions.find(sessionId);
-    if (!session || (session.clientId ?? 'default') !== realm) {
+    // A session of a suspended client's realm is no session while the client stays suspended.
+    if (
+      !session ||
+      (session.clientId ?? DEFAULT_REALM) !== realm ||
+      !(await this.realms.find(realm))
+    ) {
       void reply.status(401);
       return SESSION_FAIL;
     }
@@ -161,7 +166,7 @@ export class FlowsController {
     void reply.header('set-cookie', this.cookie('', 0));
     if (
       !session ||
-      (session.clientId ?? 'default') !== realmId ||
+      (session.clientId ?? DEFAULT_REALM) !== realmId ||
       !(await this.sessions.end(sessionId))
     ) {
       void reply.status(401);
