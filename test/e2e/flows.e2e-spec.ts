@@ -517,6 +517,87 @@ describe('sign-in flows (FLOWS.md)', () => {
     });
     expect({ status: elsewhere.status, body: elsewhere.body }).toEqual(fail);
   });
+  it('signs in once when the right code arrives many times at once', async () => {
+    const { flowId, code } = await atOtp(t);
+    const answers = await Promise.all(Array.from({ length: 8 }, () => check(t, flowId, code)));
+    const sessions = answers.filter((res) => typeof res.body.sessionId === 'string');
+    expect(sessions).toHaveLength(1);
+    for (const res of answers.filter((other) => other.body.sessionId === undefined)) {
+      // The others lost the race: the flow had ended, or the code was spent meanwhile.
+      expect([
+        JSON.stringify({ error: 'flow not found' }),
+        JSON.stringify({ flowId, module: 'otp', credentials: otpModule(5, 'OTP expired') }),
+      ]).toContain(JSON.stringify(res.body));
+    }
+    const [{ count }] = await t.dataSource.query<Array<{ count: number }>>(
+      `SELECT count(*)::int AS count FROM app_sessions s JOIN phone_users p ON p.id = s.phone_user_id
+        WHERE s.created_at > now() - interval '1 minute' AND s.kind = 'web'
+          AND s.token_hash = sha256(convert_to($1, 'UTF8'))`,
+      [sessions[0].body.sessionId],
+    );
+    expect(count).toBe(1);
+  });
+
+  it('counts parallel wrong codes exactly: never more tries than retries', async () => {
+    const { flowId, code } = await atOtp(t);
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () => check(t, flowId, wrongCode(code))),
+    );
+    const messages = answers.map((res) => {
+      const otp = (res.body.credentials as Body | undefined)?.otp as Body | undefined;
+      return otp?.message ?? res.body.error;
+    });
+    expect(messages.filter((message) => message === 'Invalid OTP')).toHaveLength(4);
+    expect(
+      messages.filter((message) => message === 'OTP retries exceeded').length,
+    ).toBeGreaterThanOrEqual(1);
+    expect((await check(t, flowId, code)).body).toEqual({ error: 'flow not found' });
+  });
+
+  it('answers hostile realms and flows 404, and finds the cookie among others', async () => {
+    for (const path of [
+      'default%00/otp',
+      'def%20ault/otp',
+      `${'r'.repeat(129)}/otp`,
+      '%E2%80%AEtluafed/otp',
+      'default/otp%00',
+      'default/..%2Fotp',
+    ]) {
+      const res = await http<Body>(t.url, 'GET', `${BASE}/${path}`);
+      expect({ path, status: res.status, body: res.body }).toEqual({
+        path,
+        status: 404,
+        body: { error: 'flow not found' },
+      });
+    }
+    const { flowId, code } = await atOtp(t);
+    const { body } = await check(t, flowId, code);
+    const res = await http<Body>(t.url, 'GET', `${BASE}/default/session`, {
+      headers: { cookie: `theme=dark; Gortas-Persistence=${body.sessionId as string}; lang=en` },
+    });
+    expect(res.body.sessionId).toBe(body.sessionId);
+  });
+
+  it("lets the listed origins' pages send the cookie (CORS with credentials)", async () => {
+    const preflight = await http<Body>(t.url, 'OPTIONS', `${BASE}/default/otp`, {
+      headers: {
+        origin: 'https://shop.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+    expect(preflight.headers['access-control-allow-origin']).toBe('https://shop.example');
+    expect(preflight.headers['access-control-allow-credentials']).toBe('true');
+    const other = await http<Body>(t.url, 'OPTIONS', `${BASE}/default/otp`, {
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('counts sign-ins in otp_verifications_total', async () => {
+    const metrics = await http<string>(t.url, 'GET', '/metrics');
+    expect(metrics.text).toMatch(/otp_verifications_total\{result="signed_in"\} [1-9]/);
+  });
 });
 
 describe('the session cookie behind https', () => {

@@ -100,6 +100,9 @@ export async function createApp(
       methods: ['GET', 'POST', 'DELETE'],
       allowedHeaders: ['content-type', 'user-jwt-token', 'authorization', 'x-request-id'],
       exposedHeaders: ['retry-after', 'x-request-id'],
+      // The listed origins' pages may send the sign-in flows' session cookie (`credentials:
+      // 'include'`); a POST carrying it is still checked against the realm's origins.
+      credentials: true,
       maxAge: 600,
     });
   }
