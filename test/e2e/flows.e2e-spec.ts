@@ -517,6 +517,22 @@ describe('sign-in flows (FLOWS.md)', () => {
     });
     expect({ status: elsewhere.status, body: elsewhere.body }).toEqual(fail);
   });
+  it('sends one code for a double-submitted number, and answers both with the otp module', async () => {
+    const flowId = (await http<Body>(t.url, 'GET', `${BASE}/default/otp`)).body.flowId;
+    const phone = uniquePhone();
+    const body = {
+      flowId,
+      module: 'phone',
+      credentials: { phone: { value: phone.e164.slice(1) } },
+    };
+    const answers = await Promise.all([post(t, 'default/otp', body), post(t, 'default/otp', body)]);
+    expect(answers.map((res) => res.body)).toEqual([
+      { flowId, module: 'otp', credentials: otpModule(5) },
+      { flowId, module: 'otp', credentials: otpModule(5) },
+    ]);
+    expect(sentMessages(t.messagesFile).filter((m) => m.to === phone.e164)).toHaveLength(1);
+  });
+
   it('signs in once when the right code arrives many times at once', async () => {
     const { flowId, code } = await atOtp(t);
     const answers = await Promise.all(Array.from({ length: 8 }, () => check(t, flowId, code)));

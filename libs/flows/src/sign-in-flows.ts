@@ -157,6 +157,15 @@ export class SignInFlows {
     return this.target(state, module, body);
   }
 
+  /**
+   * A concurrent request of the same flow moved it on (a double submit) or ended it: the module
+   * it is at now, or `flow not found`.
+   */
+  private async raced(state: FlowState): Promise<FlowAnswer> {
+    const row = await this.flows.find(state.hash, this.clock.now());
+    return row ? this.current({ ...state, row }) : FLOW_NOT_FOUND;
+  }
+
   /** The module the flow is at, as it was last asked for. */
   private async current(state: FlowState): Promise<FlowAnswer> {
     const module = state.modules[state.row.position];
@@ -238,7 +247,7 @@ export class SignInFlows {
           issue: this.engine.issueArgs(request, draft),
           message: this.outbox.prepare(message),
         });
-        if (row.outcome === 'flow_gone') return FLOW_NOT_FOUND;
+        if (row.outcome === 'flow_gone') return this.raced(state);
         const step = this.engine.afterIssue(request, draft, row);
         if ('retry' in step) {
           draft = step.retry;
@@ -327,7 +336,7 @@ export class SignInFlows {
         target: target.value,
         session: session?.args ?? null,
       });
-      if (done.outcome === 'flow_gone') return FLOW_NOT_FOUND;
+      if (done.outcome === 'flow_gone') return this.raced(state);
       if (done.outcome === 'changed') continue;
       if (done.outcome === 'advanced') {
         const next = state.modules[state.row.position + 1];
