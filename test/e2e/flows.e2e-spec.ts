@@ -140,6 +140,11 @@ describe('sign-in flows (FLOWS.md)', () => {
       [user.id],
     );
     expect(rows).toEqual([{ kind: 'web', client_id: null }]);
+    // Nothing secret in the logs: no flow id, session id, code or full number.
+    const logs = t.logs.join('\n');
+    for (const secret of [flowId, sessionId, message.code, phone.e164]) {
+      expect(logs).not.toContain(secret);
+    }
     const [{ found }] = await t.dataSource.query<Array<{ found: number }>>(
       `SELECT count(*)::int AS found FROM app_sessions s, auth_flows f
         WHERE position($1::bytea IN s.token_hash) > 0 OR position($2::bytea IN f.id_hash) > 0`,
