@@ -1,3 +1,4 @@
+import { FlowRetentionJob } from '@app/flows';
 import { http, HttpResult } from '../support/http';
 import { lastCodeFor, sentMessages, uniquePhone, wrongCode } from '../support/otp-client';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -613,6 +614,28 @@ describe('sign-in flows (FLOWS.md)', () => {
       headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
     });
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('deletes flows past their expiry, and only those', async () => {
+    const flows = (at: Date) =>
+      t.dataSource.query<Array<{ expired: boolean }>>(
+        `SELECT expires_at < $1 AS expired FROM auth_flows`,
+        [at],
+      );
+    await http<Body>(t.url, 'GET', `${BASE}/default/otp`);
+    t.clock.advance(901);
+    try {
+      await http<Body>(t.url, 'GET', `${BASE}/default/otp`); // a live one
+      const now = t.clock.now();
+      const before = await flows(now);
+      expect(before.filter((flow) => flow.expired).length).toBeGreaterThan(0);
+      await t.app.get(FlowRetentionJob).purgeOnce();
+      const after = await flows(now);
+      expect(after.filter((flow) => flow.expired)).toEqual([]);
+      expect(after).toHaveLength(before.filter((flow) => !flow.expired).length);
+    } finally {
+      t.clock.advance(-901);
+    }
   });
 
   it('counts sign-ins in otp_verifications_total', async () => {
