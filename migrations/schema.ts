@@ -20,6 +20,7 @@ import { PartnerClient, PartnerClientKey } from '@app/partners';
 import { PHONE_LINK_FUNCTIONS } from '@app/phone-link';
 import { OTP_API_FUNCTIONS } from '@app/otp-api';
 import { AppSession, RefreshTokenRecord, SESSIONS_FUNCTIONS, TokenSigningKey } from '@app/sessions';
+import { AuthFlow, FLOWS_FUNCTIONS } from '@app/flows';
 import type { SchemaParts } from '@app/database';
 import { MIGRATIONS } from './all';
 
@@ -47,6 +48,7 @@ export const SCHEMA: SchemaParts = {
     AppSession,
     RefreshTokenRecord,
     TokenSigningKey,
+    AuthFlow,
   ],
   migrations: MIGRATIONS,
   functions: [
@@ -57,5 +59,6 @@ export const SCHEMA: SchemaParts = {
     ...PHONE_LINK_FUNCTIONS,
     ...OTP_API_FUNCTIONS,
     ...SESSIONS_FUNCTIONS,
+    ...FLOWS_FUNCTIONS,
   ],
 };

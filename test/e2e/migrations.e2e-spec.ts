@@ -11,6 +11,7 @@ const ROOT = join(__dirname, '..', '..');
 const TABLES = [
   'app_sessions',
   'audit_events',
+  'auth_flows',
   'link_probes',
   'links',
   'otp_api_codes',

@@ -26,6 +26,7 @@ const WRITERS: Readonly<Record<string, string>> = {
   app_sessions: 'sessions',
   session_refresh_tokens: 'sessions',
   token_signing_keys: 'sessions',
+  auth_flows: 'flows',
   schema_functions: 'database',
 };
 

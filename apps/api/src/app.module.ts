@@ -19,6 +19,7 @@ import { AuthModule } from '@app/auth';
 import { AdminModule, EmbeddedCliChannel } from '@app/admin';
 import { HooksModule } from '@app/hooks';
 import { OtpApiModule } from '@app/otp-api';
+import { FlowsModule } from '@app/flows';
 import { SCHEMA } from '@app/migrations';
 
 /** The composition root: wires the libs together and nothing else. */
@@ -40,6 +41,7 @@ export class AppModule {
         AdminModule,
         HooksModule,
         OtpApiModule,
+        FlowsModule,
         ThrottlerModule.forRoot({
           throttlers: [
             // A sliding minute, no extra penalty block: requests flow again as old ones age out.

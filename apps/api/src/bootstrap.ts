@@ -12,7 +12,9 @@ import {
   Clock,
   keepConnectionToDrainBody,
   createValidationPipe,
+  MALFORMED_JSON,
   MetricsService,
+  OWN_BAD_JSON_ROUTES,
   parseJsonBody,
   PinoNestLogger,
 } from '@app/common';
@@ -98,6 +100,9 @@ export async function createApp(
       methods: ['GET', 'POST', 'DELETE'],
       allowedHeaders: ['content-type', 'user-jwt-token', 'authorization', 'x-request-id'],
       exposedHeaders: ['retry-after', 'x-request-id'],
+      // The listed origins' pages may send the sign-in flows' session cookie (`credentials:
+      // 'include'`); a POST carrying it is still checked against the realm's origins.
+      credentials: true,
       maxAge: 600,
     });
   }
@@ -107,17 +112,14 @@ export async function createApp(
     securityHeaders(request.raw, reply.raw, () => done()),
   );
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string' },
-    (_request, body, done) => {
-      try {
-        done(null, parseJsonBody(body as string));
-      } catch (error) {
-        done(error as Error, undefined);
-      }
-    },
-  );
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      if (OWN_BAD_JSON_ROUTES.test(request.routeOptions.url ?? '')) done(null, MALFORMED_JSON);
+      else done(error as Error, undefined);
+    }
+  });
   // Providers post their callbacks as forms (Twilio's receipts); everything else is JSON only.
   fastify.addContentTypeParser(
     'application/x-www-form-urlencoded',

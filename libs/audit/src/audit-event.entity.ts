@@ -23,6 +23,7 @@ export const AUDIT_EVENTS = [
   'api_secret_rotated',
   'limits_cleared',
   'pumping_cleared',
+  'sign_in_refused',
 ] as const;
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];
 

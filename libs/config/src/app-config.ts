@@ -132,6 +132,16 @@ export interface SessionsConfig {
   refreshTokenTtlSeconds: number;
   /** A used refresh token presented again within this answers the same successor. */
   refreshReuseGraceSeconds: number;
+  /** SESSION_TTL_SECONDS: a website session's life (its `Gortas-Persistence` cookie's). */
+  sessionTtlSeconds: number;
+}
+
+/** The sign-in flows of websites (FLOWS.md). */
+export interface FlowsConfig {
+  /** FLOW_TTL_SECONDS: how long a started flow can be continued. */
+  ttlSeconds: number;
+  /** FLOWS_FILE: JSON `{"<realm>":{"<flow>":["phone","otp"]}}`, adding or replacing flows. */
+  file?: string;
 }
 
 export interface TokensConfig {
@@ -156,6 +166,7 @@ export interface AppConfig {
   otp: OtpConfig;
   notify: NotifyConfig;
   sessions: SessionsConfig;
+  flows: FlowsConfig;
   tokens: TokensConfig;
   http: {
     rateLimitPerMinute: number;
@@ -282,6 +293,11 @@ export function loadConfig(env: Env): AppConfig {
     sessions: {
       refreshTokenTtlSeconds: read.int('REFRESH_TOKEN_TTL_SECONDS', 2_592_000, 60, 31_622_400),
       refreshReuseGraceSeconds: read.int('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
+      sessionTtlSeconds: read.int('SESSION_TTL_SECONDS', 604_800, 60, 31_622_400),
+    },
+    flows: {
+      ttlSeconds: read.int('FLOW_TTL_SECONDS', 900, 60, 86_400),
+      file: read.string('FLOWS_FILE'),
     },
     tokens: {
       signingKeys: parseSigningKeys(read, read.string('TOKEN_SIGNING_KEYS')),

@@ -25,3 +25,7 @@ export { AccessTokens, InvalidAccessToken, ACCESS_TOKEN_TYPE } from './access-to
 export type { AccessClaims, AccessTokenRequest } from './access-tokens';
 export { TokenSigningKey } from './entities/token-signing-key.entity';
 export type { SigningKeyStatus } from './entities/token-signing-key.entity';
+export { WebSessions } from './web-sessions';
+export type { WebSessionDraft, WebSessionView } from './web-sessions';
+export { SESSION_KINDS } from './entities/app-session.entity';
+export type { SessionKind } from './entities/app-session.entity';

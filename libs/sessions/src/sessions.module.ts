@@ -4,6 +4,7 @@ import { AccessTokens } from './access-tokens';
 import { SessionRetentionJob } from './session-retention.job';
 import { SessionStore } from './session-store';
 import { SigningKeys } from './signing-keys';
+import { WebSessions } from './web-sessions';
 
 /**
  * Sessions of apps signed in with a phone code, their refresh-token families, and the keys and
@@ -11,7 +12,7 @@ import { SigningKeys } from './signing-keys';
  */
 @Module({
   imports: [JwtModule.register({})],
-  providers: [SessionStore, SessionRetentionJob, SigningKeys, AccessTokens],
-  exports: [SessionStore, SessionRetentionJob, SigningKeys, AccessTokens],
+  providers: [SessionStore, SessionRetentionJob, SigningKeys, AccessTokens, WebSessions],
+  exports: [SessionStore, SessionRetentionJob, SigningKeys, AccessTokens, WebSessions],
 })
 export class SessionsModule {}

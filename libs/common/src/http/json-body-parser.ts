@@ -2,6 +2,15 @@ import { parse } from 'secure-json-parse';
 import { AppError } from '../errors/app-error';
 import { ErrorCode } from '../errors/error-code';
 
+/**
+ * The body of a request whose JSON did not parse, on routes that answer that in their own
+ * contract's shape (the sign-in flows' `{"error":"bad request"}`) instead of the service's.
+ */
+export const MALFORMED_JSON: unique symbol = Symbol('malformed JSON');
+
+/** Routes whose handlers get MALFORMED_JSON instead of the service's VALIDATION_FAILED. */
+export const OWN_BAD_JSON_ROUTES = /^\/gortas\//;
+
 /** Deeper than any request of the API needs; deeper input is refused before parsing. */
 export const MAX_JSON_DEPTH = 32;
 

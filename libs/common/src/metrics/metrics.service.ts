@@ -41,7 +41,7 @@ export class MetricsService {
 
   readonly verifications = new Counter({
     name: 'otp_verifications_total',
-    help: 'Verify outcomes (linked, repeat, invalid_otp, expired, locked, not_found, conflict, rate_limited)',
+    help: 'Verify outcomes (linked, repeat, signed_in, invalid_otp, expired, locked, not_found, conflict, rate_limited)',
     labelNames: ['result'] as const,
     registers: [this.registry],
   });

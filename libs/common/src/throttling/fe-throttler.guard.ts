@@ -6,7 +6,7 @@ import { ErrorCode } from '../errors/error-code';
 
 /**
  * The per-IP limit of the frontend API: HTTP_RATE_LIMIT_PER_MINUTE requests per client IP across
- * all /fe/ routes (one bucket, not one per route), answered as 429 RATE_LIMITED + Retry-After.
+ * all /fe/ routes and the websites' sign-in flows (/gortas/; one bucket, not one per route), answered as 429 RATE_LIMITED + Retry-After.
  * Decided on the route the request matched, not its raw URL: `/%66e/…` and the absolute form
  * `POST http://host/fe/… HTTP/1.1` reach the same handlers and must be counted the same.
  */
@@ -14,7 +14,8 @@ import { ErrorCode } from '../errors/error-code';
 export class FeThrottlerGuard extends ThrottlerGuard {
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    return !request.routeOptions.url?.startsWith('/fe/');
+    const route = request.routeOptions.url ?? '';
+    return !route.startsWith('/fe/') && !route.startsWith('/gortas/');
   }
 
   protected override async getTracker(request: Record<string, unknown>): Promise<string> {
