@@ -2,7 +2,8 @@
 -- cap of wrong codes ('capped' with retry_after); else one more attempt on the challenge, only
 -- while it is live and its code is still the one the caller compared (code_hash: a resend
 -- meanwhile makes the answer 'changed', and the caller reads again). The last allowed attempt
--- locks the challenge ('locked'); otherwise 'counted'. Both with the attempts left.
+-- locks the challenge ('locked', and its messages not yet sent are cancelled); otherwise
+-- 'counted'. Both with the attempts left.
 CREATE FUNCTION otp_count_wrong_code(p_args jsonb,
                                      OUT outcome varchar, OUT attempts_left integer,
                                      OUT retry_after integer)
@@ -37,4 +38,8 @@ BEGIN
   INSERT INTO otp_verify_failures (target, challenge_id, failed_at)
   VALUES (a.target, a.challenge_id, a.now);
   outcome := CASE WHEN attempts_left = 0 THEN 'locked' ELSE 'counted' END;
+  IF outcome = 'locked' THEN
+    -- Even the right code is refused now: its fallbacks must not go (every front door's code).
+    PERFORM outbox_cancel_group(p_group_key => 'otp:' || a.challenge_id);
+  END IF;
 END $$;

@@ -1,8 +1,9 @@
 -- The right code: the challenge becomes verified, only while it is live and its code is still
 -- the one the caller matched (a resent code makes the previous one worthless). The row lock
 -- serialises double submits: the second finds it verified. The verification counts for the
--- pumping guard of the target's region and number block (when it has them). Whether it was
--- marked.
+-- pumping guard of the target's region and number block (when it has them), and the code's
+-- messages not yet sent are cancelled (outbox_cancel_group: no fallback carries a used code).
+-- Whether it was marked.
 CREATE FUNCTION otp_mark_verified(p_args jsonb)
 RETURNS boolean
 LANGUAGE plpgsql AS $$
@@ -22,6 +23,8 @@ BEGIN
   IF NOT FOUND THEN
     RETURN false;
   END IF;
+  -- Its fallbacks (a call, a WhatsApp message) would now carry a used code.
+  PERFORM outbox_cancel_group(p_group_key => 'otp:' || a.challenge_id);
   INSERT INTO otp_send_counts (scope, bucket, shard, sends, verified)
   SELECT v.scope, otp_send_bucket(a.now), floor(random() * 8)::smallint, 0, 1
     FROM (VALUES ('region:' || a.region), ('block:' || a.block)) v(scope)

@@ -1,8 +1,8 @@
 -- The right code of the phone link: the challenge marked verified (otp_mark_verified, given
 -- p_mark as the engine built it; 'changed' when it stopped being live or its code was replaced
 -- meanwhile, and nothing is written), the user linked to the phone identity (link_phone; a
--- unique violation raises and nothing is kept), the code's undelivered messages cancelled
--- (outbox_cancel_group), and the `verified` and `linked` events, in one transaction.
+-- unique violation raises and nothing is kept), and the `verified` and `linked` events, in one
+-- transaction.
 CREATE FUNCTION phone_link_verified(p_mark jsonb, p_challenge_id uuid, p_client_id varchar,
                                     p_user_id varchar, p_phone varchar,
                                     p_wallet_address varchar, p_client_name varchar,
@@ -21,8 +21,6 @@ BEGIN
     p_client_id => p_client_id, p_user_id => p_user_id, p_phone => p_phone,
     p_wallet_address => p_wallet_address, p_client_name => p_client_name,
     p_challenge_id => p_challenge_id);
-  -- Its fallbacks (a call, a WhatsApp message) would now carry a used code.
-  PERFORM outbox_cancel_group(p_group_key => 'otp:' || p_challenge_id);
   PERFORM audit_record(
     p_events => ARRAY['verified', 'linked']::varchar[], p_actor => NULL,
     p_client_id => p_client_id, p_user_id => p_user_id, p_target_masked => p_target_masked,

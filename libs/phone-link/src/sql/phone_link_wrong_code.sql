@@ -1,6 +1,6 @@
 -- A wrong code of the phone link: counted by otp_count_wrong_code (given p_count as the engine
 -- built it), and when it counted, the `verify_failed` event (and `locked` on the last allowed
--- attempt, when the code's undelivered messages are cancelled too), in one transaction.
+-- attempt), in one transaction.
 CREATE FUNCTION phone_link_wrong_code(p_count jsonb, p_challenge_id uuid, p_client_id varchar,
                                       p_user_id varchar, p_target_masked varchar,
                                       p_target_hash bytea, p_ip varchar,
@@ -14,10 +14,6 @@ BEGIN
   outcome := v_count.outcome;
   attempts_left := v_count.attempts_left;
   retry_after := v_count.retry_after;
-  IF v_count.outcome = 'locked' THEN
-    -- Locked: even the right code is refused now, so its fallbacks must not go.
-    PERFORM outbox_cancel_group(p_group_key => 'otp:' || p_challenge_id);
-  END IF;
   IF v_count.outcome IN ('counted', 'locked') THEN
     PERFORM audit_record(
       p_events => CASE WHEN v_count.outcome = 'locked'
