@@ -33,6 +33,8 @@ module.exports = {
       displayName: 'process',
       testMatch: ['<rootDir>/test/process/**/*.spec.ts'],
     },
+    // @otp-link/client: its unit specs, and calls against a real app on the embedded database.
+    { ...base, displayName: 'client', testMatch: ['<rootDir>/packages/*/test/**/*.spec.ts'] },
     e2e('e2e:embedded', 'embedded'),
     ...(postgresUrl ? [e2e('e2e:postgres', postgresUrl)] : []),
   ],
