@@ -150,6 +150,7 @@ export class OtpLinkVerify extends HTMLElement implements OtpLinkVerifyElement {
     for (const id of ['#change', '#locked-change']) {
       this.$(id).addEventListener('click', () => this.show('phone', '#phone'));
     }
+    this.setAttribute('state', this.current);
     this.fillCountries(undefined);
     void this.start();
   }
@@ -411,7 +412,8 @@ export class OtpLinkVerify extends HTMLElement implements OtpLinkVerifyElement {
     for (const id of ['#send', '#verify', '#new-code']) {
       this.$<HTMLButtonElement>(id).disabled = busy;
     }
-    this.announce(status);
+    // The outcome's own announcement replaces the progress one; ending says nothing.
+    if (busy) this.announce(status);
   }
 
   private announce(text: string): void {
