@@ -289,6 +289,31 @@ describeInBrowser('<otp-link-verify> on the reference page, in Chromium', () => 
     await screenshot(page, '09-keyboard-verified');
   });
 
+  it('fills and submits the code from the SMS where the browser has WebOTP', async () => {
+    const context = await browser.newContext();
+    contexts.push(context);
+    // Headless desktop Chromium receives no SMS: this stands in for the phone's SMS retriever.
+    await context.addInitScript(`
+      window.OTPCredential = window.OTPCredential || class OTPCredential {};
+      window.__webOtpRequests = [];
+      navigator.credentials.get = (options) => new Promise((resolve) => {
+        window.__webOtpRequests.push(JSON.stringify(options.otp));
+        window.__deliverSms = (code) => resolve({ type: 'otp', code });
+      });
+    `);
+    const page = await context.newPage();
+    await page.goto(`${t.url}/`);
+    await page.locator('#user').filter({ hasText: /^dev-/ }).waitFor();
+    const phone = uniquePhone();
+    await sendCode(page, phone.national);
+    expect(await page.evaluate('window.__webOtpRequests')).toEqual(['{"transport":["sms"]}']);
+    await page.evaluate(
+      `window.__deliverSms(${JSON.stringify(lastCodeFor(t.messagesFile, phone.e164).code)})`,
+    );
+    await page.getByText(/is linked to your account/).waitFor();
+    expect(await state(page)).toBe('verified');
+  });
+
   it('fits a phone screen and 200 % zoom without sideways scrolling', async () => {
     const mobile = await openPage({
       viewport: { width: 360, height: 740 },
