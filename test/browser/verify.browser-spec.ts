@@ -257,7 +257,11 @@ describeInBrowser('<otp-link-verify> on the reference page, in Chromium', () => 
       const expected = errorSentence(new OtpLinkError(code, 'x', { ...extra, ...retry }));
       await alert(page).filter({ hasText: expected }).waitFor({ timeout: 5_000 });
       shown[code] = expected;
-      if (code === 'RATE_LIMITED') await screenshot(page, '08-wait-rate-limited');
+      if (code === 'RATE_LIMITED') {
+        expect(await state(page)).toBe('wait');
+        await axe(page, 'wait');
+        await screenshot(page, '08-wait-rate-limited');
+      }
       // Each sentence is a sentence, and says something other than the code itself.
       expect(expected).toMatch(/^[A-Z].*\.$/);
       expect(expected).not.toContain(code);

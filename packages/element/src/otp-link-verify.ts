@@ -63,7 +63,6 @@ const TEMPLATE = `
     <button type="button" class="secondary" id="locked-change">Change number</button>
   </div>
   <div class="step" data-step="wait" hidden>
-    <p id="wait-text" class="hint"></p>
     <button type="button" class="primary" id="wait-retry" disabled>Try again</button>
   </div>
   <div class="step" data-step="verified" hidden>
@@ -297,7 +296,6 @@ export class OtpLinkVerify extends HTMLElement implements OtpLinkVerifyElement {
         error instanceof OtpLinkError &&
         (error.code === 'RATE_LIMITED' || error.code === 'RESEND_TOO_SOON')
       ) {
-        this.$('#wait-text').textContent = errorSentence(error);
         this.waitTimer.start(error.retryAfter ?? 60);
         this.show('wait', '#wait-retry');
         this.fail(error);
