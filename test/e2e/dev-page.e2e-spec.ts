@@ -20,7 +20,10 @@ describe('development reference page', () => {
     const page = await fetch(`${t.url}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
-    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const policy = page.headers.get('content-security-policy');
+    expect(policy).toContain("script-src 'self'");
+    expect(policy).toContain("frame-ancestors 'none'");
+    expect(policy).not.toContain('upgrade-insecure-requests');
     const html = await page.text();
     expect(html).toContain('<otp-link-verify');
     expect(html).toContain('<script type="module" src="/dev/page.js"></script>');

@@ -129,9 +129,21 @@ export function serveDevelopmentPage(
   const fastify = app.getHttpAdapter().getInstance();
   let script: Promise<string> | undefined;
 
-  fastify.get('/', async (_request, reply) =>
-    reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(PAGE),
-  );
+  fastify.get('/', async (_request, reply) => {
+    // The API's policy, less upgrade-insecure-requests: opened over plain http from another
+    // device (http://192.168.…:3000/), the page's own script must not be asked for over https.
+    const policy = reply.getHeader('content-security-policy');
+    if (typeof policy === 'string') {
+      void reply.header(
+        'content-security-policy',
+        policy
+          .split(';')
+          .filter((directive) => directive.trim() !== 'upgrade-insecure-requests')
+          .join(';'),
+      );
+    }
+    return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(PAGE);
+  });
 
   // Bundled from the packages' TypeScript on the first request (esbuild, a development
   // dependency): nothing built is kept in the repository, and nothing is built in production.
