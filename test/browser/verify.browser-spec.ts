@@ -138,6 +138,8 @@ describeInBrowser('<otp-link-verify> on the reference page, in Chromium', () => 
     const done = page.getByText(/^Your phone number \+91 \d{5} \d{5} is linked to your account\.$/);
     await done.waitFor();
     expect(await state(page)).toBe('verified');
+    // The wrong code's sentence is gone with its step.
+    expect(await page.locator('#error').textContent()).toBe('');
     expect(await page.evaluate(`${SHADOW}.activeElement.id`)).toBe('done');
     await axe(page, 'verified');
     await screenshot(page, '04-verified');

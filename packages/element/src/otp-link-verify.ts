@@ -396,7 +396,8 @@ export class OtpLinkVerify extends HTMLElement implements OtpLinkVerifyElement {
     for (const step of this.root.querySelectorAll<HTMLElement>('.step')) {
       step.hidden = step.dataset.step !== state;
     }
-    if (state === 'phone' || state === 'code') this.showError('');
+    // A new step starts without the last one's error (a failure that leads here says its own).
+    this.showError('');
     this.setAttribute('state', state);
     this.dispatchEvent(
       new CustomEvent('otp-link-state', { detail: { state }, bubbles: true, composed: true }),
