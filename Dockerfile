@@ -2,6 +2,9 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The npm workspaces (frontend packages): npm ci needs their manifests.
+COPY packages/client/package.json packages/client/
+COPY packages/element/package.json packages/element/
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev

@@ -7,6 +7,10 @@ export default tseslint.config(
   {
     ignores: [
       'dist/**',
+      'packages/*/dist/**',
+      'packages/*.mjs',
+      // Generated from the OpenAPI document (npm run client:generate).
+      'packages/client/src/schema.ts',
       'node_modules/**',
       'coverage/**',
       '.data/**',

@@ -9,6 +9,7 @@ const base = {
   moduleNameMapper: {
     '^@app/migrations$': '<rootDir>/migrations',
     '^@app/([a-z-]+)$': '<rootDir>/libs/$1/src',
+    '^@otp-link/client$': '<rootDir>/packages/client/src',
   },
 };
 
@@ -32,6 +33,15 @@ module.exports = {
       ...base,
       displayName: 'process',
       testMatch: ['<rootDir>/test/process/**/*.spec.ts'],
+    },
+    // @otp-link/client: its unit specs, and calls against a real app on the embedded database.
+    { ...base, displayName: 'client', testMatch: ['<rootDir>/packages/*/test/**/*.spec.ts'] },
+    // The reference page in Debian's Chromium (skipped, with the reason printed, without one).
+    {
+      ...base,
+      displayName: 'browser',
+      testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'],
+      slowTestThreshold: 60,
     },
     e2e('e2e:embedded', 'embedded'),
     ...(postgresUrl ? [e2e('e2e:postgres', postgresUrl)] : []),

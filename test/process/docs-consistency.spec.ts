@@ -109,6 +109,7 @@ describe('docs agree with the code', () => {
       // the test suites', the bench's and docker-compose.yml's own variables
       'TEST_DATABASE_URL',
       'REDIS_URL_FOR_TESTS',
+      'CHROMIUM_PATH',
       'BENCH_ONLY',
       'POSTGRES_PASSWORD',
       // libphonenumber number types (values of BLOCKED_NUMBER_TYPES)

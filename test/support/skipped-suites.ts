@@ -1,10 +1,15 @@
+import { chromiumPath, DEFAULT_CHROMIUM } from './browser';
+
 /*
  * What `npm test` leaves out for want of a server, and how to turn it on: printed before the
  * tests (jest.config.js globalSetup) and again after Jest's summary (globalTeardown).
  */
 
 /** One line per suite this environment skips; empty when everything runs. */
-export function skippedSuites(env: NodeJS.ProcessEnv): string[] {
+export function skippedSuites(
+  env: NodeJS.ProcessEnv,
+  hasBrowser: boolean = chromiumPath(env) !== undefined,
+): string[] {
   const notes: string[] = [];
   if (!env.TEST_DATABASE_URL && !env.DATABASE_URL) {
     notes.push(
@@ -19,12 +24,21 @@ export function skippedSuites(env: NodeJS.ProcessEnv): string[] {
         'REDIS_URL_FOR_TESTS=redis://127.0.0.1:6379 to run them',
     );
   }
+  if (!hasBrowser) {
+    notes.push(
+      `browser specs skipped (no Chromium at ${env.CHROMIUM_PATH || DEFAULT_CHROMIUM}): ` +
+        'apt-get install -y chromium, or set CHROMIUM_PATH to a Chromium or Chrome binary',
+    );
+  }
   return notes;
 }
 
 /** The notes as printed, or '' when nothing is skipped. */
-export function skippedSuitesReport(env: NodeJS.ProcessEnv): string {
-  const notes = skippedSuites(env);
+export function skippedSuitesReport(
+  env: NodeJS.ProcessEnv,
+  hasBrowser: boolean = chromiumPath(env) !== undefined,
+): string {
+  const notes = skippedSuites(env, hasBrowser);
   return notes.length === 0 ? '' : `\n${notes.map((note) => `npm test: ${note}`).join('\n')}\n\n`;
 }
 

@@ -19,6 +19,7 @@ import {
   PinoNestLogger,
 } from '@app/common';
 import { AppModule } from './app.module';
+import { serveDevelopmentPage } from './dev-page';
 import { warnIgnoredForwardedFor } from './forwarded-for';
 import { separateInternalRoutes } from './internal-port';
 import { serveOpenApi } from './openapi';
@@ -162,6 +163,9 @@ export async function createApp(
       'request',
     );
   });
+
+  // Development only: the reference page at / (README "Add phone verification to your page").
+  serveDevelopmentPage(app, config, logger);
 
   await app.init();
   return app;
