@@ -8,6 +8,7 @@ import { AbuseGuards1764900100000 } from './1764900100000-abuse-guards';
 import { ChannelFallback1764990000000 } from './1764990000000-channel-fallback';
 import { AppSessions1765000000000 } from './1765000000000-app-sessions';
 import { TokenSigningKeys1765000100000 } from './1765000100000-token-signing-keys';
+import { AppKeys1765002000000 } from './1765002000000-app-keys';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- migrations/Name` writes a new
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   ChannelFallback1764990000000,
   AppSessions1765000000000,
   TokenSigningKeys1765000100000,
+  AppKeys1765002000000,
 ];

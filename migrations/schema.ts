@@ -8,9 +8,10 @@ import {
   ThirdPartyUserRecord,
   USERS_FUNCTIONS,
 } from '@app/users';
-import { PartnerClient, PartnerClientKey } from '@app/partners';
+import { PartnerAppKey, PartnerClient, PartnerClientKey } from '@app/partners';
 import { PHONE_LINK_FUNCTIONS } from '@app/phone-link';
 import { AppSession, RefreshTokenRecord, SESSIONS_FUNCTIONS, TokenSigningKey } from '@app/sessions';
+import { APP_AUTH_FUNCTIONS } from '@app/app-auth';
 import type { SchemaParts } from '@app/database';
 import { MIGRATIONS } from './all';
 
@@ -32,6 +33,7 @@ export const SCHEMA: SchemaParts = {
     AuditEvent,
     PartnerClient,
     PartnerClientKey,
+    PartnerAppKey,
     AppSession,
     RefreshTokenRecord,
     TokenSigningKey,
@@ -44,5 +46,6 @@ export const SCHEMA: SchemaParts = {
     ...OTP_FUNCTIONS,
     ...PHONE_LINK_FUNCTIONS,
     ...SESSIONS_FUNCTIONS,
+    ...APP_AUTH_FUNCTIONS,
   ],
 };

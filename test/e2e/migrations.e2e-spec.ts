@@ -18,6 +18,7 @@ const TABLES = [
   'otp_sends',
   'otp_verify_failures',
   'outbox_messages',
+  'partner_app_keys',
   'partner_client_keys',
   'partner_clients',
   'phone_users',
@@ -77,6 +78,8 @@ describe('migrations', () => {
       try {
         expect(await tables(dataSource)).toEqual(TABLES);
         expect(await functions(dataSource)).toEqual(FUNCTIONS);
+        await dataSource.undoLastMigration(); // AppKeys
+        expect(await tables(dataSource)).not.toContain('partner_app_keys');
         await dataSource.undoLastMigration(); // TokenSigningKeys
         expect(await tables(dataSource)).not.toContain('token_signing_keys');
         await dataSource.undoLastMigration(); // AppSessions
@@ -125,6 +128,9 @@ describe('migrations', () => {
         expect(shown.stdout).not.toContain('[ ]');
         expect(await functions(probe)).toEqual(FUNCTIONS);
         await npm('migration:revert'); // the newest only
+        expect(await tables(probe)).not.toContain('partner_app_keys');
+        expect(await tables(probe)).toContain('token_signing_keys');
+        await npm('migration:revert');
         expect(await tables(probe)).not.toContain('token_signing_keys');
         expect(await tables(probe)).toContain('app_sessions');
         await npm('migration:revert');
@@ -170,6 +176,7 @@ describe('migrations', () => {
     // EngineTargets renames and moves; rows written by the previous schema must survive it both
     // ways. The rows below are what that schema's register, wrong code and verify left.
     it('EngineTargets keeps the rows of the previous schema, and gives them back on revert', async () => {
+      await dataSource.undoLastMigration(); // AppKeys
       await dataSource.undoLastMigration(); // TokenSigningKeys
       await dataSource.undoLastMigration(); // AppSessions
       await dataSource.undoLastMigration(); // ChannelFallback
@@ -211,6 +218,7 @@ describe('migrations', () => {
       expect(event.target_masked).toBe(old.masked);
       expect(Buffer.from(event.target_hash).equals(old.hash)).toBe(true);
 
+      await dataSource.undoLastMigration(); // AppKeys
       await dataSource.undoLastMigration(); // TokenSigningKeys
       await dataSource.undoLastMigration(); // AppSessions
       await dataSource.undoLastMigration(); // ChannelFallback

@@ -18,6 +18,7 @@ import { OtpModule } from '@app/otp';
 import { AuthModule } from '@app/auth';
 import { AdminModule, EmbeddedCliChannel } from '@app/admin';
 import { HooksModule } from '@app/hooks';
+import { AppAuthModule } from '@app/app-auth';
 import { SCHEMA } from '@app/migrations';
 
 /** The composition root: wires the libs together and nothing else. */
@@ -38,6 +39,7 @@ export class AppModule {
         AuthModule,
         AdminModule,
         HooksModule,
+        AppAuthModule,
         ThrottlerModule.forRoot({
           throttlers: [
             // A sliding minute, no extra penalty block: requests flow again as old ones age out.

@@ -5,11 +5,12 @@ import { OtpModule } from '@app/otp';
 import { AdminService } from './admin.service';
 import { AdminKeyGuard } from './http/admin-key.guard';
 import { AdminClientsController, AdminLinksController } from './http/admin.controller';
+import { AdminAppKeysController } from './http/admin-app.controller';
 
 /** Operators' tools: the AdminService behind the CLI and the /admin API. */
 @Module({
   imports: [PartnersModule, UsersModule, OtpModule],
-  controllers: [AdminClientsController, AdminLinksController],
+  controllers: [AdminClientsController, AdminLinksController, AdminAppKeysController],
   providers: [AdminService, AdminKeyGuard],
   exports: [AdminService],
 })

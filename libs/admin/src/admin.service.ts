@@ -14,9 +14,12 @@ import { AuditQuery, AuditService } from '@app/audit';
 import { LinkedPhone, LinkRepository } from '@app/users';
 import { OtpLimits, PumpingScope } from '@app/otp';
 import {
+  AppKeys,
+  AppKeyView,
   ClientSettings,
   ClientStatus,
   ClientView,
+  IssuedAppKey,
   IssuedKey,
   NewClient,
   PartnerDirectory,
@@ -69,14 +72,38 @@ export class AdminService {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly appKeys: AppKeys,
   ) {}
 
-  async createClient(
-    input: NewClient,
-  ): Promise<{ client: ClientView; jwtKey: IssuedKey; apiSecret: string }> {
+  async createClient(input: NewClient): Promise<{
+    client: ClientView;
+    jwtKey: IssuedKey;
+    apiSecret: string;
+    appKey: IssuedAppKey;
+  }> {
     const created = await this.registry.create(input);
     this.directory.forget(created.client.id); // it may be cached as "not registered"
-    return created;
+    return { ...created, appKey: await this.issueAppKey(created.client.id) };
+  }
+
+  /** A new publishable app key (`x-api-key`, APP-AUTH.md), shown this once. */
+  async issueAppKey(clientId: string): Promise<IssuedAppKey> {
+    return this.changed(clientId, await this.appKeys.issue(clientId));
+  }
+
+  listAppKeys(
+    clientId: string,
+  ): Promise<{ appKeys: AppKeyView[]; allowedOrigins: string[] | null }> {
+    return this.appKeys.list(clientId);
+  }
+
+  async retireAppKey(clientId: string, keyId: string) {
+    return this.changed(clientId, await this.appKeys.retire(clientId, keyId));
+  }
+
+  /** The browser origins the client's app keys may be used from; null or [] allows any. */
+  async setAllowedOrigins(clientId: string, origins: string[] | null) {
+    return this.changed(clientId, await this.appKeys.setAllowedOrigins(clientId, origins));
   }
 
   listClients(options: { status?: ClientStatus; limit?: number; cursor?: string }) {
@@ -235,6 +262,7 @@ export class AdminService {
    */
   private changed<T>(clientId: string, result: T): T {
     this.directory.forget(clientId);
+    this.appKeys.forget(clientId);
     return result;
   }
 }

@@ -25,6 +25,8 @@ export interface RegisteredClient {
   hourlySendBudget: number | null;
   senderName: string | null;
   messageTemplate: string | null;
+  /** Browser origins its app keys may be used from; null: any. */
+  allowedOrigins?: string[] | null;
   /** Active keys only. */
   keys: VerificationKey[];
   /** Kids of retired keys, so a token naming one gets a clear answer. */
@@ -53,6 +55,7 @@ interface ClientRow {
   hourly_send_budget: number | null;
   sender_name: string | null;
   message_template: string | null;
+  allowed_origins: string[] | null;
   api_secret_hash: Buffer;
   keys: Array<{
     kid: string;
@@ -150,7 +153,7 @@ export class PartnerDirectory implements OnApplicationBootstrap {
   private async read(clientId: string): Promise<Entry> {
     const rows = await this.dataSource.query<ClientRow[]>(
       `SELECT c.id, c.name, c.status, c.allowed_country_codes, c.hourly_send_budget,
-              c.sender_name, c.message_template, c.api_secret_hash,
+              c.sender_name, c.message_template, c.allowed_origins, c.api_secret_hash,
               COALESCE((SELECT json_agg(json_build_object(
                           'kid', k.kid, 'algorithm', k.algorithm, 'status', k.status,
                           'secret', encode(k.secret_sealed, 'base64'), 'pem', k.public_key_pem))
@@ -174,6 +177,7 @@ export class PartnerDirectory implements OnApplicationBootstrap {
       hourlySendBudget: row.hourly_send_budget,
       senderName: row.sender_name,
       messageTemplate: row.message_template,
+      allowedOrigins: row.allowed_origins,
       keys,
       retiredKids: new Set(row.keys.filter((k) => k.status === 'retired').map((k) => k.kid)),
       apiSecretHash: Buffer.from(row.api_secret_hash),

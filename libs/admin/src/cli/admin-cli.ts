@@ -251,6 +251,48 @@ function addCommands(
     .action(run((service, options: { client: string }) => service.rotateApiSecret(options.client)));
 
   program
+    .command('app-keys:issue')
+    .description(
+      'a new publishable app key (x-api-key of /api/v1), printed once; the old ones stay valid until retired',
+    )
+    .requiredOption('--client <id>', 'client id')
+    .action(run((service, options: { client: string }) => service.issueAppKey(options.client)));
+
+  program
+    .command('app-keys:list')
+    .description("a client's app keys (never the keys themselves) and allowed origins")
+    .requiredOption('--client <id>', 'client id')
+    .action(run((service, options: { client: string }) => service.listAppKeys(options.client)));
+
+  program
+    .command('app-keys:retire')
+    .description('the app key stops working at once')
+    .requiredOption('--client <id>', 'client id')
+    .requiredOption('--key <id>', 'the app key id (ak_…)')
+    .action(
+      run((service, options: { client: string; key: string }) =>
+        service.retireAppKey(options.client, options.key),
+      ),
+    );
+
+  program
+    .command('app-keys:origins')
+    .description(
+      "the browser origins (Origin) the client's app keys may be used from; none given: any",
+    )
+    .requiredOption('--client <id>', 'client id')
+    .option(
+      '--origin <origin>',
+      'e.g. https://app.example.com (repeat for several)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .action(
+      run((service, options: { client: string; origin?: string[] }) =>
+        service.setAllowedOrigins(options.client, options.origin ?? null),
+      ),
+    );
+
+  program
     .command('links:find')
     .description("a phone's links in every client, or one partner user's link, or a client's links")
     .option('--phone <e164>', 'e.g. +919876543219')
