@@ -2,8 +2,10 @@ import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { AccessTokens } from './access-tokens';
 import { SessionRetentionJob } from './session-retention.job';
+import { SessionDirectory } from './session-directory';
 import { SessionStore } from './session-store';
 import { SigningKeys } from './signing-keys';
+import { VerificationTokens } from './verification-tokens';
 
 /**
  * Sessions of apps signed in with a phone code, their refresh-token families, and the keys and
@@ -11,7 +13,21 @@ import { SigningKeys } from './signing-keys';
  */
 @Module({
   imports: [JwtModule.register({})],
-  providers: [SessionStore, SessionRetentionJob, SigningKeys, AccessTokens],
-  exports: [SessionStore, SessionRetentionJob, SigningKeys, AccessTokens],
+  providers: [
+    SessionStore,
+    SessionRetentionJob,
+    SigningKeys,
+    AccessTokens,
+    VerificationTokens,
+    SessionDirectory,
+  ],
+  exports: [
+    SessionStore,
+    SessionRetentionJob,
+    SigningKeys,
+    AccessTokens,
+    VerificationTokens,
+    SessionDirectory,
+  ],
 })
 export class SessionsModule {}

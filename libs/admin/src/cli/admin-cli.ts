@@ -293,6 +293,75 @@ function addCommands(
     );
 
   program
+    .command('sessions:list')
+    .description('app sessions (sign-ins with a phone code), newest first')
+    .option('--session <id>', 'one session')
+    .option('--client <id>', 'client id')
+    .option('--phone <e164>', 'e.g. +919876543219')
+    .option('--active', 'only sessions still usable')
+    .option('--limit <n>', 'page size (1-200)', integer)
+    .option('--cursor <cursor>', 'nextCursor of the previous page')
+    .action(
+      run(
+        (
+          service,
+          options: {
+            session?: string;
+            client?: string;
+            phone?: string;
+            active?: boolean;
+            limit?: number;
+            cursor?: string;
+          },
+        ) =>
+          service.listSessions({
+            sessionId: options.session,
+            clientId: options.client,
+            phone: options.phone,
+            active: options.active,
+            limit: options.limit,
+            cursor: options.cursor,
+          }),
+      ),
+    );
+
+  program
+    .command('sessions:end')
+    .description(
+      "end app sessions at once (every token of theirs stops working): one (--session), a phone's (--phone, within --client if given) or a client's (--client)",
+    )
+    .option('--session <id>', 'one session')
+    .option('--client <id>', 'client id')
+    .option('--phone <e164>', 'e.g. +919876543219')
+    .action(
+      run((service, options: { session?: string; client?: string; phone?: string }) =>
+        service.endSessions({
+          sessionId: options.session,
+          clientId: options.client,
+          phone: options.phone,
+        }),
+      ),
+    );
+
+  program
+    .command('keys:list')
+    .description('the keys that sign our tokens (active, retiring, retired)')
+    .action(run((service) => service.listSigningKeys()));
+
+  program
+    .command('keys:rotate')
+    .description(
+      'a new key signs our tokens from now on; the old one stays published and valid until keys:retire',
+    )
+    .action(run((service) => service.rotateSigningKey()));
+
+  program
+    .command('keys:retire')
+    .description('a retiring key leaves the JWKS: the tokens it signed are refused from now on')
+    .requiredOption('--kid <kid>', 'the key id')
+    .action(run((service, options: { kid: string }) => service.retireSigningKey(options.kid)));
+
+  program
     .command('links:find')
     .description("a phone's links in every client, or one partner user's link, or a client's links")
     .option('--phone <e164>', 'e.g. +919876543219')

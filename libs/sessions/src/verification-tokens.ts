@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { Clock } from '@app/common';
+import { NoSigningKey, SigningKeys } from './signing-keys';
+
+export const VERIFICATION_TOKEN_TYPE = 'phone-verification+jwt';
+/** A verification token proves a link for this long (APP-AUTH.md: 10 minutes). */
+export const VERIFICATION_TOKEN_TTL_SECONDS = 600;
+
+/** What a verification token says. */
+export interface VerificationClaims {
+  iss: string;
+  /** The partner client. */
+  aud: string;
+  /** The partner's own user id (the third-party user). */
+  sub: string;
+  phone_number: string;
+  phone_user_id: string;
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+/**
+ * Proof of a phone link a partner backend checks offline (APP-AUTH.md): an ES256 JWT
+ * (`typ: phone-verification+jwt`) signed with the keys of our access tokens, so the same
+ * `/.well-known/jwks.json` verifies it.
+ */
+@Injectable()
+export class VerificationTokens {
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly keys: SigningKeys,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** The token, or undefined when this service signs nothing (production without keys). */
+  async issue(input: {
+    clientId: string;
+    userId: string;
+    phoneE164: string;
+    phoneUserId: string;
+  }): Promise<string | undefined> {
+    let signing;
+    try {
+      signing = await this.keys.signing();
+    } catch (error) {
+      if (error instanceof NoSigningKey) return undefined;
+      throw error;
+    }
+    const iat = Math.floor(this.clock.now().getTime() / 1000);
+    const claims: VerificationClaims = {
+      iss: this.config.tokens.issuer,
+      aud: input.clientId,
+      sub: input.userId,
+      phone_number: input.phoneE164,
+      phone_user_id: input.phoneUserId,
+      jti: randomUUID(),
+      iat,
+      exp: iat + VERIFICATION_TOKEN_TTL_SECONDS,
+    };
+    return this.jwt.signAsync(claims, {
+      privateKey: signing.privateKey,
+      algorithm: 'ES256',
+      keyid: signing.kid,
+      header: { alg: 'ES256', typ: VERIFICATION_TOKEN_TYPE, kid: signing.kid },
+    });
+  }
+}
