@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+import { LRUCache } from 'lru-cache';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { Clock } from '@app/common';
 import { NoSigningKey, SigningKeys } from './signing-keys';
@@ -30,6 +31,16 @@ export interface VerificationClaims {
  */
 @Injectable()
 export class VerificationTokens {
+  /**
+   * A token per link, kept while it is valid: a repeated verify answers the first answer
+   * unchanged (API.md §3), and ECDSA signatures are not deterministic. Per instance: another
+   * instance answers a token with the same claims and another signature.
+   */
+  private readonly issued = new LRUCache<string, Promise<string>>({
+    max: 10_000,
+    ttl: VERIFICATION_TOKEN_TTL_SECONDS * 1000,
+  });
+
   constructor(
     private readonly jwt: JwtService,
     private readonly keys: SigningKeys,
@@ -43,6 +54,8 @@ export class VerificationTokens {
     userId: string;
     phoneE164: string;
     phoneUserId: string;
+    /** When the link was made: names the link, so a repeated verify gets the same token. */
+    linkedAt: Date;
   }): Promise<string | undefined> {
     let signing;
     try {
@@ -51,22 +64,36 @@ export class VerificationTokens {
       if (error instanceof NoSigningKey) return undefined;
       throw error;
     }
-    const iat = Math.floor(this.clock.now().getTime() / 1000);
-    const claims: VerificationClaims = {
-      iss: this.config.tokens.issuer,
-      aud: input.clientId,
-      sub: input.userId,
-      phone_number: input.phoneE164,
-      phone_user_id: input.phoneUserId,
-      jti: randomUUID(),
-      iat,
-      exp: iat + VERIFICATION_TOKEN_TTL_SECONDS,
-    };
-    return this.jwt.signAsync(claims, {
-      privateKey: signing.privateKey,
-      algorithm: 'ES256',
-      keyid: signing.kid,
-      header: { alg: 'ES256', typ: VERIFICATION_TOKEN_TYPE, kid: signing.kid },
-    });
+    const key = JSON.stringify([
+      signing.kid,
+      input.clientId,
+      input.userId,
+      input.phoneUserId,
+      input.phoneE164,
+      input.linkedAt.getTime(),
+    ]);
+    let token = this.issued.get(key);
+    if (!token) {
+      const iat = Math.floor(this.clock.now().getTime() / 1000);
+      const claims: VerificationClaims = {
+        iss: this.config.tokens.issuer,
+        aud: input.clientId,
+        sub: input.userId,
+        phone_number: input.phoneE164,
+        phone_user_id: input.phoneUserId,
+        jti: randomUUID(),
+        iat,
+        exp: iat + VERIFICATION_TOKEN_TTL_SECONDS,
+      };
+      token = this.jwt.signAsync(claims, {
+        privateKey: signing.privateKey,
+        algorithm: 'ES256',
+        keyid: signing.kid,
+        header: { alg: 'ES256', typ: VERIFICATION_TOKEN_TYPE, kid: signing.kid },
+      });
+      this.issued.set(key, token);
+      token.catch(() => this.issued.delete(key));
+    }
+    return token;
   }
 }

@@ -123,6 +123,7 @@ export class OtpController {
       userId: user.userId,
       phoneE164: `${link.CountryCode}${link.LinkedPhone}`,
       phoneUserId: link.PhoneUserId,
+      linkedAt: new Date(link.LinkedAt),
     });
     return verificationToken === undefined ? linked : { ...linked, verificationToken };
   }
