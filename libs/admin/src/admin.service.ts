@@ -160,7 +160,8 @@ export class AdminService {
   }> {
     const created = await this.registry.create(input);
     this.directory.forget(created.client.id); // it may be cached as "not registered"
-    return { ...created, appKey: await this.issueAppKey(created.client.id) };
+    const appKey = await this.appKeys.issue(created.client.id, { withClient: true });
+    return { ...created, appKey: this.changed(created.client.id, appKey) };
   }
 
   /** A new publishable app key (`x-api-key`, APP-AUTH.md), shown this once. */

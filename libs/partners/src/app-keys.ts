@@ -110,8 +110,11 @@ export class AppKeys implements OnApplicationBootstrap {
     });
   }
 
-  /** A new app key beside the client's others (at most MAX_ACTIVE_APP_KEYS active). */
-  async issue(clientId: string): Promise<IssuedAppKey> {
+  /**
+   * A new app key beside the client's others (at most MAX_ACTIVE_APP_KEYS active); audited as
+   * `key_added`, except the first one, issued with the client (its `client_created` says it).
+   */
+  async issue(clientId: string, options: { withClient?: boolean } = {}): Promise<IssuedAppKey> {
     const appKey = APP_KEY_PREFIX + randomBytes(APP_KEY_BYTES).toString('base64url');
     const id = `ak_${randomBytes(8).toString('hex')}`;
     await this.dataSource.transaction(async (manager) => {
@@ -133,6 +136,7 @@ export class AppKeys implements OnApplicationBootstrap {
         `INSERT INTO partner_app_keys (id, client_id, key_hash) VALUES ($1, $2, $3)`,
         [id, clientId, appKeyHash(appKey)],
       );
+      if (options.withClient) return;
       await this.audit.record(
         [{ event: 'key_added', actor: 'admin', clientId, detail: `app key ${id}` }],
         manager,

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { LRUCache } from 'lru-cache';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { Clock } from '@app/common';
 import { NoSigningKey, SigningKeys } from './signing-keys';
 
 export const VERIFICATION_TOKEN_TYPE = 'phone-verification+jwt';
@@ -44,7 +43,6 @@ export class VerificationTokens {
   constructor(
     private readonly jwt: JwtService,
     private readonly keys: SigningKeys,
-    private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -54,7 +52,7 @@ export class VerificationTokens {
     userId: string;
     phoneE164: string;
     phoneUserId: string;
-    /** When the link was made: names the link, so a repeated verify gets the same token. */
+    /** When the link was made: its `iat`, so a repeated verify gets the same claims. */
     linkedAt: Date;
   }): Promise<string | undefined> {
     let signing;
@@ -74,14 +72,15 @@ export class VerificationTokens {
     ]);
     let token = this.issued.get(key);
     if (!token) {
-      const iat = Math.floor(this.clock.now().getTime() / 1000);
+      // Claims from the link alone: another instance repeating the verify signs the same ones.
+      const iat = Math.floor(input.linkedAt.getTime() / 1000);
       const claims: VerificationClaims = {
         iss: this.config.tokens.issuer,
         aud: input.clientId,
         sub: input.userId,
         phone_number: input.phoneE164,
         phone_user_id: input.phoneUserId,
-        jti: randomUUID(),
+        jti: createHash('sha256').update(key).digest('base64url').slice(0, 22),
         iat,
         exp: iat + VERIFICATION_TOKEN_TTL_SECONDS,
       };
