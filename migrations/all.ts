@@ -11,6 +11,7 @@ import { TokenSigningKeys1765000100000 } from './1765000100000-token-signing-key
 import { ClientMessageSettings1765000200000 } from './1765000200000-client-message-settings';
 import { OutboxIndexes1765000300000 } from './1765000300000-outbox-indexes';
 import { OtpApi1765001000000 } from './1765001000000-otp-api';
+import { AppKeys1765002000000 } from './1765002000000-app-keys';
 import { AuthFlows1765004000000 } from './1765004000000-auth-flows';
 
 /**
@@ -32,5 +33,6 @@ export const MIGRATIONS = [
   ClientMessageSettings1765000200000,
   OutboxIndexes1765000300000,
   OtpApi1765001000000,
+  AppKeys1765002000000,
   AuthFlows1765004000000,
 ];

@@ -16,11 +16,12 @@ import {
   ThirdPartyUserRecord,
   USERS_FUNCTIONS,
 } from '@app/users';
-import { PartnerClient, PartnerClientKey } from '@app/partners';
+import { PartnerAppKey, PartnerClient, PartnerClientKey } from '@app/partners';
 import { PHONE_LINK_FUNCTIONS } from '@app/phone-link';
 import { OTP_API_FUNCTIONS } from '@app/otp-api';
 import { AppSession, RefreshTokenRecord, SESSIONS_FUNCTIONS, TokenSigningKey } from '@app/sessions';
 import { AuthFlow, FLOWS_FUNCTIONS } from '@app/flows';
+import { APP_AUTH_FUNCTIONS } from '@app/app-auth';
 import type { SchemaParts } from '@app/database';
 import { MIGRATIONS } from './all';
 
@@ -45,6 +46,7 @@ export const SCHEMA: SchemaParts = {
     AuditEvent,
     PartnerClient,
     PartnerClientKey,
+    PartnerAppKey,
     AppSession,
     RefreshTokenRecord,
     TokenSigningKey,
@@ -60,5 +62,6 @@ export const SCHEMA: SchemaParts = {
     ...OTP_API_FUNCTIONS,
     ...SESSIONS_FUNCTIONS,
     ...FLOWS_FUNCTIONS,
+    ...APP_AUTH_FUNCTIONS,
   ],
 };

@@ -598,6 +598,7 @@ describe('fuzz: every answer is 2xx or a documented 4xx in the contract shape', 
             message: 'Users linked successfully',
             userId: expect.stringMatching(/^[0-9a-f-]{36}$/),
             isNewUser: expect.any(Boolean),
+            verificationToken: expect.any(String),
           });
           const known = world.linked.get(user);
           if (known) expect(answer.userId).toBe(known);

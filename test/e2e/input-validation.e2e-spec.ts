@@ -447,6 +447,7 @@ describe('input validation: body, fields, tokens', () => {
         message: 'Users linked successfully',
         userId: expect.stringMatching(/^[0-9a-f-]{36}$/),
         isNewUser: true,
+        verificationToken: expect.any(String),
       });
       expect(verified.body.userId).not.toBe('00000000-0000-0000-0000-000000000000');
       const linked = await call(t, 'GET', `${LINKED}?userId=someone-else`, { headers });

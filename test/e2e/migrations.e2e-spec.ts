@@ -22,6 +22,7 @@ const TABLES = [
   'otp_sends',
   'otp_verify_failures',
   'outbox_messages',
+  'partner_app_keys',
   'partner_client_keys',
   'partner_clients',
   'phone_users',

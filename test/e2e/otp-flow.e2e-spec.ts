@@ -66,6 +66,7 @@ describe('OTP flow: register → verify → linked', () => {
       message: 'Users linked successfully',
       userId: expect.stringMatching(/^[0-9a-f-]{36}$/),
       isNewUser: true,
+      verificationToken: expect.any(String),
     });
 
     const linked = await app.linkedMobileNumber();

@@ -58,6 +58,10 @@ describe('partner registry: operators, partner backends, per-client keys and lim
       client: expect.objectContaining({ id: client.id, name: 'Ludo', status: 'active' }),
       jwtKey: { kid: client.kid, algorithm: 'HS256', secret: expect.stringMatching(/^[\w-]{43}$/) },
       apiSecret: expect.stringMatching(/^ols_[\w-]{43}$/),
+      appKey: {
+        id: expect.stringMatching(/^ak_/),
+        appKey: expect.stringMatching(/^olk_[\w-]{43}$/),
+      },
     });
     // Shown once: what is stored never contains the secrets.
     const [row] = await t.dataSource.query(

@@ -247,6 +247,7 @@ describe('Twilio delivery: SMS from a number, through the durable outbox', () =>
       message: 'Users linked successfully',
       userId: expect.stringMatching(/^[0-9a-f-]{36}$/),
       isNewUser: true,
+      verificationToken: expect.any(String),
     });
     const linked = await app.linkedMobileNumber();
     expect(linked.body).toMatchObject({ LinkedPhone: phone.national, CountryCode: '+91' });

@@ -23,6 +23,7 @@ const WRITERS: Readonly<Record<string, string>> = {
   audit_events: 'audit',
   partner_clients: 'partners',
   partner_client_keys: 'partners',
+  partner_app_keys: 'partners',
   app_sessions: 'sessions',
   session_refresh_tokens: 'sessions',
   token_signing_keys: 'sessions',

@@ -20,6 +20,7 @@ import { AdminModule, EmbeddedCliChannel } from '@app/admin';
 import { HooksModule } from '@app/hooks';
 import { OtpApiModule } from '@app/otp-api';
 import { FlowsModule } from '@app/flows';
+import { AppAuthModule } from '@app/app-auth';
 import { SCHEMA } from '@app/migrations';
 
 /** The composition root: wires the libs together and nothing else. */
@@ -42,6 +43,7 @@ export class AppModule {
         HooksModule,
         OtpApiModule,
         FlowsModule,
+        AppAuthModule,
         ThrottlerModule.forRoot({
           throttlers: [
             // A sliding minute, no extra penalty block: requests flow again as old ones age out.

@@ -99,7 +99,16 @@ export async function createApp(
     app.enableCors({
       origin: config.http.corsOrigins,
       methods: ['GET', 'POST', 'DELETE'],
-      allowedHeaders: ['content-type', 'user-jwt-token', 'authorization', 'x-request-id'],
+      allowedHeaders: [
+        'content-type',
+        'user-jwt-token',
+        'authorization',
+        'x-request-id',
+        // The app sign-in API (APP-AUTH.md).
+        'x-api-key',
+        'x-refresh-authorization',
+        'x-device-token',
+      ],
       exposedHeaders: ['retry-after', 'x-request-id'],
       // The listed origins' pages may send the sign-in flows' session cookie (`credentials:
       // 'include'`); a POST carrying it is still checked against the realm's origins.

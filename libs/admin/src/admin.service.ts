@@ -14,9 +14,12 @@ import { AuditQuery, AuditService } from '@app/audit';
 import { LinkedPhone, LinkRepository } from '@app/users';
 import { OtpLimits, PumpingScope } from '@app/otp';
 import {
+  AppKeys,
+  AppKeyView,
   ClientSettings,
   ClientStatus,
   ClientView,
+  IssuedAppKey,
   IssuedKey,
   NewClient,
   PartnerDirectory,
@@ -24,6 +27,13 @@ import {
   PublicKeyInput,
   partnerTokenClaims,
 } from '@app/partners';
+import {
+  SessionDirectory,
+  SessionQuery,
+  SessionStore,
+  SessionView,
+  SigningKeys,
+} from '@app/sessions';
 
 /** A link as operators see it: the full phone (they look links up by it). */
 export interface LinkView {
@@ -69,14 +79,109 @@ export class AdminService {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly appKeys: AppKeys,
+    private readonly sessions: SessionStore,
+    private readonly sessionDirectory: SessionDirectory,
+    private readonly signingKeys: SigningKeys,
   ) {}
 
-  async createClient(
-    input: NewClient,
-  ): Promise<{ client: ClientView; jwtKey: IssuedKey; apiSecret: string }> {
+  /** App sessions by session, client or phone (E.164), newest first. */
+  listSessions(query: SessionQuery): Promise<Page<SessionView>> {
+    return this.sessionDirectory.list({
+      ...query,
+      phone: query.phone === undefined ? undefined : parseE164(query.phone),
+    });
+  }
+
+  /**
+   * Ends app sessions at once (their tokens stop working on every instance): one session, a
+   * phone's (within a client, when given), or a client's. How many ended.
+   */
+  async endSessions(which: {
+    sessionId?: string;
+    clientId?: string;
+    phone?: string;
+  }): Promise<{ ended: number }> {
+    if (which.sessionId !== undefined) {
+      const ended = await this.sessions.end({
+        sessionId: which.sessionId,
+        clientId: which.clientId,
+        reason: 'revoked_session',
+      });
+      if (
+        ended === 0 &&
+        (await this.sessionDirectory.list({ sessionId: which.sessionId })).items.length === 0
+      ) {
+        throw new AppError(ErrorCode.RecordNotFound, {}, 'no such session');
+      }
+      return { ended };
+    }
+    if (which.phone !== undefined) {
+      const phoneUserId = await this.sessionDirectory.phoneUserOf(parseE164(which.phone));
+      if (!phoneUserId) return { ended: 0 };
+      return {
+        ended: await this.sessions.end({
+          phoneUserId,
+          clientId: which.clientId,
+          reason: 'revoked_user',
+        }),
+      };
+    }
+    if (which.clientId !== undefined) {
+      await this.registry.get(which.clientId); // RECORD_NOT_FOUND for an unknown client
+      return {
+        ended: await this.sessions.end({ clientId: which.clientId, reason: 'revoked_client' }),
+      };
+    }
+    throw new AppError(ErrorCode.ValidationFailed, {
+      details: [{ field: 'session', message: 'name a session, a phone or a client' }],
+    });
+  }
+
+  listSigningKeys() {
+    return this.signingKeys.list();
+  }
+
+  /** A new key signs our tokens; the old one keeps verifying until retired. */
+  rotateSigningKey(): Promise<{ kid: string; retiring: string[] }> {
+    return this.signingKeys.rotate();
+  }
+
+  /** The key leaves the JWKS; tokens it signed are refused from now on. */
+  retireSigningKey(kid: string): Promise<{ kid: string; status: 'retired' }> {
+    return this.signingKeys.retire(kid);
+  }
+
+  async createClient(input: NewClient): Promise<{
+    client: ClientView;
+    jwtKey: IssuedKey;
+    apiSecret: string;
+    appKey: IssuedAppKey;
+  }> {
     const created = await this.registry.create(input);
     this.directory.forget(created.client.id); // it may be cached as "not registered"
-    return created;
+    const appKey = await this.appKeys.issue(created.client.id, { withClient: true });
+    return { ...created, appKey: this.changed(created.client.id, appKey) };
+  }
+
+  /** A new publishable app key (`x-api-key`, APP-AUTH.md), shown this once. */
+  async issueAppKey(clientId: string): Promise<IssuedAppKey> {
+    return this.changed(clientId, await this.appKeys.issue(clientId));
+  }
+
+  listAppKeys(
+    clientId: string,
+  ): Promise<{ appKeys: AppKeyView[]; allowedOrigins: string[] | null }> {
+    return this.appKeys.list(clientId);
+  }
+
+  async retireAppKey(clientId: string, keyId: string) {
+    return this.changed(clientId, await this.appKeys.retire(clientId, keyId));
+  }
+
+  /** The browser origins the client's app keys may be used from; null or [] allows any. */
+  async setAllowedOrigins(clientId: string, origins: string[] | null) {
+    return this.changed(clientId, await this.appKeys.setAllowedOrigins(clientId, origins));
   }
 
   listClients(options: { status?: ClientStatus; limit?: number; cursor?: string }) {
@@ -235,6 +340,7 @@ export class AdminService {
    */
   private changed<T>(clientId: string, result: T): T {
     this.directory.forget(clientId);
+    this.appKeys.forget(clientId);
     return result;
   }
 }

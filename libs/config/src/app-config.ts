@@ -156,6 +156,14 @@ export interface TokensConfig {
   accessTokenTtlSeconds: number;
 }
 
+/** The app sign-in API (APP-AUTH.md). */
+export interface AppAuthConfig {
+  /** APP_OTP_TTL_SECONDS: how long a sign-in code lives. */
+  otpTtlSeconds: number;
+  /** APP_RATE_LIMIT_PER_MINUTE: requests per app key and minute. */
+  rateLimitPerMinute: number;
+}
+
 export interface AppConfig {
   nodeEnv: string;
   isProduction: boolean;
@@ -168,6 +176,7 @@ export interface AppConfig {
   sessions: SessionsConfig;
   flows: FlowsConfig;
   tokens: TokensConfig;
+  appAuth: AppAuthConfig;
   http: {
     rateLimitPerMinute: number;
     bodyLimitBytes: number;
@@ -303,6 +312,10 @@ export function loadConfig(env: Env): AppConfig {
       signingKeys: parseSigningKeys(read, read.string('TOKEN_SIGNING_KEYS')),
       issuer: publicUrl ?? `http://localhost:${env.PORT ?? 3000}`,
       accessTokenTtlSeconds: read.int('ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),
+    },
+    appAuth: {
+      otpTtlSeconds: read.int('APP_OTP_TTL_SECONDS', 300, 30, 3_600),
+      rateLimitPerMinute: read.int('APP_RATE_LIMIT_PER_MINUTE', 120, 1, 1_000_000_000),
     },
     http: {
       rateLimitPerMinute: read.int('HTTP_RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000_000),

@@ -22,3 +22,6 @@ export { PartnerClientKey, KEY_ALGORITHMS } from './entities/partner-client-key.
 export type { KeyAlgorithm } from './entities/partner-client-key.entity';
 export { partnerTokenClaims } from './partner-claims';
 export type { PartnerTokenSubject } from './partner-claims';
+export { AppKeys, appKeyHash, checkOrigins, isAppKey, MAX_ACTIVE_APP_KEYS } from './app-keys';
+export type { AppKeyView, IssuedAppKey, ResolvedAppKey } from './app-keys';
+export { PartnerAppKey } from './entities/partner-app-key.entity';

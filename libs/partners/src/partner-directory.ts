@@ -27,6 +27,8 @@ export interface RegisteredClient {
   messageTemplate: string | null;
   messageTemplates: Record<string, string> | null;
   androidAppHash: string | null;
+  /** Browser origins its app keys may be used from; null: any. */
+  allowedOrigins?: string[] | null;
   /** Active keys only. */
   keys: VerificationKey[];
   /** Kids of retired keys, so a token naming one gets a clear answer. */
@@ -57,6 +59,7 @@ interface ClientRow {
   message_template: string | null;
   message_templates: Record<string, string> | null;
   android_app_hash: string | null;
+  allowed_origins: string[] | null;
   api_secret_hash: Buffer;
   keys: Array<{
     kid: string;
@@ -155,7 +158,7 @@ export class PartnerDirectory implements OnApplicationBootstrap {
     const rows = await this.dataSource.query<ClientRow[]>(
       `SELECT c.id, c.name, c.status, c.allowed_country_codes, c.hourly_send_budget,
               c.sender_name, c.message_template, c.message_templates, c.android_app_hash,
-              c.api_secret_hash,
+              c.allowed_origins, c.api_secret_hash,
               COALESCE((SELECT json_agg(json_build_object(
                           'kid', k.kid, 'algorithm', k.algorithm, 'status', k.status,
                           'secret', encode(k.secret_sealed, 'base64'), 'pem', k.public_key_pem))
@@ -181,6 +184,7 @@ export class PartnerDirectory implements OnApplicationBootstrap {
       messageTemplate: row.message_template,
       messageTemplates: row.message_templates,
       androidAppHash: row.android_app_hash,
+      allowedOrigins: row.allowed_origins,
       keys,
       retiredKids: new Set(row.keys.filter((k) => k.status === 'retired').map((k) => k.kid)),
       apiSecretHash: Buffer.from(row.api_secret_hash),

@@ -19,8 +19,14 @@ export { SESSIONS_FUNCTIONS } from './sessions-functions';
 export { AppSession, SESSION_END_REASONS } from './entities/app-session.entity';
 export type { SessionEndReason } from './entities/app-session.entity';
 export { RefreshTokenRecord } from './entities/refresh-token.entity';
-export { NoSigningKey, SigningKeys, signingKey } from './signing-keys';
-export type { KeyRing, PublicJwk, SigningKey } from './signing-keys';
+export {
+  NoSigningKey,
+  SigningKeys,
+  signingKey,
+  SIGNING_KEYS_CHANNEL,
+  SIGNING_KEYS_RELOAD_MS,
+} from './signing-keys';
+export type { KeyRing, PublicJwk, SigningKey, SigningKeyView } from './signing-keys';
 export { AccessTokens, InvalidAccessToken, ACCESS_TOKEN_TYPE } from './access-tokens';
 export type { AccessClaims, AccessTokenRequest } from './access-tokens';
 export { TokenSigningKey } from './entities/token-signing-key.entity';
@@ -29,3 +35,11 @@ export { WebSessions } from './web-sessions';
 export type { WebSessionDraft, WebSessionView } from './web-sessions';
 export { SESSION_KINDS } from './entities/app-session.entity';
 export type { SessionKind } from './entities/app-session.entity';
+export {
+  VerificationTokens,
+  VERIFICATION_TOKEN_TTL_SECONDS,
+  VERIFICATION_TOKEN_TYPE,
+} from './verification-tokens';
+export type { VerificationClaims } from './verification-tokens';
+export { SessionDirectory } from './session-directory';
+export type { SessionQuery, SessionView } from './session-directory';

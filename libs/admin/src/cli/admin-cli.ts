@@ -256,6 +256,117 @@ function addCommands(
     .action(run((service, options: { client: string }) => service.rotateApiSecret(options.client)));
 
   program
+    .command('app-keys:issue')
+    .description(
+      'a new publishable app key (x-api-key of /api/v1), printed once; the old ones stay valid until retired',
+    )
+    .requiredOption('--client <id>', 'client id')
+    .action(run((service, options: { client: string }) => service.issueAppKey(options.client)));
+
+  program
+    .command('app-keys:list')
+    .description("a client's app keys (never the keys themselves) and allowed origins")
+    .requiredOption('--client <id>', 'client id')
+    .action(run((service, options: { client: string }) => service.listAppKeys(options.client)));
+
+  program
+    .command('app-keys:retire')
+    .description('the app key stops working at once')
+    .requiredOption('--client <id>', 'client id')
+    .requiredOption('--key <id>', 'the app key id (ak_…)')
+    .action(
+      run((service, options: { client: string; key: string }) =>
+        service.retireAppKey(options.client, options.key),
+      ),
+    );
+
+  program
+    .command('app-keys:origins')
+    .description(
+      "the browser origins (Origin) the client's app keys may be used from; none given: any",
+    )
+    .requiredOption('--client <id>', 'client id')
+    .option(
+      '--origin <origin>',
+      'e.g. https://app.example.com (repeat for several)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .action(
+      run((service, options: { client: string; origin?: string[] }) =>
+        service.setAllowedOrigins(options.client, options.origin ?? null),
+      ),
+    );
+
+  program
+    .command('sessions:list')
+    .description('app sessions (sign-ins with a phone code), newest first')
+    .option('--session <id>', 'one session')
+    .option('--client <id>', 'client id')
+    .option('--phone <e164>', 'e.g. +919876543219')
+    .option('--active', 'only sessions still usable')
+    .option('--limit <n>', 'page size (1-200)', integer)
+    .option('--cursor <cursor>', 'nextCursor of the previous page')
+    .action(
+      run(
+        (
+          service,
+          options: {
+            session?: string;
+            client?: string;
+            phone?: string;
+            active?: boolean;
+            limit?: number;
+            cursor?: string;
+          },
+        ) =>
+          service.listSessions({
+            sessionId: options.session,
+            clientId: options.client,
+            phone: options.phone,
+            active: options.active,
+            limit: options.limit,
+            cursor: options.cursor,
+          }),
+      ),
+    );
+
+  program
+    .command('sessions:end')
+    .description(
+      "end app sessions at once (every token of theirs stops working): one (--session), a phone's (--phone, within --client if given) or a client's (--client)",
+    )
+    .option('--session <id>', 'one session')
+    .option('--client <id>', 'client id')
+    .option('--phone <e164>', 'e.g. +919876543219')
+    .action(
+      run((service, options: { session?: string; client?: string; phone?: string }) =>
+        service.endSessions({
+          sessionId: options.session,
+          clientId: options.client,
+          phone: options.phone,
+        }),
+      ),
+    );
+
+  program
+    .command('keys:list')
+    .description('the keys that sign our tokens (active, retiring, retired)')
+    .action(run((service) => service.listSigningKeys()));
+
+  program
+    .command('keys:rotate')
+    .description(
+      'a new key signs our tokens from now on; the old one stays published and valid until keys:retire',
+    )
+    .action(run((service) => service.rotateSigningKey()));
+
+  program
+    .command('keys:retire')
+    .description('a retiring key leaves the JWKS: the tokens it signed are refused from now on')
+    .requiredOption('--kid <kid>', 'the key id')
+    .action(run((service, options: { kid: string }) => service.retireSigningKey(options.kid)));
+
+  program
     .command('links:find')
     .description("a phone's links in every client, or one partner user's link, or a client's links")
     .option('--phone <e164>', 'e.g. +919876543219')

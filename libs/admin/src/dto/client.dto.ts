@@ -16,6 +16,7 @@ import {
   type ClientStatus,
   type KeyAlgorithm,
 } from '@app/partners';
+import { IssuedAppKeyResponse } from './app-keys.dto';
 
 /*
  * Shapes only (types, sizes): the registry checks what the values mean (country code format,
@@ -298,6 +299,13 @@ export class CreatedClientResponse extends ApiSecretResponse {
 
   @ApiProperty({ type: IssuedKeyResponse, example: { kid: '3f9a1c0e5b7d', algorithm: 'HS256' } })
   jwtKey!: IssuedKeyResponse;
+
+  @ApiProperty({
+    type: IssuedAppKeyResponse,
+    example: { id: 'ak_3f9a1c0e5b7d2a41', appKey: 'olk_Xw2…' },
+    description: 'Its first app key (x-api-key of /api/v1), shown this once.',
+  })
+  appKey!: IssuedAppKeyResponse;
 }
 
 export class ClientPageResponse {

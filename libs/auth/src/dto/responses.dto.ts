@@ -31,6 +31,14 @@ export class VerifyResponse {
   @ApiProperty({ example: 'Users linked successfully' })
   message!: string;
 
+  @ApiPropertyOptional({
+    example:
+      'eyJhbGciOiJFUzI1NiIsInR5cCI6InBob25lLXZlcmlmaWNhdGlvbitqd3QiLCJraWQiOiIuLi4ifQ.e30.c2ln',
+    description:
+      'APP-AUTH.md: an ES256 JWT (typ phone-verification+jwt; iss, aud = client id, sub = your user id, phone_number, phone_user_id, iat, exp = 10 minutes) your backend verifies offline with /.well-known/jwks.json. Absent when the service signs no tokens.',
+  })
+  verificationToken?: string;
+
   @ApiProperty({
     example: '7c9e6679-7425-40de-944b-e07fc1f90ae7',
     description: 'The phone identity.',

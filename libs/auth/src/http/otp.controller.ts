@@ -19,6 +19,7 @@ import type { ThirdPartyUser } from '../jwt/third-party-user';
 import { PartnerJwtGuard, PartnerUser } from './partner-jwt.guard';
 import { ApiErrors, ErrorCode, PHONE_NUMBER_PATTERN } from '@app/common';
 import { PartnerDirectory } from '@app/partners';
+import { VerificationTokens } from '@app/sessions';
 import { OtpConfigQueryDto } from '../dto/otp-config-query.dto';
 import { RegisterOtpDto, ResendOtpDto } from '../dto/request-otp.dto';
 import { VerifyOtpDto } from '../dto/verify-otp.dto';
@@ -53,7 +54,10 @@ const COMMON_ERRORS = [
 @UseGuards(PartnerJwtGuard)
 @Controller('fe/users')
 export class OtpController {
-  constructor(private readonly flow: PhoneLinkFlow) {}
+  constructor(
+    private readonly flow: PhoneLinkFlow,
+    private readonly verificationTokens: VerificationTokens,
+  ) {}
 
   @Post('auth/otp/register')
   @HttpCode(200)
@@ -102,16 +106,26 @@ export class OtpController {
     ErrorCode.OtpExpired,
     ErrorCode.TooManyAttempts,
   )
-  verify(
+  async verify(
     @PartnerUser() user: ThirdPartyUser,
     @Body() body: VerifyOtpDto,
     @Req() request: FastifyRequest,
   ) {
-    return this.flow.verify(
+    const linked = await this.flow.verify(
       user,
       { ...phoneOf(body), authCode: body.authCode, otp: body.otp },
       request.ip,
     );
+    // APP-AUTH.md: proof of the link a partner backend verifies offline with the JWKS.
+    const link = await this.flow.linkOf(user.clientId, user.userId);
+    const verificationToken = await this.verificationTokens.issue({
+      clientId: user.clientId,
+      userId: user.userId,
+      phoneE164: `${link.CountryCode}${link.LinkedPhone}`,
+      phoneUserId: link.PhoneUserId,
+      linkedAt: new Date(link.LinkedAt),
+    });
+    return verificationToken === undefined ? linked : { ...linked, verificationToken };
   }
 
   @Get('account/linked-mobile-number')

@@ -26,6 +26,14 @@ export enum ErrorCode {
   ChannelNotAvailable = 'CHANNEL_NOT_AVAILABLE',
   /** CHANNELS.md: a provider callback without a valid signature. */
   InvalidSignature = 'INVALID_SIGNATURE',
+  /** APP-AUTH.md: `x-api-key` missing, unknown, retired, or of a suspended client. */
+  InvalidApiKey = 'INVALID_API_KEY',
+  /** APP-AUTH.md: `Origin` not in the client's allowed origins. */
+  OriginNotAllowed = 'ORIGIN_NOT_ALLOWED',
+  /** APP-AUTH.md: the auth token is missing, bad, expired, or its session ended. */
+  InvalidToken = 'INVALID_TOKEN',
+  /** APP-AUTH.md: the refresh token is unknown, expired or reused. */
+  InvalidRefreshToken = 'INVALID_REFRESH_TOKEN',
   Unavailable = 'UNAVAILABLE',
   Internal = 'INTERNAL',
 }
@@ -52,6 +60,10 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.PhoneUndeliverable]: 422,
   [ErrorCode.ChannelNotAvailable]: 400,
   [ErrorCode.InvalidSignature]: 403,
+  [ErrorCode.InvalidApiKey]: 401,
+  [ErrorCode.OriginNotAllowed]: 403,
+  [ErrorCode.InvalidToken]: 401,
+  [ErrorCode.InvalidRefreshToken]: 401,
   [ErrorCode.Unavailable]: 503,
   [ErrorCode.Internal]: 500,
 };
@@ -79,6 +91,10 @@ export const ERROR_MESSAGE: Readonly<Record<ErrorCode, string>> = {
   [ErrorCode.PhoneUndeliverable]: 'messages cannot be delivered to this phone number',
   [ErrorCode.ChannelNotAvailable]: 'this channel is not available',
   [ErrorCode.InvalidSignature]: 'invalid signature',
+  [ErrorCode.InvalidApiKey]: 'missing or invalid x-api-key',
+  [ErrorCode.OriginNotAllowed]: 'this origin may not use this app key',
+  [ErrorCode.InvalidToken]: 'missing, invalid or expired auth token',
+  [ErrorCode.InvalidRefreshToken]: 'invalid, expired or reused refresh token',
   [ErrorCode.Unavailable]: 'service temporarily unavailable; retry later',
   [ErrorCode.Internal]: 'internal error',
 };

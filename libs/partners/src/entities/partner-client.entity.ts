@@ -39,6 +39,16 @@ export class PartnerClient {
   })
   allowedCountryCodes!: string[] | null;
 
+  /** Browser origins its app keys may be used from (`Origin`, when sent); null: any. */
+  @Column({
+    name: 'allowed_origins',
+    type: 'varchar',
+    length: 256,
+    array: true,
+    nullable: true,
+  })
+  allowedOrigins!: string[] | null;
+
   /** Codes sent per hour for all its users together; null: only the service-wide limits. */
   @Column({ name: 'hourly_send_budget', type: 'integer', nullable: true })
   hourlySendBudget!: number | null;
