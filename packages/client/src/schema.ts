@@ -328,6 +328,143 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/admin/clients/{clientId}/app-keys': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A client's app keys (never the keys) and allowed origins */
+    get: operations['AdminAppKeysController_list'];
+    put?: never;
+    /** A new app key (x-api-key), shown once; the old ones stay valid until retired */
+    post: operations['AdminAppKeysController_issue'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/admin/clients/{clientId}/app-keys/{keyId}/retire': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** The app key stops working at once */
+    post: operations['AdminAppKeysController_retire'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/admin/clients/{clientId}/allowed-origins': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** The browser origins its app keys may be used from (null: any) */
+    put: operations['AdminAppKeysController_setOrigins'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/admin/sessions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** App sessions by session, client or phone, newest first */
+    get: operations['AdminSessionsController_listSessions'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/admin/sessions/end': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** End sessions at once: one (sessionId), a phone's (phone, within clientId if given) or a client's (clientId) */
+    post: operations['AdminSessionsController_endSessions'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/admin/signing-keys': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The keys that sign our tokens (never a private part) */
+    get: operations['AdminSessionsController_listSigningKeys'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/admin/signing-keys/rotate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** A new key signs from now on; the old one stays valid until retired */
+    post: operations['AdminSessionsController_rotateSigningKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/admin/signing-keys/{kid}/retire': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** The key leaves the JWKS; its tokens are refused from now on */
+    post: operations['AdminSessionsController_retireSigningKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/hooks/twilio/status': {
     parameters: {
       query?: never;
@@ -339,6 +476,389 @@ export interface paths {
     put?: never;
     /** Twilio's delivery receipts (StatusCallback of messages and calls); only with PUBLIC_URL */
     post: operations['TwilioStatusController_status'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/sms': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send a password: sms (phone, password, lifetime, message, ip), call (phone, password, lifetime, ip), email (email, password, lifetime, subject, text or html, ip), telegram (chat_id, password, lifetime, message, ip); query and JSON merged */
+    post: operations['OtpApiController_create[0]'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/call': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send a password: sms (phone, password, lifetime, message, ip), call (phone, password, lifetime, ip), email (email, password, lifetime, subject, text or html, ip), telegram (chat_id, password, lifetime, message, ip); query and JSON merged */
+    post: operations['OtpApiController_create[1]'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/email': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send a password: sms (phone, password, lifetime, message, ip), call (phone, password, lifetime, ip), email (email, password, lifetime, subject, text or html, ip), telegram (chat_id, password, lifetime, message, ip); query and JSON merged */
+    post: operations['OtpApiController_create[2]'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/telegram': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send a password: sms (phone, password, lifetime, message, ip), call (phone, password, lifetime, ip), email (email, password, lifetime, subject, text or html, ip), telegram (chat_id, password, lifetime, message, ip); query and JSON merged */
+    post: operations['OtpApiController_create[3]'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/sms/check': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Check a password: the target field (phone, email or chat_id) and password, query or JSON; true while it is live */
+    get: operations['OtpApiController_check[0]'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/call/check': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Check a password: the target field (phone, email or chat_id) and password, query or JSON; true while it is live */
+    get: operations['OtpApiController_check[1]'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/email/check': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Check a password: the target field (phone, email or chat_id) and password, query or JSON; true while it is live */
+    get: operations['OtpApiController_check[2]'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/telegram/check': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Check a password: the target field (phone, email or chat_id) and password, query or JSON; true while it is live */
+    get: operations['OtpApiController_check[3]'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/limit/sms': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The client's limits of the channel */
+    get: operations['OtpApiController_limits[0]'];
+    put?: never;
+    /** Replace the client's limits of the channel: ips and phones (sms, call), emails or chat_ids, each [{minutes, rate}] */
+    post: operations['OtpApiController_setLimits[0]'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/limit/call': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The client's limits of the channel */
+    get: operations['OtpApiController_limits[1]'];
+    put?: never;
+    /** Replace the client's limits of the channel: ips and phones (sms, call), emails or chat_ids, each [{minutes, rate}] */
+    post: operations['OtpApiController_setLimits[1]'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/limit/email': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The client's limits of the channel */
+    get: operations['OtpApiController_limits[2]'];
+    put?: never;
+    /** Replace the client's limits of the channel: ips and phones (sms, call), emails or chat_ids, each [{minutes, rate}] */
+    post: operations['OtpApiController_setLimits[2]'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/limit/telegram': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The client's limits of the channel */
+    get: operations['OtpApiController_limits[3]'];
+    put?: never;
+    /** Replace the client's limits of the channel: ips and phones (sms, call), emails or chat_ids, each [{minutes, rate}] */
+    post: operations['OtpApiController_setLimits[3]'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/target': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The target of a live password: channel (telegram: the bot's passwords) and password; wrong guesses count toward the IP limits */
+    get: operations['OtpApiController_target'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/telegram/webhook': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Telegram's updates to the bot (setWebhook with secret_token): answers the chat with a fresh password */
+    post: operations['TelegramWebhookController_webhook'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/password': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Not offered: passwords are never stored readably (410) */
+    get: operations['TelegramWebhookController_password'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/gortas/auth/v1/{realm}/session': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The session of the cookie (or Authorization: Bearer <sessionId>) */
+    get: operations['FlowsController_session'];
+    put?: never;
+    post?: never;
+    /** Sign out: ends the session and clears the cookie */
+    delete: operations['FlowsController_signOut'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/gortas/auth/v1/{realm}/{flow}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Start a flow: its first module */
+    get: operations['FlowsController_start'];
+    put?: never;
+    /**
+     * Answer the flow's module (or start a flow: no flowId)
+     * @description Wrong codes, expired codes and numbers that cannot be sent to answer 200 with the module again and a `message`; the right code at the last module answers `{"sessionId"}` and sets the `Gortas-Persistence` cookie.
+     */
+    post: operations['FlowsController_answer'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/authenticate/phone': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send a sign-in code to a phone */
+    post: operations['AppAuthController_sendCode'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/authenticate/phone/verify': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Check the code; the right one signs the user in (a new session) */
+    post: operations['AppAuthController_verify'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/refresh_token': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** New auth and refresh tokens; the refresh token works once (a reuse ends the session) */
+    post: operations['AppAuthController_refresh'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/logout': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** End the session: every one of its tokens stops working at once */
+    post: operations['AppAuthController_logout'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/user_from_token': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The signed-in user */
+    get: operations['AppAuthController_userFromToken'];
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -461,6 +981,11 @@ export interface components {
       /** @example Users linked successfully */
       message: string;
       /**
+       * @description APP-AUTH.md: an ES256 JWT (typ phone-verification+jwt; iss, aud = client id, sub = your user id, phone_number, phone_user_id, iat, exp = 10 minutes) your backend verifies offline with /.well-known/jwks.json. Absent when the service signs no tokens.
+       * @example eyJhbGciOiJFUzI1NiIsInR5cCI6InBob25lLXZlcmlmaWNhdGlvbitqd3QiLCJraWQiOiIuLi4ifQ.e30.c2ln
+       */
+      verificationToken?: string;
+      /**
        * @description The phone identity.
        * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
        */
@@ -570,6 +1095,20 @@ export interface components {
       senderName?: string;
       /** @example {code} is your {app} code. It expires in {expires}. */
       messageTemplate?: string;
+      /**
+       * @description Its own texts by locale (en, hi, es, pt, id), each with {code}; used before messageTemplate for a code sent in that locale.
+       * @example {
+       *       "hi": "{code} आपका {app} कोड है"
+       *     }
+       */
+      messageTemplates?: {
+        [key: string]: string;
+      };
+      /**
+       * @description Its Android app's SMS Retriever hash (11 characters): the last line of its SMS, so the app reads the code by itself.
+       * @example FA+9qCX9VSu
+       */
+      androidAppHash?: string;
     };
     ClientKeyResponse: {
       /** @example 3f9a1c0e5b7d */
@@ -611,6 +1150,16 @@ export interface components {
       senderName: string | null;
       /** @example null */
       messageTemplate: string | null;
+      /**
+       * @example {
+       *       "hi": "{code} आपका {app} कोड है"
+       *     }
+       */
+      messageTemplates: {
+        [key: string]: string;
+      } | null;
+      /** @example null */
+      androidAppHash: string | null;
       /** @example 2026-12-01T10:00:00.000Z */
       createdAt: string;
       /** @example 2026-12-01T10:00:00.000Z */
@@ -632,6 +1181,18 @@ export interface components {
        */
       secret?: string;
     };
+    IssuedAppKeyResponse: {
+      /**
+       * @description The key id operators retire.
+       * @example ak_3f9a1c0e5b7d2a41
+       */
+      id: string;
+      /**
+       * @description The x-api-key of /api/v1, shown this once (publishable: it ships in apps).
+       * @example olk_Xw2…
+       */
+      appKey: string;
+    };
     CreatedClientResponse: {
       /**
        * @description The x-client-secret of the /s2s API, shown this once.
@@ -652,6 +1213,14 @@ export interface components {
        *     }
        */
       jwtKey: components['schemas']['IssuedKeyResponse'];
+      /**
+       * @description Its first app key (x-api-key of /api/v1), shown this once.
+       * @example {
+       *       "id": "ak_3f9a1c0e5b7d2a41",
+       *       "appKey": "olk_Xw2…"
+       *     }
+       */
+      appKey: components['schemas']['IssuedAppKeyResponse'];
     };
     ClientPageResponse: {
       /** @example [] */
@@ -685,6 +1254,20 @@ export interface components {
        * @example {code} is your {app} code. It expires in {expires}.
        */
       messageTemplate?: string | null;
+      /**
+       * @description Its own texts by locale (en, hi, es, pt, id), each with {code}; used before messageTemplate for a code sent in that locale. null clears them.
+       * @example {
+       *       "hi": "{code} आपका {app} कोड है"
+       *     }
+       */
+      messageTemplates?: {
+        [key: string]: string;
+      } | null;
+      /**
+       * @description Its Android app's SMS Retriever hash (11 characters): the last line of its SMS, so the app reads the code by itself. null clears it.
+       * @example FA+9qCX9VSu
+       */
+      androidAppHash?: string | null;
     };
     AddKeyDto: {
       /**
@@ -761,7 +1344,8 @@ export interface components {
         | 'key_retired'
         | 'api_secret_rotated'
         | 'limits_cleared'
-        | 'pumping_cleared';
+        | 'pumping_cleared'
+        | 'sign_in_refused';
       /**
        * @example admin
        * @enum {string|null}
@@ -787,6 +1371,325 @@ export interface components {
       items: components['schemas']['AuditEventResponse'][];
       /** @example null */
       nextCursor: string | null;
+    };
+    AppKeyResponse: {
+      /** @example ak_3f9a1c0e5b7d2a41 */
+      id: string;
+      /**
+       * @example active
+       * @enum {string}
+       */
+      status: 'active' | 'retired';
+      /** @example 2026-12-01T10:00:00.000Z */
+      createdAt: string;
+      /** @example null */
+      retiredAt: string | null;
+    };
+    AppKeysResponse: {
+      /**
+       * @example [
+       *       {
+       *         "id": "ak_3f9a1c0e5b7d2a41",
+       *         "status": "active",
+       *         "createdAt": "2026-12-01T10:00:00.000Z",
+       *         "retiredAt": null
+       *       }
+       *     ]
+       */
+      appKeys: components['schemas']['AppKeyResponse'][];
+      /**
+       * @description Origins its app keys may be used from; null: any.
+       * @example [
+       *       "https://app.example.com"
+       *     ]
+       */
+      allowedOrigins: string[] | null;
+    };
+    AllowedOriginsDto: {
+      /**
+       * @description scheme://host[:port] each; null or [] allows any origin.
+       * @example [
+       *       "https://app.example.com"
+       *     ]
+       */
+      origins: string[] | null;
+    };
+    SessionResponse: {
+      /** @example 7c9e6679-7425-40de-944b-e07fc1f90ae7 */
+      id: string;
+      /** @example okto-app */
+      clientId: string;
+      /** @example 5f0c7d2e-3b1a-4c4d-9e2f-1a2b3c4d5e6f */
+      phoneUserId: string;
+      /** @example +919876543219 */
+      phone: string;
+      /** @example 2026-12-01T10:00:00.000Z */
+      createdAt: string;
+      /** @example 2026-12-01T10:00:00.000Z */
+      refreshedAt: string;
+      /** @example 2026-12-31T10:00:00.000Z */
+      expiresAt: string;
+      /** @example null */
+      endedAt: string | null;
+      /**
+       * @example null
+       * @enum {string|null}
+       */
+      endReason:
+        'logout' | 'refresh_reuse' | 'revoked_session' | 'revoked_user' | 'revoked_client' | null;
+      /** @example true */
+      active: boolean;
+    };
+    SessionPageResponse: {
+      /** @example [] */
+      items: components['schemas']['SessionResponse'][];
+      /** @example null */
+      nextCursor: string | null;
+    };
+    EndSessionsDto: {
+      /**
+       * @description One session.
+       * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
+       */
+      sessionId?: string;
+      /**
+       * @description A client's sessions (or narrows phone).
+       * @example okto-app
+       */
+      clientId?: string;
+      /**
+       * @description A phone's sessions.
+       * @example +919876543219
+       */
+      phone?: string;
+    };
+    EndedSessionsResponse: {
+      /**
+       * @description Sessions ended now (not those ended before).
+       * @example 1
+       */
+      ended: number;
+    };
+    SigningKeyResponse: {
+      /** @example NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs */
+      kid: string;
+      /**
+       * @example active
+       * @enum {string}
+       */
+      status: 'active' | 'retiring' | 'retired';
+      /** @example 2026-12-01T10:00:00.000Z */
+      createdAt: string;
+      /** @example null */
+      retiredAt: string | null;
+    };
+    SigningKeysResponse: {
+      /**
+       * @example database
+       * @enum {string}
+       */
+      source: 'database' | 'TOKEN_SIGNING_KEYS';
+      /** @example [] */
+      keys: components['schemas']['SigningKeyResponse'][];
+    };
+    RotatedSigningKeyResponse: {
+      /** @example NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs */
+      kid: string;
+      /**
+       * @description Keys now retiring.
+       * @example [
+       *       "b1X…"
+       *     ]
+       */
+      retiring: string[];
+    };
+    RetiredSigningKeyResponse: {
+      /** @example b1XyQ2o4b0d3YzE5ZmQ4ZTQ5MWE0YjM1NzcyZGI1ZQ */
+      kid: string;
+      /** @example retired */
+      status: string;
+    };
+    PhoneOtpDto: {
+      /**
+       * @description National number; spaces and dashes are ignored. 4-20 digits.
+       * @example 9876543219
+       */
+      phone_number: string;
+      /**
+       * @description ISO 3166-1 alpha-2 country of the number.
+       * @example IN
+       */
+      country_short_name: string;
+    };
+    PhoneOtpSent: {
+      /** @example success */
+      status: string;
+      /** @example phone otp sent */
+      message: string;
+      /** @example 200 */
+      code: number;
+      /**
+       * @description Names the challenge; send it back to verify (not secret alone).
+       * @example 0b9f4c1e-2d6a-4f39-9a57-0a4f1b2c3d4e
+       */
+      token: string;
+      /** @example 4b592f1a-983d-4775-882b-2c5898a7c23d */
+      trace_id: string;
+    };
+    PhoneOtpSentResponse: {
+      /**
+       * @example success
+       * @enum {string}
+       */
+      status: 'success';
+      /**
+       * @example {
+       *       "status": "success",
+       *       "message": "phone otp sent",
+       *       "code": 200,
+       *       "token": "0b9f4c1e-2d6a-4f39-9a57-0a4f1b2c3d4e",
+       *       "trace_id": "4b592f1a-983d-4775-882b-2c5898a7c23d"
+       *     }
+       */
+      data: components['schemas']['PhoneOtpSent'];
+    };
+    VerifyPhoneOtpDto: {
+      /**
+       * @description National number; spaces and dashes are ignored. 4-20 digits.
+       * @example 9876543219
+       */
+      phone_number: string;
+      /**
+       * @description ISO 3166-1 alpha-2 country of the number.
+       * @example IN
+       */
+      country_short_name: string;
+      /**
+       * @description The code the user received.
+       * @example 596097
+       */
+      otp: string;
+      /**
+       * @description The `token` the send answered.
+       * @example 0b9f4c1e-2d6a-4f39-9a57-0a4f1b2c3d4e
+       */
+      token: string;
+    };
+    SignedIn: {
+      /**
+       * @description ES256 JWT (typ at+jwt), verifiable with /.well-known/jwks.json
+       * @example eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiIuLi4ifQ.c2ln
+       */
+      auth_token: string;
+      /** @example success */
+      message: string;
+      /**
+       * @description Opaque, 256 bits; works once (rotates).
+       * @example q2V0c2VjcmV0LXNob3duLW9uY2UtMzItYnl0ZXMtaGVyZQ
+       */
+      refresh_auth_token: string;
+      /**
+       * @description Opaque, 256 bits; names this device on refresh.
+       * @example q2V0c2VjcmV0LXNob3duLW9uY2UtMzItYnl0ZXMtaGVyZQ
+       */
+      device_token: string;
+      /** @example 4b592f1a-983d-4775-882b-2c5898a7c23d */
+      trace_id: string;
+    };
+    SignedInResponse: {
+      /**
+       * @example success
+       * @enum {string}
+       */
+      status: 'success';
+      /**
+       * @example {
+       *       "auth_token": "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiIuLi4ifQ.c2ln",
+       *       "message": "success",
+       *       "refresh_auth_token": "q2V0c2VjcmV0LXNob3duLW9uY2UtMzItYnl0ZXMtaGVyZQ",
+       *       "device_token": "q2V0c2VjcmV0LXNob3duLW9uY2UtMzItYnl0ZXMtaGVyZQ",
+       *       "trace_id": "4b592f1a-983d-4775-882b-2c5898a7c23d"
+       *     }
+       */
+      data: components['schemas']['SignedIn'];
+    };
+    Refreshed: {
+      /** @example eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiIuLi4ifQ.c2ln */
+      auth_token: string;
+      /** @example q2V0c2VjcmV0LXNob3duLW9uY2UtMzItYnl0ZXMtaGVyZQ */
+      refresh_auth_token: string;
+      /** @example q2V0c2VjcmV0LXNob3duLW9uY2UtMzItYnl0ZXMtaGVyZQ */
+      device_token: string;
+      /** @example success */
+      message: string;
+    };
+    RefreshedResponse: {
+      /**
+       * @example success
+       * @enum {string}
+       */
+      status: 'success';
+      /**
+       * @example {
+       *       "auth_token": "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiIuLi4ifQ.c2ln",
+       *       "refresh_auth_token": "q2V0c2VjcmV0LXNob3duLW9uY2UtMzItYnl0ZXMtaGVyZQ",
+       *       "device_token": "q2V0c2VjcmV0LXNob3duLW9uY2UtMzItYnl0ZXMtaGVyZQ",
+       *       "message": "success"
+       *     }
+       */
+      data: components['schemas']['Refreshed'];
+    };
+    Message: {
+      /** @example success */
+      message: string;
+    };
+    LoggedOutResponse: {
+      /**
+       * @example success
+       * @enum {string}
+       */
+      status: 'success';
+      /**
+       * @example {
+       *       "message": "success"
+       *     }
+       */
+      data: components['schemas']['Message'];
+    };
+    UserFromToken: {
+      /**
+       * @description The token's sub: the user's id for this client (pairwise).
+       * @example 5f0c7d2e-3b1a-8c4d-9e2f-1a2b3c4d5e6f
+       */
+      user_id: string;
+      /** @example +919876543219 */
+      phone_number: string;
+      /**
+       * @description When this session verified the phone.
+       * @example 2026-12-06T09:15:03.594Z
+       */
+      phone_verified_at: string;
+      /**
+       * @description When the phone identity was first seen.
+       * @example 2026-12-01T10:00:00.000Z
+       */
+      created_at: string;
+    };
+    UserFromTokenResponse: {
+      /**
+       * @example success
+       * @enum {string}
+       */
+      status: 'success';
+      /**
+       * @example {
+       *       "user_id": "5f0c7d2e-3b1a-8c4d-9e2f-1a2b3c4d5e6f",
+       *       "phone_number": "+919876543219",
+       *       "phone_verified_at": "2026-12-06T09:15:03.594Z",
+       *       "created_at": "2026-12-01T10:00:00.000Z"
+       *     }
+       */
+      data: components['schemas']['UserFromToken'];
     };
   };
   responses: never;
@@ -3072,7 +3975,8 @@ export interface operations {
           | 'key_retired'
           | 'api_secret_rotated'
           | 'limits_cleared'
-          | 'pumping_cleared';
+          | 'pumping_cleared'
+          | 'sign_in_refused';
         /** @description From this time on. */
         since?: string;
         /** @description Before this time. */
@@ -3145,6 +4049,907 @@ export interface operations {
              */
             error: 'NOT_FOUND';
             /** @example route not found */
+            message: string;
+          };
+        };
+      };
+      /** @description UNAVAILABLE */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 503 */
+            statusCode: number;
+            /**
+             * @example UNAVAILABLE
+             * @enum {string}
+             */
+            error: 'UNAVAILABLE';
+            /** @example service temporarily unavailable; retry later */
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  AdminAppKeysController_list: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        clientId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AppKeysResponse'];
+        };
+      };
+      /** @description VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 400 */
+            statusCode: number;
+            /**
+             * @example VALIDATION_FAILED
+             * @enum {string}
+             */
+            error: 'VALIDATION_FAILED';
+            /** @example request validation failed */
+            message: string;
+          };
+        };
+      };
+      /** @description UN_AUTHORIZED */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 401 */
+            statusCode: number;
+            /**
+             * @example UN_AUTHORIZED
+             * @enum {string}
+             */
+            error: 'UN_AUTHORIZED';
+            /** @example unauthorized */
+            message: string;
+          };
+        };
+      };
+      /** @description NOT_FOUND | RECORD_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 404 */
+            statusCode: number;
+            /**
+             * @example NOT_FOUND
+             * @enum {string}
+             */
+            error: 'NOT_FOUND' | 'RECORD_NOT_FOUND';
+            /** @example route not found */
+            message: string;
+          };
+        };
+      };
+      /** @description UNAVAILABLE */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 503 */
+            statusCode: number;
+            /**
+             * @example UNAVAILABLE
+             * @enum {string}
+             */
+            error: 'UNAVAILABLE';
+            /** @example service temporarily unavailable; retry later */
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  AdminAppKeysController_issue: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        clientId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['IssuedAppKeyResponse'];
+        };
+      };
+      /** @description VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 400 */
+            statusCode: number;
+            /**
+             * @example VALIDATION_FAILED
+             * @enum {string}
+             */
+            error: 'VALIDATION_FAILED';
+            /** @example request validation failed */
+            message: string;
+          };
+        };
+      };
+      /** @description UN_AUTHORIZED */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 401 */
+            statusCode: number;
+            /**
+             * @example UN_AUTHORIZED
+             * @enum {string}
+             */
+            error: 'UN_AUTHORIZED';
+            /** @example unauthorized */
+            message: string;
+          };
+        };
+      };
+      /** @description NOT_FOUND | RECORD_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 404 */
+            statusCode: number;
+            /**
+             * @example NOT_FOUND
+             * @enum {string}
+             */
+            error: 'NOT_FOUND' | 'RECORD_NOT_FOUND';
+            /** @example route not found */
+            message: string;
+          };
+        };
+      };
+      /** @description CONFLICT */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 409 */
+            statusCode: number;
+            /**
+             * @example CONFLICT
+             * @enum {string}
+             */
+            error: 'CONFLICT';
+            /** @example the change conflicts with the current state */
+            message: string;
+          };
+        };
+      };
+      /** @description UNAVAILABLE */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 503 */
+            statusCode: number;
+            /**
+             * @example UNAVAILABLE
+             * @enum {string}
+             */
+            error: 'UNAVAILABLE';
+            /** @example service temporarily unavailable; retry later */
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  AdminAppKeysController_retire: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        clientId: string;
+        keyId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AppKeysResponse'];
+        };
+      };
+      /** @description VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 400 */
+            statusCode: number;
+            /**
+             * @example VALIDATION_FAILED
+             * @enum {string}
+             */
+            error: 'VALIDATION_FAILED';
+            /** @example request validation failed */
+            message: string;
+          };
+        };
+      };
+      /** @description UN_AUTHORIZED */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 401 */
+            statusCode: number;
+            /**
+             * @example UN_AUTHORIZED
+             * @enum {string}
+             */
+            error: 'UN_AUTHORIZED';
+            /** @example unauthorized */
+            message: string;
+          };
+        };
+      };
+      /** @description NOT_FOUND | RECORD_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 404 */
+            statusCode: number;
+            /**
+             * @example NOT_FOUND
+             * @enum {string}
+             */
+            error: 'NOT_FOUND' | 'RECORD_NOT_FOUND';
+            /** @example route not found */
+            message: string;
+          };
+        };
+      };
+      /** @description UNAVAILABLE */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 503 */
+            statusCode: number;
+            /**
+             * @example UNAVAILABLE
+             * @enum {string}
+             */
+            error: 'UNAVAILABLE';
+            /** @example service temporarily unavailable; retry later */
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  AdminAppKeysController_setOrigins: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        clientId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['AllowedOriginsDto'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AppKeysResponse'];
+        };
+      };
+      /** @description VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 400 */
+            statusCode: number;
+            /**
+             * @example VALIDATION_FAILED
+             * @enum {string}
+             */
+            error: 'VALIDATION_FAILED';
+            /** @example request validation failed */
+            message: string;
+          };
+        };
+      };
+      /** @description UN_AUTHORIZED */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 401 */
+            statusCode: number;
+            /**
+             * @example UN_AUTHORIZED
+             * @enum {string}
+             */
+            error: 'UN_AUTHORIZED';
+            /** @example unauthorized */
+            message: string;
+          };
+        };
+      };
+      /** @description NOT_FOUND | RECORD_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 404 */
+            statusCode: number;
+            /**
+             * @example NOT_FOUND
+             * @enum {string}
+             */
+            error: 'NOT_FOUND' | 'RECORD_NOT_FOUND';
+            /** @example route not found */
+            message: string;
+          };
+        };
+      };
+      /** @description UNAVAILABLE */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 503 */
+            statusCode: number;
+            /**
+             * @example UNAVAILABLE
+             * @enum {string}
+             */
+            error: 'UNAVAILABLE';
+            /** @example service temporarily unavailable; retry later */
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  AdminSessionsController_listSessions: {
+    parameters: {
+      query?: {
+        limit?: number;
+        cursor?: string;
+        sessionId?: string;
+        clientId?: string;
+        phone?: string;
+        /** @description Only sessions still usable. */
+        active?: boolean;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SessionPageResponse'];
+        };
+      };
+      /** @description VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 400 */
+            statusCode: number;
+            /**
+             * @example VALIDATION_FAILED
+             * @enum {string}
+             */
+            error: 'VALIDATION_FAILED';
+            /** @example request validation failed */
+            message: string;
+          };
+        };
+      };
+      /** @description UN_AUTHORIZED */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 401 */
+            statusCode: number;
+            /**
+             * @example UN_AUTHORIZED
+             * @enum {string}
+             */
+            error: 'UN_AUTHORIZED';
+            /** @example unauthorized */
+            message: string;
+          };
+        };
+      };
+      /** @description NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 404 */
+            statusCode: number;
+            /**
+             * @example NOT_FOUND
+             * @enum {string}
+             */
+            error: 'NOT_FOUND';
+            /** @example route not found */
+            message: string;
+          };
+        };
+      };
+      /** @description UNAVAILABLE */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 503 */
+            statusCode: number;
+            /**
+             * @example UNAVAILABLE
+             * @enum {string}
+             */
+            error: 'UNAVAILABLE';
+            /** @example service temporarily unavailable; retry later */
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  AdminSessionsController_endSessions: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['EndSessionsDto'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['EndedSessionsResponse'];
+        };
+      };
+      /** @description VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 400 */
+            statusCode: number;
+            /**
+             * @example VALIDATION_FAILED
+             * @enum {string}
+             */
+            error: 'VALIDATION_FAILED';
+            /** @example request validation failed */
+            message: string;
+          };
+        };
+      };
+      /** @description UN_AUTHORIZED */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 401 */
+            statusCode: number;
+            /**
+             * @example UN_AUTHORIZED
+             * @enum {string}
+             */
+            error: 'UN_AUTHORIZED';
+            /** @example unauthorized */
+            message: string;
+          };
+        };
+      };
+      /** @description NOT_FOUND | RECORD_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 404 */
+            statusCode: number;
+            /**
+             * @example NOT_FOUND
+             * @enum {string}
+             */
+            error: 'NOT_FOUND' | 'RECORD_NOT_FOUND';
+            /** @example route not found */
+            message: string;
+          };
+        };
+      };
+      /** @description UNAVAILABLE */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 503 */
+            statusCode: number;
+            /**
+             * @example UNAVAILABLE
+             * @enum {string}
+             */
+            error: 'UNAVAILABLE';
+            /** @example service temporarily unavailable; retry later */
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  AdminSessionsController_listSigningKeys: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SigningKeysResponse'];
+        };
+      };
+      /** @description UN_AUTHORIZED */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 401 */
+            statusCode: number;
+            /**
+             * @example UN_AUTHORIZED
+             * @enum {string}
+             */
+            error: 'UN_AUTHORIZED';
+            /** @example unauthorized */
+            message: string;
+          };
+        };
+      };
+      /** @description NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 404 */
+            statusCode: number;
+            /**
+             * @example NOT_FOUND
+             * @enum {string}
+             */
+            error: 'NOT_FOUND';
+            /** @example route not found */
+            message: string;
+          };
+        };
+      };
+      /** @description UNAVAILABLE */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 503 */
+            statusCode: number;
+            /**
+             * @example UNAVAILABLE
+             * @enum {string}
+             */
+            error: 'UNAVAILABLE';
+            /** @example service temporarily unavailable; retry later */
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  AdminSessionsController_rotateSigningKey: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RotatedSigningKeyResponse'];
+        };
+      };
+      /** @description UN_AUTHORIZED */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 401 */
+            statusCode: number;
+            /**
+             * @example UN_AUTHORIZED
+             * @enum {string}
+             */
+            error: 'UN_AUTHORIZED';
+            /** @example unauthorized */
+            message: string;
+          };
+        };
+      };
+      /** @description NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 404 */
+            statusCode: number;
+            /**
+             * @example NOT_FOUND
+             * @enum {string}
+             */
+            error: 'NOT_FOUND';
+            /** @example route not found */
+            message: string;
+          };
+        };
+      };
+      /** @description CONFLICT */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 409 */
+            statusCode: number;
+            /**
+             * @example CONFLICT
+             * @enum {string}
+             */
+            error: 'CONFLICT';
+            /** @example the change conflicts with the current state */
+            message: string;
+          };
+        };
+      };
+      /** @description UNAVAILABLE */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 503 */
+            statusCode: number;
+            /**
+             * @example UNAVAILABLE
+             * @enum {string}
+             */
+            error: 'UNAVAILABLE';
+            /** @example service temporarily unavailable; retry later */
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  AdminSessionsController_retireSigningKey: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        kid: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RetiredSigningKeyResponse'];
+        };
+      };
+      /** @description VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 400 */
+            statusCode: number;
+            /**
+             * @example VALIDATION_FAILED
+             * @enum {string}
+             */
+            error: 'VALIDATION_FAILED';
+            /** @example request validation failed */
+            message: string;
+          };
+        };
+      };
+      /** @description UN_AUTHORIZED */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 401 */
+            statusCode: number;
+            /**
+             * @example UN_AUTHORIZED
+             * @enum {string}
+             */
+            error: 'UN_AUTHORIZED';
+            /** @example unauthorized */
+            message: string;
+          };
+        };
+      };
+      /** @description NOT_FOUND | RECORD_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 404 */
+            statusCode: number;
+            /**
+             * @example NOT_FOUND
+             * @enum {string}
+             */
+            error: 'NOT_FOUND' | 'RECORD_NOT_FOUND';
+            /** @example route not found */
+            message: string;
+          };
+        };
+      };
+      /** @description CONFLICT */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 409 */
+            statusCode: number;
+            /**
+             * @example CONFLICT
+             * @enum {string}
+             */
+            error: 'CONFLICT';
+            /** @example the change conflicts with the current state */
             message: string;
           };
         };
@@ -3262,6 +5067,2325 @@ export interface operations {
             error: 'UNAVAILABLE';
             /** @example service temporarily unavailable; retry later */
             message: string;
+          };
+        };
+      };
+    };
+  };
+  'OtpApiController_create[0]': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': {
+          /**
+           * @description sms, call: digits, country code first
+           * @example 77011234567
+           */
+          phone?: string;
+          /**
+           * @description email
+           * @example foobar@example.com
+           */
+          email?: string;
+          /**
+           * @description telegram
+           * @example 1234567890
+           */
+          chat_id?: string;
+          /**
+           * @description default: OTP_LENGTH random digits
+           * @example 12345
+           */
+          password?: string;
+          /** @example 300 */
+          lifetime?: number;
+          /**
+           * @description sms, telegram
+           * @example Your OTP is {code}
+           */
+          message?: string;
+          /**
+           * @description email
+           * @example Hello
+           */
+          subject?: string;
+          /**
+           * @description email
+           * @example Your OTP is {code}
+           */
+          text?: string;
+          /**
+           * @description email
+           * @example <p>Your OTP is <b>{code}</b></p>
+           */
+          html?: string;
+          /**
+           * @description the end user's address (IP limits)
+           * @example 203.0.113.7
+           */
+          ip?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description `{"status":true}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            status: boolean;
+          };
+        };
+      };
+      /** @description missing or invalid field; the client's limits (`status_code` phone_limit, ip_limit, …) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+      /** @description Basic credentials missing or wrong */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+      /** @description `status_code` undeliverable */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+      /** @description the service's limits: `status_code` rate_limited */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  'OtpApiController_create[1]': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': {
+          /**
+           * @description sms, call: digits, country code first
+           * @example 77011234567
+           */
+          phone?: string;
+          /**
+           * @description email
+           * @example foobar@example.com
+           */
+          email?: string;
+          /**
+           * @description telegram
+           * @example 1234567890
+           */
+          chat_id?: string;
+          /**
+           * @description default: OTP_LENGTH random digits
+           * @example 12345
+           */
+          password?: string;
+          /** @example 300 */
+          lifetime?: number;
+          /**
+           * @description sms, telegram
+           * @example Your OTP is {code}
+           */
+          message?: string;
+          /**
+           * @description email
+           * @example Hello
+           */
+          subject?: string;
+          /**
+           * @description email
+           * @example Your OTP is {code}
+           */
+          text?: string;
+          /**
+           * @description email
+           * @example <p>Your OTP is <b>{code}</b></p>
+           */
+          html?: string;
+          /**
+           * @description the end user's address (IP limits)
+           * @example 203.0.113.7
+           */
+          ip?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description `{"status":true}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            status: boolean;
+          };
+        };
+      };
+      /** @description missing or invalid field; the client's limits (`status_code` phone_limit, ip_limit, …) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+      /** @description Basic credentials missing or wrong */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+      /** @description `status_code` undeliverable */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+      /** @description the service's limits: `status_code` rate_limited */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  'OtpApiController_create[2]': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': {
+          /**
+           * @description sms, call: digits, country code first
+           * @example 77011234567
+           */
+          phone?: string;
+          /**
+           * @description email
+           * @example foobar@example.com
+           */
+          email?: string;
+          /**
+           * @description telegram
+           * @example 1234567890
+           */
+          chat_id?: string;
+          /**
+           * @description default: OTP_LENGTH random digits
+           * @example 12345
+           */
+          password?: string;
+          /** @example 300 */
+          lifetime?: number;
+          /**
+           * @description sms, telegram
+           * @example Your OTP is {code}
+           */
+          message?: string;
+          /**
+           * @description email
+           * @example Hello
+           */
+          subject?: string;
+          /**
+           * @description email
+           * @example Your OTP is {code}
+           */
+          text?: string;
+          /**
+           * @description email
+           * @example <p>Your OTP is <b>{code}</b></p>
+           */
+          html?: string;
+          /**
+           * @description the end user's address (IP limits)
+           * @example 203.0.113.7
+           */
+          ip?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description `{"status":true}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            status: boolean;
+          };
+        };
+      };
+      /** @description missing or invalid field; the client's limits (`status_code` phone_limit, ip_limit, …) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+      /** @description Basic credentials missing or wrong */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+      /** @description `status_code` undeliverable */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+      /** @description the service's limits: `status_code` rate_limited */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  'OtpApiController_create[3]': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': {
+          /**
+           * @description sms, call: digits, country code first
+           * @example 77011234567
+           */
+          phone?: string;
+          /**
+           * @description email
+           * @example foobar@example.com
+           */
+          email?: string;
+          /**
+           * @description telegram
+           * @example 1234567890
+           */
+          chat_id?: string;
+          /**
+           * @description default: OTP_LENGTH random digits
+           * @example 12345
+           */
+          password?: string;
+          /** @example 300 */
+          lifetime?: number;
+          /**
+           * @description sms, telegram
+           * @example Your OTP is {code}
+           */
+          message?: string;
+          /**
+           * @description email
+           * @example Hello
+           */
+          subject?: string;
+          /**
+           * @description email
+           * @example Your OTP is {code}
+           */
+          text?: string;
+          /**
+           * @description email
+           * @example <p>Your OTP is <b>{code}</b></p>
+           */
+          html?: string;
+          /**
+           * @description the end user's address (IP limits)
+           * @example 203.0.113.7
+           */
+          ip?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description `{"status":true}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            status: boolean;
+          };
+        };
+      };
+      /** @description missing or invalid field; the client's limits (`status_code` phone_limit, ip_limit, …) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+      /** @description Basic credentials missing or wrong */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+      /** @description `status_code` undeliverable */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+      /** @description the service's limits: `status_code` rate_limited */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  'OtpApiController_check[0]': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{"status":true}` or `{"status":false}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            status: boolean;
+          };
+        };
+      };
+      /** @description missing field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+      /** @description Basic credentials missing or wrong */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  'OtpApiController_check[1]': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{"status":true}` or `{"status":false}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            status: boolean;
+          };
+        };
+      };
+      /** @description missing field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+      /** @description Basic credentials missing or wrong */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  'OtpApiController_check[2]': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{"status":true}` or `{"status":false}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            status: boolean;
+          };
+        };
+      };
+      /** @description missing field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+      /** @description Basic credentials missing or wrong */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  'OtpApiController_check[3]': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{"status":true}` or `{"status":false}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            status: boolean;
+          };
+        };
+      };
+      /** @description missing field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+      /** @description Basic credentials missing or wrong */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  'OtpApiController_limits[0]': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{"ips": [{"minutes": 10, "rate": 20}], "phones": [...]}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            ips?: {
+              minutes: number;
+              rate: number;
+            }[];
+            phones?: {
+              minutes: number;
+              rate: number;
+            }[];
+            emails?: {
+              minutes: number;
+              rate: number;
+            }[];
+            chat_ids?: {
+              minutes: number;
+              rate: number;
+            }[];
+          };
+        };
+      };
+      /** @description Basic credentials missing or wrong */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  'OtpApiController_setLimits[0]': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          ips?: {
+            minutes: number;
+            rate: number;
+          }[];
+          phones?: {
+            minutes: number;
+            rate: number;
+          }[];
+          emails?: {
+            minutes: number;
+            rate: number;
+          }[];
+          chat_ids?: {
+            minutes: number;
+            rate: number;
+          }[];
+        };
+      };
+    };
+    responses: {
+      /** @description `{"status":true}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            status: boolean;
+          };
+        };
+      };
+      /** @description invalid limits */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+      /** @description Basic credentials missing or wrong */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  'OtpApiController_limits[1]': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{"ips": [{"minutes": 10, "rate": 20}], "phones": [...]}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            ips?: {
+              minutes: number;
+              rate: number;
+            }[];
+            phones?: {
+              minutes: number;
+              rate: number;
+            }[];
+            emails?: {
+              minutes: number;
+              rate: number;
+            }[];
+            chat_ids?: {
+              minutes: number;
+              rate: number;
+            }[];
+          };
+        };
+      };
+      /** @description Basic credentials missing or wrong */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  'OtpApiController_setLimits[1]': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          ips?: {
+            minutes: number;
+            rate: number;
+          }[];
+          phones?: {
+            minutes: number;
+            rate: number;
+          }[];
+          emails?: {
+            minutes: number;
+            rate: number;
+          }[];
+          chat_ids?: {
+            minutes: number;
+            rate: number;
+          }[];
+        };
+      };
+    };
+    responses: {
+      /** @description `{"status":true}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            status: boolean;
+          };
+        };
+      };
+      /** @description invalid limits */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+      /** @description Basic credentials missing or wrong */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  'OtpApiController_limits[2]': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{"ips": [{"minutes": 10, "rate": 20}], "phones": [...]}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            ips?: {
+              minutes: number;
+              rate: number;
+            }[];
+            phones?: {
+              minutes: number;
+              rate: number;
+            }[];
+            emails?: {
+              minutes: number;
+              rate: number;
+            }[];
+            chat_ids?: {
+              minutes: number;
+              rate: number;
+            }[];
+          };
+        };
+      };
+      /** @description Basic credentials missing or wrong */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  'OtpApiController_setLimits[2]': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          ips?: {
+            minutes: number;
+            rate: number;
+          }[];
+          phones?: {
+            minutes: number;
+            rate: number;
+          }[];
+          emails?: {
+            minutes: number;
+            rate: number;
+          }[];
+          chat_ids?: {
+            minutes: number;
+            rate: number;
+          }[];
+        };
+      };
+    };
+    responses: {
+      /** @description `{"status":true}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            status: boolean;
+          };
+        };
+      };
+      /** @description invalid limits */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+      /** @description Basic credentials missing or wrong */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  'OtpApiController_limits[3]': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{"ips": [{"minutes": 10, "rate": 20}], "phones": [...]}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            ips?: {
+              minutes: number;
+              rate: number;
+            }[];
+            phones?: {
+              minutes: number;
+              rate: number;
+            }[];
+            emails?: {
+              minutes: number;
+              rate: number;
+            }[];
+            chat_ids?: {
+              minutes: number;
+              rate: number;
+            }[];
+          };
+        };
+      };
+      /** @description Basic credentials missing or wrong */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  'OtpApiController_setLimits[3]': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          ips?: {
+            minutes: number;
+            rate: number;
+          }[];
+          phones?: {
+            minutes: number;
+            rate: number;
+          }[];
+          emails?: {
+            minutes: number;
+            rate: number;
+          }[];
+          chat_ids?: {
+            minutes: number;
+            rate: number;
+          }[];
+        };
+      };
+    };
+    responses: {
+      /** @description `{"status":true}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            status: boolean;
+          };
+        };
+      };
+      /** @description invalid limits */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+      /** @description Basic credentials missing or wrong */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  OtpApiController_target: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{"status":true,"target":"<chat_id>"}` or `{"status":false}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            status?: boolean;
+            target?: string;
+          };
+        };
+      };
+      /** @description missing field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+      /** @description Basic credentials missing or wrong */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  TelegramWebhookController_webhook: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description TELEGRAM_WEBHOOK_SECRET */
+        'x-telegram-bot-api-secret-token': string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          [key: string]: unknown;
+        };
+      };
+    };
+    responses: {
+      /** @description `{"status":true}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            status: boolean;
+          };
+        };
+      };
+      /** @description secret token missing or wrong */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  TelegramWebhookController_password: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description always */
+      410: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {boolean} */
+            status: false;
+            status_code?: string;
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  FlowsController_session: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A partner client id, or `default` */
+        realm: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The live session */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            sessionId?: string;
+            realm?: string;
+            user_id?: string | null;
+            phone_number?: string | null;
+            /** @description Only for a session signed in with an email address */
+            email?: string;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            expires_at?: string;
+          };
+        };
+      };
+      /** @description No session, or an unknown or ended one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status?: 'fail';
+          };
+        };
+      };
+    };
+  };
+  FlowsController_signOut: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A partner client id, or `default` */
+        realm: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Ended */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status?: 'success';
+          };
+        };
+      };
+      /** @description No session, or an unknown or ended one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status?: 'fail';
+          };
+        };
+      };
+      /** @description The cookie came from a page of another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error?: string;
+          };
+        };
+      };
+    };
+  };
+  FlowsController_start: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A partner client id, or `default` */
+        realm: string;
+        /** @description `otp`, `email-otp`, or one of FLOWS_FILE */
+        flow: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The first module */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            flowId?: string;
+            /** @enum {string} */
+            module?: 'phone' | 'email' | 'otp';
+            credentials?: {
+              [key: string]: unknown;
+            };
+            sessionId?: string;
+          };
+        };
+      };
+      /** @description Unknown realm or flow */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error?: string;
+          };
+        };
+      };
+    };
+  };
+  FlowsController_answer: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A partner client id, or `default` */
+        realm: string;
+        /** @description `otp`, `email-otp`, or one of FLOWS_FILE */
+        flow: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          flowId?: string;
+          /** @enum {string} */
+          module?: 'phone' | 'email' | 'otp';
+          credentials?: {
+            [key: string]: {
+              value?: string;
+            };
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description The next module, or the session */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            flowId?: string;
+            /** @enum {string} */
+            module?: 'phone' | 'email' | 'otp';
+            credentials?: {
+              [key: string]: unknown;
+            };
+            sessionId?: string;
+          };
+        };
+      };
+      /** @description `flow not found` (unknown or expired flowId) or `bad request` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error?: string;
+          };
+        };
+      };
+      /** @description The cookie came from a page of another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error?: string;
+          };
+        };
+      };
+      /** @description Unknown realm or flow */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error?: string;
+          };
+        };
+      };
+    };
+  };
+  AppAuthController_sendCode: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description The client's app key */
+        'x-api-key': string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['PhoneOtpDto'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PhoneOtpSentResponse'];
+        };
+      };
+      /** @description VALIDATION_FAILED | INVALID_PHONE */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 400 */
+              code: number;
+              /**
+               * @example VALIDATION_FAILED
+               * @enum {string}
+               */
+              errorCode: 'VALIDATION_FAILED' | 'INVALID_PHONE';
+              /** @example request validation failed */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description INVALID_API_KEY */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 401 */
+              code: number;
+              /**
+               * @example INVALID_API_KEY
+               * @enum {string}
+               */
+              errorCode: 'INVALID_API_KEY';
+              /** @example missing or invalid x-api-key */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description ORIGIN_NOT_ALLOWED | COUNTRY_NOT_ALLOWED */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 403 */
+              code: number;
+              /**
+               * @example ORIGIN_NOT_ALLOWED
+               * @enum {string}
+               */
+              errorCode: 'ORIGIN_NOT_ALLOWED' | 'COUNTRY_NOT_ALLOWED';
+              /** @example this origin may not use this app key */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description PHONE_UNDELIVERABLE */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 422 */
+              code: number;
+              /**
+               * @example PHONE_UNDELIVERABLE
+               * @enum {string}
+               */
+              errorCode: 'PHONE_UNDELIVERABLE';
+              /** @example messages cannot be delivered to this phone number */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description RATE_LIMITED | RESEND_TOO_SOON */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 429 */
+              code: number;
+              /**
+               * @example RATE_LIMITED
+               * @enum {string}
+               */
+              errorCode: 'RATE_LIMITED' | 'RESEND_TOO_SOON';
+              /** @example too many requests; try again later */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description UNAVAILABLE */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 503 */
+              code: number;
+              /**
+               * @example UNAVAILABLE
+               * @enum {string}
+               */
+              errorCode: 'UNAVAILABLE';
+              /** @example service temporarily unavailable; retry later */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  AppAuthController_verify: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description The client's app key */
+        'x-api-key': string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['VerifyPhoneOtpDto'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SignedInResponse'];
+        };
+      };
+      /** @description VALIDATION_FAILED | INVALID_PHONE | INVALID_OTP */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 400 */
+              code: number;
+              /**
+               * @example VALIDATION_FAILED
+               * @enum {string}
+               */
+              errorCode: 'VALIDATION_FAILED' | 'INVALID_PHONE' | 'INVALID_OTP';
+              /** @example request validation failed */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description INVALID_API_KEY */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 401 */
+              code: number;
+              /**
+               * @example INVALID_API_KEY
+               * @enum {string}
+               */
+              errorCode: 'INVALID_API_KEY';
+              /** @example missing or invalid x-api-key */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description ORIGIN_NOT_ALLOWED */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 403 */
+              code: number;
+              /**
+               * @example ORIGIN_NOT_ALLOWED
+               * @enum {string}
+               */
+              errorCode: 'ORIGIN_NOT_ALLOWED';
+              /** @example this origin may not use this app key */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description OTP_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 404 */
+              code: number;
+              /**
+               * @example OTP_NOT_FOUND
+               * @enum {string}
+               */
+              errorCode: 'OTP_NOT_FOUND';
+              /** @example no OTP challenge with that authCode for this user and phone */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description OTP_EXPIRED */
+      410: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 410 */
+              code: number;
+              /**
+               * @example OTP_EXPIRED
+               * @enum {string}
+               */
+              errorCode: 'OTP_EXPIRED';
+              /** @example code expired */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description RATE_LIMITED | TOO_MANY_ATTEMPTS */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 429 */
+              code: number;
+              /**
+               * @example RATE_LIMITED
+               * @enum {string}
+               */
+              errorCode: 'RATE_LIMITED' | 'TOO_MANY_ATTEMPTS';
+              /** @example too many requests; try again later */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description UNAVAILABLE */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 503 */
+              code: number;
+              /**
+               * @example UNAVAILABLE
+               * @enum {string}
+               */
+              errorCode: 'UNAVAILABLE';
+              /** @example service temporarily unavailable; retry later */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  AppAuthController_refresh: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description The client's app key */
+        'x-api-key': string;
+        /** @description The device_token */
+        'x-device-token': string;
+        /** @description Bearer <refresh_auth_token> */
+        'x-refresh-authorization': string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RefreshedResponse'];
+        };
+      };
+      /** @description INVALID_API_KEY | INVALID_TOKEN | INVALID_REFRESH_TOKEN */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 401 */
+              code: number;
+              /**
+               * @example INVALID_API_KEY
+               * @enum {string}
+               */
+              errorCode: 'INVALID_API_KEY' | 'INVALID_TOKEN' | 'INVALID_REFRESH_TOKEN';
+              /** @example missing or invalid x-api-key */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description ORIGIN_NOT_ALLOWED */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 403 */
+              code: number;
+              /**
+               * @example ORIGIN_NOT_ALLOWED
+               * @enum {string}
+               */
+              errorCode: 'ORIGIN_NOT_ALLOWED';
+              /** @example this origin may not use this app key */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description RATE_LIMITED */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 429 */
+              code: number;
+              /**
+               * @example RATE_LIMITED
+               * @enum {string}
+               */
+              errorCode: 'RATE_LIMITED';
+              /** @example too many requests; try again later */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description UNAVAILABLE */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 503 */
+              code: number;
+              /**
+               * @example UNAVAILABLE
+               * @enum {string}
+               */
+              errorCode: 'UNAVAILABLE';
+              /** @example service temporarily unavailable; retry later */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  AppAuthController_logout: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description The client's app key */
+        'x-api-key': string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['LoggedOutResponse'];
+        };
+      };
+      /** @description INVALID_API_KEY | INVALID_TOKEN */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 401 */
+              code: number;
+              /**
+               * @example INVALID_API_KEY
+               * @enum {string}
+               */
+              errorCode: 'INVALID_API_KEY' | 'INVALID_TOKEN';
+              /** @example missing or invalid x-api-key */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description ORIGIN_NOT_ALLOWED */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 403 */
+              code: number;
+              /**
+               * @example ORIGIN_NOT_ALLOWED
+               * @enum {string}
+               */
+              errorCode: 'ORIGIN_NOT_ALLOWED';
+              /** @example this origin may not use this app key */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description RATE_LIMITED */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 429 */
+              code: number;
+              /**
+               * @example RATE_LIMITED
+               * @enum {string}
+               */
+              errorCode: 'RATE_LIMITED';
+              /** @example too many requests; try again later */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description UNAVAILABLE */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 503 */
+              code: number;
+              /**
+               * @example UNAVAILABLE
+               * @enum {string}
+               */
+              errorCode: 'UNAVAILABLE';
+              /** @example service temporarily unavailable; retry later */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  AppAuthController_userFromToken: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description The client's app key */
+        'x-api-key': string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['UserFromTokenResponse'];
+        };
+      };
+      /** @description INVALID_API_KEY | INVALID_TOKEN */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 401 */
+              code: number;
+              /**
+               * @example INVALID_API_KEY
+               * @enum {string}
+               */
+              errorCode: 'INVALID_API_KEY' | 'INVALID_TOKEN';
+              /** @example missing or invalid x-api-key */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description ORIGIN_NOT_ALLOWED */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 403 */
+              code: number;
+              /**
+               * @example ORIGIN_NOT_ALLOWED
+               * @enum {string}
+               */
+              errorCode: 'ORIGIN_NOT_ALLOWED';
+              /** @example this origin may not use this app key */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description RATE_LIMITED */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 429 */
+              code: number;
+              /**
+               * @example RATE_LIMITED
+               * @enum {string}
+               */
+              errorCode: 'RATE_LIMITED';
+              /** @example too many requests; try again later */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
+          };
+        };
+      };
+      /** @description UNAVAILABLE */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            status: 'error';
+            error: {
+              /** @example 503 */
+              code: number;
+              /**
+               * @example UNAVAILABLE
+               * @enum {string}
+               */
+              errorCode: 'UNAVAILABLE';
+              /** @example service temporarily unavailable; retry later */
+              message: string;
+              trace_id: string;
+              /** @description INVALID_OTP: {attemptsLeft}; RESEND_TOO_SOON / RATE_LIMITED: {retryAfter}; VALIDATION_FAILED: [{field, message}] */
+              details?: unknown;
+            };
           };
         };
       };
