@@ -44,7 +44,7 @@ const REQUEST_CODE = sqlFunctionCall<Owner & { issue: object; message: object },
   { ...AUDIT_ARGS, issue: 'jsonb', message: 'jsonb' },
 );
 const WRONG_CODE = sqlFunctionCall<Owner & { count: object; challengeId: string }, OtpWrongCodeRow>(
-  'app_auth_wrong_code',
+  'otp_wrong_code',
   { ...AUDIT_ARGS, count: 'jsonb', challengeId: 'uuid' },
 );
 const VERIFIED = sqlFunctionCall<

@@ -90,7 +90,7 @@ const VERIFY_STATE = sqlFunctionCall<VerifyStateArgs, VerifyStateRow>('phone_lin
 const WRONG_CODE = sqlFunctionCall<
   Omit<WrongCodeArgs, 'count'> & { count: object; challengeId: string },
   OtpWrongCodeRow
->('phone_link_wrong_code', {
+>('otp_wrong_code', {
   ...AUDIT_ARGS,
   clientId: 'varchar',
   userId: 'varchar',

@@ -1,11 +1,11 @@
--- A wrong code of the phone link: counted by otp_count_wrong_code (given p_count as the engine
--- built it), and when it counted, the `verify_failed` event (and `locked` on the last allowed
--- attempt), in one transaction.
-CREATE FUNCTION phone_link_wrong_code(p_count jsonb, p_challenge_id uuid, p_client_id varchar,
-                                      p_user_id varchar, p_target_masked varchar,
-                                      p_target_hash bytea, p_ip varchar,
-                                      OUT outcome varchar, OUT attempts_left integer,
-                                      OUT retry_after integer)
+-- A wrong code, for every front door: counted by otp_count_wrong_code (given p_count as the
+-- engine built it), and when it counted, the `verify_failed` event (and `locked` on the last
+-- allowed attempt), in one transaction.
+CREATE FUNCTION otp_wrong_code(p_count jsonb, p_challenge_id uuid, p_client_id varchar,
+                               p_user_id varchar, p_target_masked varchar,
+                               p_target_hash bytea, p_ip varchar,
+                               OUT outcome varchar, OUT attempts_left integer,
+                               OUT retry_after integer)
 LANGUAGE plpgsql AS $$
 DECLARE
   v_count record;
