@@ -40,7 +40,7 @@ const AUDIT_ARGS = {
 } as const;
 
 const REQUEST_CODE = sqlFunctionCall<Owner & { issue: object; message: object }, RequestCodeRow>(
-  'app_auth_request_code',
+  'otp_request_code',
   { ...AUDIT_ARGS, issue: 'jsonb', message: 'jsonb' },
 );
 const WRONG_CODE = sqlFunctionCall<Owner & { count: object; challengeId: string }, OtpWrongCodeRow>(

@@ -2,8 +2,7 @@
  * A code for the current target of a sign-in flow (its phone or email module, or the otp
  * module's `send`), in one transaction composed of the libs' primitives: the flow, locked and
  * still where the caller read it (else 'flow_gone': expired, ended, or moved on by a concurrent
- * request), then the code (otp_issue, given p_issue as the engine built it: cooldown, limits, the
- * challenge and its send), its message (outbox_enqueue) and the `requested` event. With a code
+ * request), then the code, its message and the `requested` event (otp_request_code). With a code
  * issued, the flow keeps the target and the challenge, and moves on by p_advance modules.
  * Answers otp_issue's outcome (and the message's id when issued).
  */
@@ -27,7 +26,10 @@ BEGIN
     RETURN;
   END IF;
 
-  SELECT * INTO v_code FROM otp_issue(p_args => p_issue);
+  SELECT * INTO v_code FROM otp_request_code(
+    p_client_id => p_client_id, p_user_id => p_user_id, p_issue => p_issue,
+    p_message => p_message, p_target_masked => p_target_masked, p_target_hash => p_target_hash,
+    p_ip => p_ip);
   outcome := v_code.outcome;
   challenge_id := v_code.challenge_id;
   auth_code := v_code.auth_code;
@@ -36,16 +38,10 @@ BEGIN
   retry_after := v_code.retry_after;
   scope := v_code.scope;
   sends := v_code.sends;
+  message_id := v_code.message_id;
   IF v_code.outcome <> 'issued' THEN
     RETURN;
   END IF;
-
-  message_id := outbox_enqueue(p_message => p_message,
-                               p_group_key => 'otp:' || v_code.challenge_id);
-  PERFORM audit_record(
-    p_events => ARRAY['requested']::varchar[], p_actor => NULL, p_client_id => p_client_id,
-    p_user_id => p_user_id, p_target_masked => p_target_masked, p_target_hash => p_target_hash,
-    p_ip => p_ip, p_challenge_id => v_code.challenge_id, p_detail => NULL, p_at => now());
   UPDATE auth_flows
      SET target = p_target, target_kind = p_target_kind, challenge_id = v_code.challenge_id,
          auth_code = v_code.auth_code, position = position + p_advance

@@ -2,11 +2,10 @@
  * Register / resend of the phone link (spec §3: one operation), in one transaction composed of
  * the libs' primitives: the linking rules first (link_state: 409s come before limits, spec §5;
  * a user out of link probes is refused whatever the phone: link_probes_exhausted, p_probes),
- * then the code (otp_issue, given p_issue as the engine built it: cooldown, limits, the challenge
- * and its send), its message (outbox_enqueue, given p_message as the outbox prepared it) and the
- * `requested` event (audit_record). Answers otp_issue's outcome, or 'account_linked' /
- * 'probes_exhausted' (with retry_after) / 'phone_linked'; with an issued code, whether a phone
- * identity exists for the number and the message's id.
+ * then the code, its message and the `requested` event (otp_request_code, given p_issue and
+ * p_message as the engine and the outbox built them). Answers otp_issue's outcome, or
+ * 'account_linked' / 'probes_exhausted' (with retry_after) / 'phone_linked'; with an issued
+ * code, whether a phone identity exists for the number and the message's id.
  */
 CREATE FUNCTION phone_link_request_code(
   p_client_id varchar, p_user_id varchar, p_phone varchar, p_probes jsonb, p_issue jsonb,
@@ -19,7 +18,6 @@ LANGUAGE plpgsql AS $$
 DECLARE
   v_link record;
   v_code record;
-  v_message jsonb := p_message;
 BEGIN
   SELECT * INTO v_link FROM link_state(p_client_id, p_user_id, p_phone);
   IF v_link.account_linked THEN
@@ -36,7 +34,10 @@ BEGIN
     RETURN;
   END IF;
 
-  SELECT * INTO v_code FROM otp_issue(p_args => p_issue);
+  SELECT * INTO v_code FROM otp_request_code(
+    p_client_id => p_client_id, p_user_id => p_user_id, p_issue => p_issue,
+    p_message => p_message, p_target_masked => p_target_masked, p_target_hash => p_target_hash,
+    p_ip => p_ip);
   outcome := v_code.outcome;
   challenge_id := v_code.challenge_id;
   auth_code := v_code.auth_code;
@@ -45,22 +46,9 @@ BEGIN
   retry_after := v_code.retry_after;
   scope := v_code.scope;
   sends := v_code.sends;
+  message_id := v_code.message_id;
   IF v_code.outcome <> 'issued' THEN
     RETURN;
   END IF;
-
-  IF v_code.call_fallback_allowed = false THEN
-    -- The target's calls are at their cap: the chain goes on without its call.
-    v_message := jsonb_set(p_message, '{fallbacks}', coalesce((
-      SELECT jsonb_agg(f.value ORDER BY f.n)
-        FROM jsonb_array_elements(p_message -> 'fallbacks') WITH ORDINALITY AS f(value, n)
-       WHERE f.value ->> 'channel' <> 'voice'), '[]'::jsonb));
-  END IF;
-  message_id := outbox_enqueue(p_message => v_message,
-                               p_group_key => 'otp:' || v_code.challenge_id);
-  PERFORM audit_record(
-    p_events => ARRAY['requested']::varchar[], p_actor => NULL, p_client_id => p_client_id,
-    p_user_id => p_user_id, p_target_masked => p_target_masked, p_target_hash => p_target_hash,
-    p_ip => p_ip, p_challenge_id => v_code.challenge_id, p_detail => NULL, p_at => now());
   phone_known := v_link.phone_known;
 END $$;

@@ -1,11 +1,11 @@
 /*
- * A sign-in code of the app API (APP-AUTH.md), in one transaction composed of the libs'
- * primitives: the code (otp_issue, given p_issue as the engine built it: cooldown, limits, the
- * challenge and its send), its message (outbox_enqueue, given p_message as the outbox prepared
- * it) and the `requested` event (audit_record). Answers otp_issue's outcome; with an issued
- * code, the message's id.
+ * A code and its message, for every front door, in the caller's transaction: the code
+ * (otp_issue, given p_issue as the engine built it: cooldown, limits, the challenge and its
+ * send), its message (outbox_enqueue, given p_message as the outbox prepared it; a call in its
+ * fallback chain is dropped when the target's calls are at their cap) and the `requested` event
+ * (audit_record). Answers otp_issue's outcome; with an issued code, the message's id.
  */
-CREATE FUNCTION app_auth_request_code(
+CREATE FUNCTION otp_request_code(
   p_client_id varchar, p_user_id varchar, p_issue jsonb, p_message jsonb,
   p_target_masked varchar, p_target_hash bytea, p_ip varchar,
   OUT outcome varchar, OUT challenge_id uuid, OUT auth_code varchar,
@@ -14,6 +14,7 @@ CREATE FUNCTION app_auth_request_code(
 LANGUAGE plpgsql AS $$
 DECLARE
   v_code record;
+  v_message jsonb := p_message;
 BEGIN
   SELECT * INTO v_code FROM otp_issue(p_args => p_issue);
   outcome := v_code.outcome;
@@ -27,7 +28,14 @@ BEGIN
   IF v_code.outcome <> 'issued' THEN
     RETURN;
   END IF;
-  message_id := outbox_enqueue(p_message => p_message,
+  IF v_code.call_fallback_allowed = false THEN
+    -- The target's calls are at their cap: the chain goes on without its call.
+    v_message := jsonb_set(p_message, '{fallbacks}', coalesce((
+      SELECT jsonb_agg(f.value ORDER BY f.n)
+        FROM jsonb_array_elements(p_message -> 'fallbacks') WITH ORDINALITY AS f(value, n)
+       WHERE f.value ->> 'channel' <> 'voice'), '[]'::jsonb));
+  END IF;
+  message_id := outbox_enqueue(p_message => v_message,
                                p_group_key => 'otp:' || v_code.challenge_id);
   PERFORM audit_record(
     p_events => ARRAY['requested']::varchar[], p_actor => NULL, p_client_id => p_client_id,
