@@ -1,4 +1,5 @@
 import { FlowRetentionJob } from '@app/flows';
+import { adminApi, cliOk, TEST_ADMIN_KEY } from '../support/admin';
 import { http, HttpResult } from '../support/http';
 import { lastCodeFor, sentMessages, uniquePhone, wrongCode } from '../support/otp-client';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -69,7 +70,7 @@ describe('sign-in flows (FLOWS.md)', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await startTestApp({ CORS_ORIGINS: 'https://shop.example' });
+    t = await startTestApp({ CORS_ORIGINS: 'https://shop.example', ADMIN_API_KEY: TEST_ADMIN_KEY });
   });
 
   afterAll(() => t.close());
@@ -500,6 +501,57 @@ describe('sign-in flows (FLOWS.md)', () => {
       `SELECT end_reason FROM app_sessions WHERE kind = 'web' AND ended_at IS NOT NULL`,
     );
     expect(row.end_reason).toBe('logout');
+  });
+
+  it('shows web sessions to operators (CLI and /admin), who can end them', async () => {
+    const { flowId, phone, code } = await atOtp(t);
+    const signedIn = await check(t, flowId, code);
+    const cookie = cookieOf(signedIn);
+    const listed = await cliOk(t, 'sessions:list', '--phone', phone.e164, '--active');
+    expect(listed.items).toEqual([
+      expect.objectContaining({
+        kind: 'web',
+        clientId: null,
+        phone: phone.e164,
+        email: null,
+        active: true,
+      }),
+    ]);
+    const id = listed.items[0].id as string;
+    const page = await adminApi(t, 'GET', `/sessions?phone=%2B${phone.e164.slice(1)}`);
+    expect(page.body.items).toEqual(listed.items);
+    // Never the cookie's value: only its hash is stored.
+    expect(JSON.stringify(listed)).not.toContain(signedIn.body.sessionId as string);
+
+    expect(await cliOk(t, 'sessions:end', '--session', id)).toEqual({ ended: 1 });
+    const fail = { status: 401, body: { status: 'fail' } };
+    const after = await http<Body>(t.url, 'GET', `${BASE}/default/session`, {
+      headers: { cookie },
+    });
+    expect({ status: after.status, body: after.body }).toEqual(fail);
+    const ended = await cliOk(t, 'sessions:list', '--session', id);
+    expect(ended.items[0]).toMatchObject({ active: false, endReason: 'revoked_session' });
+
+    // A phone's sessions, through /admin.
+    const again = await post(t, 'default/otp', { module: 'phone' }).then(async (started) => {
+      const next = started.body.flowId as string;
+      await post(t, 'default/otp', {
+        flowId: next,
+        module: 'phone',
+        credentials: { phone: { value: phone.e164.slice(1) } },
+      });
+      t.clock.advance(31);
+      return check(t, next, lastCodeFor(t.messagesFile, phone.e164).code);
+    });
+    const answer = await adminApi(t, 'POST', '/sessions/end', { body: { phone: phone.e164 } });
+    expect({ status: answer.status, body: answer.body }).toEqual({
+      status: 200,
+      body: { ended: 1 },
+    });
+    const gone = await http<Body>(t.url, 'GET', `${BASE}/default/session`, {
+      headers: { cookie: cookieOf(again) },
+    });
+    expect({ status: gone.status, body: gone.body }).toEqual(fail);
   });
 
   it('answers 401 {"status":"fail"} without a session, with a bad one, or in another realm', async () => {

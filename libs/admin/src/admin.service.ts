@@ -85,7 +85,7 @@ export class AdminService {
     private readonly signingKeys: SigningKeys,
   ) {}
 
-  /** App sessions by session, client or phone (E.164), newest first. */
+  /** Sessions (apps' and websites') by session, client or phone (E.164), newest first. */
   listSessions(query: SessionQuery): Promise<Page<SessionView>> {
     return this.sessionDirectory.list({
       ...query,
@@ -94,8 +94,8 @@ export class AdminService {
   }
 
   /**
-   * Ends app sessions at once (their tokens stop working on every instance): one session, a
-   * phone's (within a client, when given), or a client's. How many ended.
+   * Ends sessions, apps' and websites', at once (their tokens or cookies stop working on every
+   * instance): one session, a phone's (within a client, when given), or a client's. How many ended.
    */
   async endSessions(which: {
     sessionId?: string;

@@ -1,14 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Clock, decodeCursor, Page, pageSize, toPage } from '@app/common';
-import type { SessionEndReason } from './entities/app-session.entity';
+import type { SessionEndReason, SessionKind } from './entities/app-session.entity';
 
-/** A session as operators see it (never a token). */
+/**
+ * A session as operators see it (never a token): an app's, or a website's (`web`, FLOWS.md),
+ * which has no client in the `default` realm and no phone when signed in with an email address.
+ */
 export interface SessionView {
   id: string;
-  clientId: string;
-  phoneUserId: string;
-  phone: string;
+  kind: SessionKind;
+  clientId: string | null;
+  phoneUserId: string | null;
+  phone: string | null;
+  email: string | null;
   createdAt: string;
   refreshedAt: string;
   expiresAt: string;
@@ -32,9 +37,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface Row {
   id: string;
-  client_id: string;
-  phone_user_id: string;
-  phone_e164: string;
+  kind: SessionKind;
+  client_id: string | null;
+  phone_user_id: string | null;
+  phone_e164: string | null;
+  email: string | null;
   created_at: Date;
   refreshed_at: Date;
   expires_at: Date;
@@ -44,7 +51,7 @@ interface Row {
   created_text: string;
 }
 
-/** Operators' view of the app sessions: by session, client or phone, newest first. */
+/** Operators' view of the sessions (apps' and websites'): by session, client or phone, newest first. */
 @Injectable()
 export class SessionDirectory {
   constructor(
@@ -61,11 +68,12 @@ export class SessionDirectory {
       ? decodeCursor(query.cursor, ['timestamp', 'string'])
       : [null, null];
     const rows = await this.dataSource.query<Row[]>(
-      `SELECT s.id, s.client_id, s.phone_user_id, p.phone_e164, s.created_at, s.refreshed_at,
+      `SELECT s.id, s.kind, s.client_id, s.phone_user_id, p.phone_e164, s.email, s.created_at,
+              s.refreshed_at,
               s.expires_at, s.ended_at, s.end_reason,
               (s.ended_at IS NULL AND s.expires_at > $5) AS active,
               s.created_at::text AS created_text
-         FROM app_sessions s JOIN phone_users p ON p.id = s.phone_user_id
+         FROM app_sessions s LEFT JOIN phone_users p ON p.id = s.phone_user_id
         WHERE ($1::uuid IS NULL OR s.id = $1)
           AND ($2::varchar IS NULL OR s.client_id = $2)
           AND ($3::varchar IS NULL OR p.phone_e164 = $3)
@@ -100,9 +108,11 @@ export class SessionDirectory {
 function toView(row: Row): SessionView {
   return {
     id: row.id,
+    kind: row.kind,
     clientId: row.client_id,
     phoneUserId: row.phone_user_id,
     phone: row.phone_e164,
+    email: row.email,
     createdAt: row.created_at.toISOString(),
     refreshedAt: row.refreshed_at.toISOString(),
     expiresAt: row.expires_at.toISOString(),

@@ -387,7 +387,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** App sessions by session, client or phone, newest first */
+    /** Sessions (apps' and websites', `kind`) by session, client or phone, newest first */
     get: operations['AdminSessionsController_listSessions'];
     put?: never;
     post?: never;
@@ -1417,12 +1417,26 @@ export interface components {
     SessionResponse: {
       /** @example 7c9e6679-7425-40de-944b-e07fc1f90ae7 */
       id: string;
-      /** @example okto-app */
-      clientId: string;
+      /**
+       * @description An app's (APP-AUTH.md) or a website's cookie session (FLOWS.md)
+       * @example app
+       * @enum {string}
+       */
+      kind: 'app' | 'web';
+      /**
+       * @description None for a web session of the `default` realm
+       * @example okto-app
+       */
+      clientId: string | null;
       /** @example 5f0c7d2e-3b1a-4c4d-9e2f-1a2b3c4d5e6f */
-      phoneUserId: string;
-      /** @example +919876543219 */
-      phone: string;
+      phoneUserId: string | null;
+      /**
+       * @description None for a web session signed in with an email address
+       * @example +919876543219
+       */
+      phone: string | null;
+      /** @example null */
+      email: string | null;
       /** @example 2026-12-01T10:00:00.000Z */
       createdAt: string;
       /** @example 2026-12-01T10:00:00.000Z */

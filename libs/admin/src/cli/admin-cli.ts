@@ -299,7 +299,7 @@ function addCommands(
 
   program
     .command('sessions:list')
-    .description('app sessions (sign-ins with a phone code), newest first')
+    .description("sessions, apps' and websites' (kind app|web), newest first")
     .option('--session <id>', 'one session')
     .option('--client <id>', 'client id')
     .option('--phone <e164>', 'e.g. +919876543219')
@@ -333,7 +333,7 @@ function addCommands(
   program
     .command('sessions:end')
     .description(
-      "end app sessions at once (every token of theirs stops working): one (--session), a phone's (--phone, within --client if given) or a client's (--client)",
+      "end sessions at once, apps' and websites' (every token or cookie of theirs stops working): one (--session), a phone's (--phone, within --client if given) or a client's (--client)",
     )
     .option('--session <id>', 'one session')
     .option('--client <id>', 'client id')

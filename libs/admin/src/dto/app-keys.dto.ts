@@ -141,12 +141,30 @@ export class EndSessionsDto {
 export class SessionResponse {
   @ApiProperty({ example: '7c9e6679-7425-40de-944b-e07fc1f90ae7' })
   id!: string;
-  @ApiProperty({ example: 'okto-app' })
-  clientId!: string;
-  @ApiProperty({ example: '5f0c7d2e-3b1a-4c4d-9e2f-1a2b3c4d5e6f' })
-  phoneUserId!: string;
-  @ApiProperty({ example: '+919876543219' })
-  phone!: string;
+  @ApiProperty({
+    example: 'app',
+    enum: ['app', 'web'],
+    description: "An app's (APP-AUTH.md) or a website's cookie session (FLOWS.md)",
+  })
+  kind!: string;
+  @ApiProperty({
+    example: 'okto-app',
+    nullable: true,
+    type: String,
+    description: 'None for a web session of the `default` realm',
+  })
+  clientId!: string | null;
+  @ApiProperty({ example: '5f0c7d2e-3b1a-4c4d-9e2f-1a2b3c4d5e6f', nullable: true, type: String })
+  phoneUserId!: string | null;
+  @ApiProperty({
+    example: '+919876543219',
+    nullable: true,
+    type: String,
+    description: 'None for a web session signed in with an email address',
+  })
+  phone!: string | null;
+  @ApiProperty({ example: null, nullable: true, type: String })
+  email!: string | null;
   @ApiProperty({ example: '2026-12-01T10:00:00.000Z' })
   createdAt!: string;
   @ApiProperty({ example: '2026-12-01T10:00:00.000Z' })

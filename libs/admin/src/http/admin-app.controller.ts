@@ -96,7 +96,9 @@ export class AdminSessionsController {
   constructor(private readonly admin: AdminService) {}
 
   @Get('sessions')
-  @ApiOperation({ summary: 'App sessions by session, client or phone, newest first' })
+  @ApiOperation({
+    summary: "Sessions (apps' and websites', `kind`) by session, client or phone, newest first",
+  })
   @ApiOkResponse({ type: SessionPageResponse })
   @ApiErrors(...ADMIN_ERRORS, ErrorCode.ValidationFailed)
   listSessions(@Query() query: SessionsQueryDto) {
