@@ -123,6 +123,25 @@ describe('sign-in flows: FLOWS_FILE, email, partner realms', () => {
       phone_number: null,
       email: address,
     });
+    // Operators see it too (no phone, no client) and can end it.
+    const [{ id }] = await t.dataSource.query<Array<{ id: string }>>(
+      `SELECT id FROM app_sessions WHERE email = $1`,
+      [address],
+    );
+    const listed = await cliOk(t, 'sessions:list', '--session', id);
+    expect(listed.items).toEqual([
+      expect.objectContaining({
+        id,
+        kind: 'web',
+        clientId: null,
+        phoneUserId: null,
+        phone: null,
+        email: address,
+        active: true,
+      }),
+    ]);
+    expect(await cliOk(t, 'sessions:end', '--session', id)).toEqual({ ended: 1 });
+    expect((await session(t, 'default', signedIn)).status).toBe(401);
   });
 
   it("runs a partner client's realm with its countries, its own user ids, until suspended", async () => {
