@@ -1,6 +1,7 @@
 import { createHmac, createSign, generateKeyPairSync, KeyObject, randomUUID } from 'node:crypto';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import { PartnerJwtStrategy } from '@app/auth';
 import { partnerTokenClaims } from '@app/partners';
 import { DEV_PARTNER_JWT_SECRET } from '@app/config';
 import { lastCodeFor, OtpClient, sentMessages, uniquePhone } from '../support/otp-client';
@@ -595,6 +596,17 @@ describe('JWT attacks on register and linked-mobile-number', () => {
   describe('a token accepted before', () => {
     const linked = (token: string) => TARGETS[0].send({ 'user-jwt-token': token });
     const serverNow = () => Math.floor(t.clock.now().getTime() / 1000);
+
+    it('skips passport-jwt: verified on its first two requests only (kept on its second)', async () => {
+      const validate = jest.spyOn(t.app.get(PartnerJwtStrategy), 'validate');
+      try {
+        const token = valid();
+        for (let i = 0; i < 5; i++) expect((await linked(token)).status).toBe(404);
+        expect(validate).toHaveBeenCalledTimes(2);
+      } finally {
+        validate.mockRestore();
+      }
+    });
 
     it('expires on time: refused once exp (+ leeway) has passed on the server clock', async () => {
       const token = valid({ iat: serverNow(), exp: serverNow() + 5 });

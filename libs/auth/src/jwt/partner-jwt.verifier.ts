@@ -83,6 +83,17 @@ export class PartnerJwtVerifier {
 
   /** {@link verify}, with the span of time in which the token stays valid. */
   verifyToken(token: string | undefined, client?: RegisteredClient): VerifiedToken {
+    const keys = this.keysForToken(token, client);
+    return this.verifiedClaims(verifySignature(token as string, keys).payload, client);
+  }
+
+  /**
+   * The checks made before any signature is: the token's size and shape, its header (`alg`
+   * among the partner algorithms, `kid`), a client claim, then the keys that may have signed it,
+   * each pinned to its own algorithm (the registered client's, chosen by `kid` when the header
+   * names one; else the fallback secret, HS256 only). Throws the fixed 401 reasons.
+   */
+  keysForToken(token: string | undefined, client?: RegisteredClient): KeyObject[] {
     if (typeof token !== 'string' || token.length === 0) throw unauthorized('token missing');
     if (token.length > MAX_PARTNER_TOKEN_LENGTH) throw unauthorized('token too large');
     if (!COMPACT_JWS.test(token)) throw unauthorized('token malformed');
@@ -90,10 +101,22 @@ export class PartnerJwtVerifier {
     // A token that names no client cannot be a registered client's: say so before trying the
     // fallback secret, whose "invalid token signature" would send its signer looking at the key.
     if (!client && namesNoClient(token)) throw unauthorized(MISSING_CLIENT);
-    const keys = this.keysFor(header, client);
+    return this.keysFor(header, client);
+  }
 
+  /**
+   * The checks made once the signature holds: the time claims against the service clock (the
+   * signature check ignores them: jsonwebtoken would read the system clock), `exp` required,
+   * then the claims turned into the user.
+   */
+  verifiedClaims(payload: unknown, client?: RegisteredClient): VerifiedToken {
+    // jsonwebtoken hands back a string when the payload is not a JSON object.
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+      throw unauthorized('token malformed');
+    }
+    const claims = payload as Claims;
     const now = Math.floor(this.clock.now().getTime() / 1000);
-    const claims = verifySignatureAndTimes(token, header.alg, keys, now);
+    checkTimes(claims, now);
 
     if (claims.exp === undefined) throw unauthorized('token has no expiry');
     // JSON allows 1e999 (Infinity), which jsonwebtoken would take as "never expires".
@@ -175,37 +198,44 @@ function namesNoClient(token: string): boolean {
   return isAbsent(preferred) && isAbsent(fallback);
 }
 
+/** The options of every partner signature check: times are checked on the service clock. */
+export const PARTNER_SIGNATURE_OPTIONS: {
+  algorithms: Algorithm[];
+  ignoreExpiration: true;
+  ignoreNotBefore: true;
+} = { algorithms: [...ALGORITHMS], ignoreExpiration: true, ignoreNotBefore: true };
+
 /**
- * Tries each key: a signature that fails moves to the next; anything else (expired, not yet
- * valid, a bad claim) is the token's own problem and answers at once.
+ * Tries each key: a signature that fails moves to the next; anything else (a malformed token)
+ * is the token's own problem and answers at once. Returns the key that verified it.
  */
-function verifySignatureAndTimes(
+export function verifySignature(
   token: string,
-  algorithm: Algorithm,
   keys: KeyObject[],
-  now: number,
-): Claims {
-  let payload: unknown;
+): { key: KeyObject; payload: unknown } {
   for (const [index, key] of keys.entries()) {
     try {
-      payload = verify(token, key, {
-        algorithms: [algorithm],
-        clockTimestamp: now,
-        clockTolerance: PARTNER_TOKEN_LEEWAY_SECONDS,
-      });
-      break;
+      return { key, payload: verify(token, key, { ...PARTNER_SIGNATURE_OPTIONS }) };
     } catch (error) {
-      const reason = reasonFor(error);
+      const reason = partnerTokenReason(error);
       if (reason !== 'invalid token signature' || index === keys.length - 1) {
         throw unauthorized(reason);
       }
     }
   }
-  // jsonwebtoken hands back a string when the payload is not a JSON object.
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-    throw unauthorized('token malformed');
+  throw unauthorized('invalid token signature');
+}
+
+/** jsonwebtoken's time checks, in its order, with its leeway, at `now` (the service clock). */
+function checkTimes(claims: Claims, now: number): void {
+  if (claims.nbf !== undefined) {
+    if (typeof claims.nbf !== 'number') throw unauthorized('token claims invalid: nbf');
+    if (claims.nbf > now + PARTNER_TOKEN_LEEWAY_SECONDS) throw unauthorized('token not yet valid');
   }
-  return payload as Claims;
+  if (claims.exp !== undefined) {
+    if (typeof claims.exp !== 'number') throw unauthorized('token claims invalid: exp');
+    if (now >= claims.exp + PARTNER_TOKEN_LEEWAY_SECONDS) throw unauthorized('token expired');
+  }
 }
 
 /** Reads the header; refuses anything but the partner algorithms before verifying, so the answer does not depend on which check jsonwebtoken runs first. */
@@ -241,7 +271,8 @@ function validity(claims: Claims): { validFrom: number; validUntil: number } {
   };
 }
 
-function reasonFor(error: unknown): string {
+/** The fixed 401 reason for an error of jsonwebtoken. */
+export function partnerTokenReason(error: unknown): string {
   // Subclasses of JsonWebTokenError first.
   if (error instanceof TokenExpiredError) return 'token expired';
   if (error instanceof NotBeforeError) return 'token not yet valid';
