@@ -399,6 +399,7 @@ describe('Fallback on receipts: undelivered, or not confirmed in time', () => {
       TWILIO_AUTH_TOKEN: fake.authToken,
       TWILIO_FROM: '+15005550006',
       PUBLIC_URL: PUBLIC_URL,
+      ADMIN_API_KEY: TEST_ADMIN_KEY,
     });
   });
   afterAll(async () => {
@@ -481,6 +482,34 @@ describe('Fallback on receipts: undelivered, or not confirmed in time', () => {
     expect(await statuses(e164)).toEqual(['sms:sent', 'voice:sent']);
     // A repeated receipt releases nothing more.
     expect((await receipt(sms, 'undelivered')).body).toEqual({ receipt: 'unchanged' });
+  });
+
+  it('the admin view shows the SMS, its receipt and the fallback call, in chain order', async () => {
+    const { e164, sms } = await register();
+    await receipt(sms, 'undelivered');
+    const call = await callTo(e164);
+
+    const answer = await adminApi(t, 'GET', `/messages?phone=${encodeURIComponent(e164)}`);
+
+    expect(answer.status).toBe(200);
+    const [first, second] = answer.body.items;
+    expect(answer.body.items).toHaveLength(2);
+    expect(first).toMatchObject({
+      channel: 'sms',
+      status: 'sent',
+      providerMessageId: sms,
+      deliveryStatus: 'undelivered',
+      fallbackOf: null,
+      deliveryStatuses: [{ status: 'undelivered', errorCode: null, at: expect.any(String) }],
+    });
+    expect(second).toMatchObject({
+      channel: 'voice',
+      status: 'sent',
+      providerMessageId: call!.sid,
+      fallbackOf: first.messageId,
+      challengeId: first.challengeId,
+      deliveryStatuses: [],
+    });
   });
 
   it('no receipt within NOTIFY_FALLBACK_AFTER_SECONDS → a call with the same code', async () => {
