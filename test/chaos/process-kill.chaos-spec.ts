@@ -235,3 +235,163 @@ describe('SIGKILL between commit and delivery', () => {
     });
   });
 });
+
+/**
+ * Crash between channels (CHANNELS.md fallback, issue 17): NOTIFY_FALLBACK=sms>voice, Twilio
+ * refuses the SMS for good (21211), the API records that and releases the call, and is killed
+ * with SIGKILL before the call reaches Twilio. The released call is in the outbox (pending,
+ * leased to the dead process's inline attempt); a new process must make the call, with the
+ * code the SMS carried, exactly once.
+ *
+ * The SMS's rejection is answered with `Connection: close`, so the call needs a new connection;
+ * the test turns the proxy in front of the fake to `hold` while Twilio "thinks" about the SMS,
+ * so the call's request is black-holed on the wire (it leaves the API, never reaches Twilio).
+ */
+describe('SIGKILL between channels: the first failed for good, its fallback not yet sent', () => {
+  const apis = new ApiProcesses();
+  let db: ChaosDatabase;
+  let fake: TwilioFake;
+  let proxy: TcpProxy | undefined;
+
+  beforeAll(async () => {
+    db = await createChaosDatabase();
+    fake = await startTwilioFake();
+  });
+
+  afterEach(async () => {
+    await apis.stopAll();
+    await proxy?.close();
+    proxy = undefined;
+  });
+
+  afterAll(async () => {
+    await fake?.close();
+    await db?.drop();
+  });
+
+  interface MessageRow {
+    channel: string;
+    status: string;
+    attempts: number;
+    payload: Buffer | null;
+    provider_message_id: string | null;
+    created_at: Date;
+    next_attempt_at: Date;
+  }
+
+  const messages = (e164: string) =>
+    db.query<MessageRow>(
+      `SELECT channel, status, attempts, payload, provider_message_id, created_at,
+              next_attempt_at
+         FROM outbox_messages WHERE recipient = $1 ORDER BY after_id NULLS FIRST`,
+      [e164],
+    );
+
+  /** The digits a call says (TwiML says the code twice, digit by digit). */
+  const spoken = (twiml: string) => {
+    const said = [...twiml.matchAll(/<Say language="[^"]+">(\d)<\/Say>/g)].map((m) => m[1]);
+    return said.slice(0, said.length / 2).join('');
+  };
+
+  it('a new process makes the call with the same code, exactly once', async () => {
+    const { port } = new URL(fake.url);
+    proxy = await startTcpProxy('127.0.0.1', Number(port));
+    const viaProxy = proxy;
+    const env = {
+      ...loadEnv(),
+      ...twilioEnv(fake, `http://127.0.0.1:${proxy.port}`),
+      DATABASE_URL: db.url,
+      NOTIFY_TIMEOUT_MS: String(TIMEOUT_MS),
+      NOTIFY_CHANNELS: 'sms,voice',
+      NOTIFY_FALLBACK: 'sms>voice',
+    };
+    const user = newPartnerUser();
+    const phone = uniquePhone();
+    const first = await apis.start(env);
+
+    fake.respondWith({
+      ...TwilioFake.error(400, 21211, "The 'To' number is not a valid phone number."),
+      delayMs: 300,
+      closeConnection: true,
+    });
+    const registering = api.register(first.url, user.token, phone.national, 10_000);
+    await waitFor(
+      'the SMS at the fake',
+      () => fake.requests.some((r) => r.form.To === phone.e164),
+      {
+        timeoutMs: 10_000,
+        intervalMs: 2,
+      },
+    );
+    const sms = fake.requests.find((r) => r.form.To === phone.e164)!;
+    expect(sms.path).toMatch(/\/Messages\.json$/);
+    const smsCode = /(?<!\d)(\d{6})(?!\d)/.exec(sms.form.Body)?.[1] ?? '';
+    expect(smsCode).toMatch(/^\d{6}$/);
+    // New connections from now on are black-holed: the call will be on the wire, never there.
+    viaProxy.setMode('hold');
+    await waitFor('the call to be on the wire', () => viaProxy.heldBytes > 0, {
+      timeoutMs: 10_000,
+      intervalMs: 2,
+    });
+    first.server.kill(); // SIGKILL by PID
+    expect(await first.server.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect((await registering).status).toBe(0);
+
+    // The SMS's failure is recorded and the call released, leased to the dead inline attempt.
+    const [smsRow, callRow] = await messages(phone.e164);
+    expect(smsRow).toMatchObject({ channel: 'sms', status: 'failed', payload: null });
+    expect(callRow).toMatchObject({ channel: 'voice', status: 'pending', attempts: 1 });
+    expect(callRow.payload).not.toBeNull();
+    expect(fake.calls.filter((c) => c.to === phone.e164)).toHaveLength(0);
+
+    viaProxy.setMode('open');
+    const second = await apis.start(env);
+    const call = await waitFor(
+      'the new process to make the call',
+      () => fake.calls.find((c) => c.to === phone.e164),
+      { timeoutMs: LEASE_MS + 15_000, intervalMs: 10 },
+    );
+    const calledAt = Date.now();
+    const sent = await waitFor(
+      'the call to be recorded sent',
+      async () => {
+        const [, row] = await messages(phone.e164);
+        return row.status === 'sent' ? row : undefined;
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(calledAt).toBeGreaterThanOrEqual(callRow.next_attempt_at.getTime());
+    expect(spoken(call.twiml)).toBe(smsCode);
+    expect(sent).toMatchObject({ status: 'sent', attempts: 2, payload: null });
+    expect(sent.provider_message_id).toBe(call.sid);
+
+    // Exactly once: past another full lease and several polls, one call, one SMS request.
+    await sleep(LEASE_MS + 2_000);
+    const toPhone = fake.requests.filter((r) => r.form.To === phone.e164);
+    expect(toPhone.map((r) => (r.path.endsWith('/Calls.json') ? 'call' : 'sms'))).toEqual([
+      'sms',
+      'call',
+    ]);
+    expect(fake.calls.filter((c) => c.to === phone.e164)).toHaveLength(1);
+    expect((await messages(phone.e164)).map((m) => `${m.channel}:${m.status}`)).toEqual([
+      'sms:failed',
+      'voice:sent',
+    ]);
+
+    // The code the call said works: the same code, still live.
+    const [challenge] = await db.query<{ auth_code: string }>(
+      `SELECT auth_code FROM otp_challenges WHERE target = $1`,
+      [phone.e164],
+    );
+    expect(
+      (await api.verify(second.url, user.token, phone.national, challenge.auth_code, smsCode))
+        .status,
+    ).toBe(200);
+    report('SIGKILL between channels', {
+      calledAfterCommitMs: calledAt - callRow.created_at.getTime(),
+      leaseMs: LEASE_MS,
+      providerRequests: toPhone.length,
+      attempts: sent.attempts,
+    });
+  });
+});

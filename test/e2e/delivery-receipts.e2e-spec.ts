@@ -1,5 +1,6 @@
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
 import { OutboxService } from '@app/notifications';
+import { adminApi, cli, TEST_ADMIN_KEY } from '../support/admin';
 import { http, HttpResult } from '../support/http';
 import { startTestApp, TestApp } from '../support/test-app';
 import { uniquePhone } from '../support/otp-client';
@@ -31,6 +32,7 @@ describe('Delivery receipts from Twilio', () => {
       TWILIO_AUTH_TOKEN: fake.authToken,
       TWILIO_FROM: '+15005550006',
       PUBLIC_URL: `${PUBLIC_URL}/`,
+      ADMIN_API_KEY: TEST_ADMIN_KEY,
     });
   });
   afterEach(() => fake.reset());
@@ -249,6 +251,119 @@ describe('Delivery receipts from Twilio', () => {
     expect(await deliveryStatus(sid)).toBeNull();
   });
 
+  async function challengeOf(authCode: string): Promise<string> {
+    const [row] = await t.dataSource.query<Array<{ id: string }>>(
+      `SELECT id FROM otp_challenges WHERE auth_code = $1`,
+      [authCode],
+    );
+    return row.id;
+  }
+
+  it("the admin view lists a code's message with each delivery status and its time, in order", async () => {
+    const { sid, e164, authCode } = await sentSms();
+    const challengeId = await challengeOf(authCode);
+    const code = /\d{6}/.exec(fake.requests[0].form.Body)![0];
+    await callback(messageReceipt(sid, 'queued'));
+    t.clock.advance(2);
+    await callback(messageReceipt(sid, 'sent'));
+    t.clock.advance(3);
+    await callback(messageReceipt(sid, 'delivered'));
+    await callback(messageReceipt(sid, 'sent')); // late: not a status of the message
+
+    const byChallenge = await adminApi(t, 'GET', `/messages?challengeId=${challengeId}`);
+    expect(byChallenge.status).toBe(200);
+    expect(byChallenge.body.items).toHaveLength(1);
+    const [message] = byChallenge.body.items;
+    expect(message).toMatchObject({
+      challengeId,
+      channel: 'sms',
+      status: 'sent',
+      providerMessageId: sid,
+      deliveryStatus: 'delivered',
+      fallbackOf: null,
+    });
+    expect(message.to).not.toContain(e164.slice(3, -3));
+    expect(message.sentAt).toEqual(expect.any(String));
+    const statuses = message.deliveryStatuses as Array<{ status: string; at: string }>;
+    expect(statuses.map((s) => s.status)).toEqual(['queued', 'sent', 'delivered']);
+    const times = statuses.map((s) => Date.parse(s.at));
+    expect(times[1] - times[0]).toBeGreaterThanOrEqual(2000);
+    expect(times[2] - times[1]).toBeGreaterThanOrEqual(3000);
+    // Never the code, its payload or the phone in the clear.
+    expect(byChallenge.text).not.toContain(code);
+    expect(byChallenge.text).not.toContain(e164);
+    expect(byChallenge.text).not.toMatch(/payload|body/i);
+
+    const byPhone = await adminApi(t, 'GET', `/messages?phone=${encodeURIComponent(e164)}`);
+    expect(byPhone.status).toBe(200);
+    expect(byPhone.body.items).toEqual(byChallenge.body.items);
+
+    const viaCli = await cli(t, 'messages', '--phone', e164);
+    expect(viaCli.exitCode).toBe(0);
+    expect(viaCli.json.items).toEqual(byChallenge.body.items);
+  });
+
+  it('the admin view shows the error code of an undelivered status', async () => {
+    const { sid, e164 } = await sentSms();
+    await callback(messageReceipt(sid, 'undelivered', { ErrorCode: '30003' }));
+    const answer = await adminApi(t, 'GET', `/messages?phone=${encodeURIComponent(e164)}`);
+    expect(answer.body.items[0].deliveryStatuses).toEqual([
+      { status: 'undelivered', errorCode: '30003', at: expect.any(String) },
+    ]);
+  });
+
+  it('the admin view answers an unknown code or phone with no messages', async () => {
+    const unknown = await adminApi(
+      t,
+      'GET',
+      '/messages?challengeId=00000000-0000-4000-8000-000000000000',
+    );
+    expect(unknown.status).toBe(200);
+    expect(unknown.body).toEqual({ items: [] });
+    const phone = await adminApi(
+      t,
+      'GET',
+      `/messages?phone=${encodeURIComponent(uniquePhone().e164)}`,
+    );
+    expect(phone.body).toEqual({ items: [] });
+  });
+
+  it.each([
+    ['nothing', ''],
+    [
+      'both a challenge and a phone',
+      '?challengeId=00000000-0000-4000-8000-000000000000&phone=%2B919876543219',
+    ],
+    ['a challenge id that is no UUID', "?challengeId=1'%20OR%201=1%20--"],
+    [
+      'a challenge id given twice',
+      '?challengeId=00000000-0000-4000-8000-000000000000&challengeId=00000000-0000-4000-8000-000000000001',
+    ],
+    ['a phone that is no phone', '?phone=abc'],
+    ['a national phone', '?phone=9876543219'],
+    ['an oversized phone', `?phone=%2B${'9'.repeat(5000)}`],
+    ['a phone with a control character', '?phone=%2B91%0A9876543219'],
+  ])('the admin view answers %s 400 VALIDATION_FAILED', async (_label, query) => {
+    const answer = await adminApi(t, 'GET', `/messages${query}`);
+    expect(answer.status).toBe(400);
+    expect(answer.body).toMatchObject({ error: 'VALIDATION_FAILED' });
+  });
+
+  it('the CLI refuses a challenge id that is no UUID', async () => {
+    const run = await cli(t, 'messages', '--challenge', "x' OR 1=1");
+    expect(run.exitCode).not.toBe(0);
+    expect(run.error).toMatchObject({ error: 'VALIDATION_FAILED' });
+  });
+
+  it.each([
+    ['no admin key', null],
+    ['a wrong admin key', 'wrong-key'],
+  ])('the admin view refuses %s: 401', async (_label, key) => {
+    const { e164 } = await sentSms();
+    const answer = await adminApi(t, 'GET', `/messages?phone=${encodeURIComponent(e164)}`, { key });
+    expect(answer.status).toBe(401);
+  });
+
   it('answers a receipt for a message it does not know 200, recording nothing', async () => {
     const answer = await callback(messageReceipt('SM' + 'f'.repeat(32), 'delivered'));
     expect(answer.status).toBe(200);
@@ -284,6 +399,7 @@ describe('Fallback on receipts: undelivered, or not confirmed in time', () => {
       TWILIO_AUTH_TOKEN: fake.authToken,
       TWILIO_FROM: '+15005550006',
       PUBLIC_URL: PUBLIC_URL,
+      ADMIN_API_KEY: TEST_ADMIN_KEY,
     });
   });
   afterAll(async () => {
@@ -366,6 +482,34 @@ describe('Fallback on receipts: undelivered, or not confirmed in time', () => {
     expect(await statuses(e164)).toEqual(['sms:sent', 'voice:sent']);
     // A repeated receipt releases nothing more.
     expect((await receipt(sms, 'undelivered')).body).toEqual({ receipt: 'unchanged' });
+  });
+
+  it('the admin view shows the SMS, its receipt and the fallback call, in chain order', async () => {
+    const { e164, sms } = await register();
+    await receipt(sms, 'undelivered');
+    const call = await callTo(e164);
+
+    const answer = await adminApi(t, 'GET', `/messages?phone=${encodeURIComponent(e164)}`);
+
+    expect(answer.status).toBe(200);
+    const [first, second] = answer.body.items;
+    expect(answer.body.items).toHaveLength(2);
+    expect(first).toMatchObject({
+      channel: 'sms',
+      status: 'sent',
+      providerMessageId: sms,
+      deliveryStatus: 'undelivered',
+      fallbackOf: null,
+      deliveryStatuses: [{ status: 'undelivered', errorCode: null, at: expect.any(String) }],
+    });
+    expect(second).toMatchObject({
+      channel: 'voice',
+      status: 'sent',
+      providerMessageId: call!.sid,
+      fallbackOf: first.messageId,
+      challengeId: first.challengeId,
+      deliveryStatuses: [],
+    });
   });
 
   it('no receipt within NOTIFY_FALLBACK_AFTER_SECONDS → a call with the same code', async () => {

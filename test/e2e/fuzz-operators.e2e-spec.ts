@@ -130,6 +130,7 @@ describe('fuzz: /admin and /s2s answer 2xx or a documented 4xx in the contract s
           'until',
           'event',
           'status',
+          'challengeId',
         ),
         fc.oneof(
           fc.string({ maxLength: 60 }),
@@ -145,6 +146,7 @@ describe('fuzz: /admin and /s2s answer 2xx or a documented 4xx in the contract s
         (s: string) => ['DELETE', `/s2s/users/${s}/link`],
         () => ['GET', '/admin/links'],
         () => ['GET', '/admin/audit'],
+        () => ['GET', '/admin/messages'],
         () => ['GET', '/admin/clients'],
       );
       const credentials = {

@@ -38,6 +38,8 @@ export interface ScriptedResponse {
   body?: unknown;
   /** Hold the response back this long, to exercise client timeouts. */
   delayMs?: number;
+  /** Answer with `Connection: close`: the client's next request needs a new connection. */
+  closeConnection?: boolean;
 }
 
 /** A Message resource as Twilio returns it (subset of fields, same spelling). */
@@ -197,6 +199,7 @@ export class TwilioFake {
 
     const scripted = this.script.shift() ?? { status: 201 };
     const reply = (): void => {
+      if (scripted.closeConnection) res.setHeader('Connection', 'close');
       if (scripted.body !== undefined) return send(res, scripted.status, scripted.body);
       if (scripted.status >= 300) {
         // Twilio's generic codes mirror the status: 20429, 20500, 20503, …

@@ -13,6 +13,7 @@ import {
 import { AuditQuery, AuditService } from '@app/audit';
 import { LinkedPhone, LinkRepository } from '@app/users';
 import { OtpLimits, PumpingScope } from '@app/otp';
+import { MessageHistory, MessageView } from '@app/notifications';
 import {
   AppKeys,
   AppKeyView,
@@ -60,6 +61,8 @@ export interface MintedToken {
   expiresAt: string;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 const MAX_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
 
 /** How operators change things: where the audit says an admin did it. */
@@ -83,6 +86,7 @@ export class AdminService {
     private readonly sessions: SessionStore,
     private readonly sessionDirectory: SessionDirectory,
     private readonly signingKeys: SigningKeys,
+    private readonly messageHistory: MessageHistory,
   ) {}
 
   /** Sessions (apps' and websites') by session, client or phone (E.164), newest first. */
@@ -281,6 +285,30 @@ export class AdminService {
     }
     await this.audit.record([{ event: 'pumping_cleared', actor: 'admin', detail: scope }]);
     return { cleared: scope };
+  }
+
+  /**
+   * The messages of a code (challengeId) or of a phone, newest first: channel, state, provider
+   * id, times and each delivery status with its time. Never a payload or a code.
+   */
+  async listMessages(query: { challengeId?: string; phone?: string }): Promise<{
+    items: MessageView[];
+  }> {
+    if ((query.challengeId === undefined) === (query.phone === undefined)) {
+      throw new AppError(ErrorCode.ValidationFailed, {
+        details: [{ field: 'challengeId', message: 'give a challengeId or a phone' }],
+      });
+    }
+    if (query.challengeId !== undefined && !UUID.test(query.challengeId)) {
+      throw new AppError(ErrorCode.ValidationFailed, {
+        details: [{ field: 'challengeId', message: 'challengeId must be a UUID' }],
+      });
+    }
+    const items = await this.messageHistory.find({
+      challengeId: query.challengeId,
+      recipient: query.phone === undefined ? undefined : parseE164(query.phone),
+    });
+    return { items };
   }
 
   searchAudit(query: Omit<AuditQuery, 'phoneE164'> & { phone?: string }) {

@@ -27,3 +27,5 @@ export {
 } from './receipts/delivery-receipts.service';
 export type { Receipt, ReceiptOutcome } from './receipts/delivery-receipts.service';
 export { validTwilioSignature } from './drivers/twilio.notifier';
+export { MessageHistory, MESSAGE_HISTORY_LIMIT } from './receipts/message-history';
+export type { DeliveryStatusView, MessageView } from './receipts/message-history';

@@ -6,6 +6,7 @@ import { OutboxService } from './outbox/outbox.service';
 import { OutboxPoller } from './outbox/outbox.poller';
 import { PayloadCipher } from './outbox/payload-cipher';
 import { DeliveryReceipts } from './receipts/delivery-receipts.service';
+import { MessageHistory } from './receipts/message-history';
 
 /**
  * Sending messages: a driver per channel (the Notifier port), the texts of each channel and
@@ -22,7 +23,8 @@ import { DeliveryReceipts } from './receipts/delivery-receipts.service';
     OutboxService,
     OutboxPoller,
     DeliveryReceipts,
+    MessageHistory,
   ],
-  exports: [OutboxService, Notifiers, DeliveryReceipts],
+  exports: [OutboxService, Notifiers, DeliveryReceipts, MessageHistory],
 })
 export class NotificationsModule {}

@@ -311,6 +311,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/admin/messages': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A code's messages (challengeId) or a phone's, newest first: channel, status, provider id, each delivery status with its time */
+    get: operations['AdminLinksController_messages'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/admin/audit': {
     parameters: {
       query?: never;
@@ -1315,6 +1332,63 @@ export interface components {
       message: string;
       /** @example +919876543219 */
       phone: string;
+    };
+    DeliveryStatusResponse: {
+      /** @example delivered */
+      status: string;
+      /** @example null */
+      errorCode: string | null;
+      /** @example 2026-12-01T10:00:03.000Z */
+      at: string;
+    };
+    MessageResponse: {
+      /** @example 0b7e2c4a-5d1f-4f7a-8c2e-6a9b3d1e4f20 */
+      messageId: string;
+      /** @example 2f1c6b0e-8d4a-4c1e-9a8e-3f0d2b7c5a11 */
+      challengeId: string | null;
+      /**
+       * @example sms
+       * @enum {string}
+       */
+      channel: 'sms' | 'whatsapp' | 'voice' | 'email' | 'telegram';
+      /**
+       * @description The recipient, masked.
+       * @example +91******219
+       */
+      to: string;
+      /**
+       * @example sent
+       * @enum {string}
+       */
+      status: 'pending' | 'sent' | 'failed' | 'expired' | 'superseded' | 'held';
+      /**
+       * @description Fallback of.
+       * @example null
+       */
+      fallbackOf: string | null;
+      /** @example SM0123456789abcdef0123456789abcdef */
+      providerMessageId: string | null;
+      /** @example delivered */
+      deliveryStatus: string | null;
+      /** @example 2026-12-01T10:00:00.000Z */
+      createdAt: string;
+      /** @example 2026-12-01T10:00:01.000Z */
+      sentAt: string | null;
+      /**
+       * @description Oldest first.
+       * @example [
+       *       {
+       *         "status": "delivered",
+       *         "errorCode": null,
+       *         "at": "2026-12-01T10:00:03.000Z"
+       *       }
+       *     ]
+       */
+      deliveryStatuses: components['schemas']['DeliveryStatusResponse'][];
+    };
+    MessagesResponse: {
+      /** @example [] */
+      items: components['schemas']['MessageResponse'][];
     };
     AuditEventResponse: {
       /** @example 1042 */
@@ -3933,6 +4007,106 @@ export interface operations {
              * @enum {string}
              */
             error: 'NOT_FOUND' | 'RECORD_NOT_FOUND';
+            /** @example route not found */
+            message: string;
+          };
+        };
+      };
+      /** @description UNAVAILABLE */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 503 */
+            statusCode: number;
+            /**
+             * @example UNAVAILABLE
+             * @enum {string}
+             */
+            error: 'UNAVAILABLE';
+            /** @example service temporarily unavailable; retry later */
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  AdminLinksController_messages: {
+    parameters: {
+      query?: {
+        /** @description A code's challenge id (authCode's challenge, in the audit trail). Or give phone. */
+        challengeId?: string;
+        /** @description A phone in E.164. */
+        phone?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['MessagesResponse'];
+        };
+      };
+      /** @description VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 400 */
+            statusCode: number;
+            /**
+             * @example VALIDATION_FAILED
+             * @enum {string}
+             */
+            error: 'VALIDATION_FAILED';
+            /** @example request validation failed */
+            message: string;
+          };
+        };
+      };
+      /** @description UN_AUTHORIZED */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 401 */
+            statusCode: number;
+            /**
+             * @example UN_AUTHORIZED
+             * @enum {string}
+             */
+            error: 'UN_AUTHORIZED';
+            /** @example unauthorized */
+            message: string;
+          };
+        };
+      };
+      /** @description NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @example 404 */
+            statusCode: number;
+            /**
+             * @example NOT_FOUND
+             * @enum {string}
+             */
+            error: 'NOT_FOUND';
             /** @example route not found */
             message: string;
           };

@@ -428,6 +428,19 @@ function addCommands(
     );
 
   program
+    .command('messages')
+    .description(
+      "a code's messages or a phone's, newest first: channel, status, provider id, delivery statuses",
+    )
+    .option('--challenge <id>', "the code's challenge id")
+    .option('--phone <e164>', 'e.g. +919876543219')
+    .action(
+      run((service, options: { challenge?: string; phone?: string }) =>
+        service.listMessages({ challengeId: options.challenge, phone: options.phone }),
+      ),
+    );
+
+  program
     .command('audit')
     .description('audit events matching every filter given, newest first')
     .option('--phone <e164>', 'e.g. +919876543219')

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsISO8601, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { IsPrintable } from '@app/common';
 import { AUDIT_ACTORS, AUDIT_EVENTS, type AuditEventName } from '@app/audit';
 import { PageQueryDto } from './client.dto';
@@ -125,4 +125,79 @@ export class AuditPageResponse {
 
   @ApiProperty({ example: null, nullable: true, type: String })
   nextCursor!: string | null;
+}
+
+export class MessagesQueryDto {
+  @ApiPropertyOptional({
+    example: '2f1c6b0e-8d4a-4c1e-9a8e-3f0d2b7c5a11',
+    description: "A code's challenge id (authCode's challenge, in the audit trail). Or give phone.",
+  })
+  @IsOptional()
+  @IsUUID()
+  challengeId?: string;
+
+  @ApiPropertyOptional({ example: '+919876543219', description: 'A phone in E.164.' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(32)
+  @IsPrintable()
+  phone?: string;
+}
+
+export class DeliveryStatusResponse {
+  @ApiProperty({ example: 'delivered' })
+  status!: string;
+
+  @ApiProperty({ example: null, nullable: true, type: String })
+  errorCode!: string | null;
+
+  @ApiProperty({ example: '2026-12-01T10:00:03.000Z' })
+  at!: string;
+}
+
+export class MessageResponse {
+  @ApiProperty({ example: '0b7e2c4a-5d1f-4f7a-8c2e-6a9b3d1e4f20' })
+  messageId!: string;
+
+  @ApiProperty({ example: '2f1c6b0e-8d4a-4c1e-9a8e-3f0d2b7c5a11', nullable: true, type: String })
+  challengeId!: string | null;
+
+  @ApiProperty({ example: 'sms', enum: ['sms', 'whatsapp', 'voice', 'email', 'telegram'] })
+  channel!: string;
+
+  @ApiProperty({ example: '+91******219', description: 'The recipient, masked.' })
+  to!: string;
+
+  @ApiProperty({
+    example: 'sent',
+    enum: ['pending', 'sent', 'failed', 'expired', 'superseded', 'held'],
+  })
+  status!: string;
+
+  @ApiProperty({ example: null, nullable: true, type: String, description: 'Fallback of.' })
+  fallbackOf!: string | null;
+
+  @ApiProperty({ example: 'SM0123456789abcdef0123456789abcdef', nullable: true, type: String })
+  providerMessageId!: string | null;
+
+  @ApiProperty({ example: 'delivered', nullable: true, type: String })
+  deliveryStatus!: string | null;
+
+  @ApiProperty({ example: '2026-12-01T10:00:00.000Z' })
+  createdAt!: string;
+
+  @ApiProperty({ example: '2026-12-01T10:00:01.000Z', nullable: true, type: String })
+  sentAt!: string | null;
+
+  @ApiProperty({
+    type: [DeliveryStatusResponse],
+    description: 'Oldest first.',
+    example: [{ status: 'delivered', errorCode: null, at: '2026-12-01T10:00:03.000Z' }],
+  })
+  deliveryStatuses!: DeliveryStatusResponse[];
+}
+
+export class MessagesResponse {
+  @ApiProperty({ type: [MessageResponse], example: [] })
+  items!: MessageResponse[];
 }

@@ -37,6 +37,8 @@ import {
   AuditQueryDto,
   LinkPageResponse,
   LinksQueryDto,
+  MessagesQueryDto,
+  MessagesResponse,
 } from '../dto/links-audit.dto';
 
 const CLIENT_ID = new TextParamPipe(128);
@@ -172,6 +174,17 @@ export class AdminLinksController {
   @ApiErrors(...ADMIN_ERRORS, ErrorCode.RecordNotFound, ErrorCode.ValidationFailed)
   unlink(@Param('clientId', CLIENT_ID) clientId: string, @Param('userId', USER_ID) userId: string) {
     return this.admin.unlink(clientId, userId);
+  }
+
+  @Get('messages')
+  @ApiOperation({
+    summary:
+      "A code's messages (challengeId) or a phone's, newest first: channel, status, provider id, each delivery status with its time",
+  })
+  @ApiOkResponse({ type: MessagesResponse })
+  @ApiErrors(...ADMIN_ERRORS, ErrorCode.ValidationFailed)
+  messages(@Query() query: MessagesQueryDto) {
+    return this.admin.listMessages(query);
   }
 
   @Get('audit')
