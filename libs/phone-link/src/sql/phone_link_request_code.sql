@@ -17,7 +17,6 @@ CREATE FUNCTION phone_link_request_code(
 LANGUAGE plpgsql AS $$
 DECLARE
   v_link record;
-  v_code record;
 BEGIN
   SELECT * INTO v_link FROM link_state(p_client_id, p_user_id, p_phone);
   IF v_link.account_linked THEN
@@ -34,20 +33,13 @@ BEGIN
     RETURN;
   END IF;
 
-  SELECT * INTO v_code FROM otp_request_code(
-    p_client_id => p_client_id, p_user_id => p_user_id, p_issue => p_issue,
-    p_message => p_message, p_target_masked => p_target_masked, p_target_hash => p_target_hash,
-    p_ip => p_ip);
-  outcome := v_code.outcome;
-  challenge_id := v_code.challenge_id;
-  auth_code := v_code.auth_code;
-  attempts_left := v_code.attempts_left;
-  resend_after := v_code.resend_after;
-  retry_after := v_code.retry_after;
-  scope := v_code.scope;
-  sends := v_code.sends;
-  message_id := v_code.message_id;
-  IF v_code.outcome <> 'issued' THEN
+  SELECT * INTO outcome, challenge_id, auth_code, attempts_left, resend_after, retry_after,
+                scope, sends, message_id
+    FROM otp_request_code(
+      p_client_id => p_client_id, p_user_id => p_user_id, p_issue => p_issue,
+      p_message => p_message, p_target_masked => p_target_masked,
+      p_target_hash => p_target_hash, p_ip => p_ip);
+  IF outcome <> 'issued' THEN
     RETURN;
   END IF;
   phone_known := v_link.phone_known;
