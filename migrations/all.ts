@@ -13,6 +13,7 @@ import { OutboxIndexes1765000300000 } from './1765000300000-outbox-indexes';
 import { OtpApi1765001000000 } from './1765001000000-otp-api';
 import { AppKeys1765002000000 } from './1765002000000-app-keys';
 import { AuthFlows1765004000000 } from './1765004000000-auth-flows';
+import { LeanSendIndexes1765005000000 } from './1765005000000-lean-send-indexes';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- migrations/Name` writes a new
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   OtpApi1765001000000,
   AppKeys1765002000000,
   AuthFlows1765004000000,
+  LeanSendIndexes1765005000000,
 ];

@@ -6,7 +6,6 @@ import type { Channel } from '@app/common';
 @Index('ix_otp_sends_target', ['target', 'sentAt'])
 @Index('ix_otp_sends_user', ['clientId', 'userId', 'sentAt'])
 @Index('ix_otp_sends_sent_at', ['sentAt'])
-@Index('ix_otp_sends_client', ['clientId', 'sentAt'])
 @Index('ix_otp_sends_block', ['targetBlock', 'sentAt'])
 export class OtpSend {
   @PrimaryColumn({

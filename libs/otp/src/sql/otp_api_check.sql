@@ -48,7 +48,7 @@ BEGIN
     IF v_first THEN
       UPDATE otp_api_codes SET verified_at = a.now WHERE id = v_match;
       INSERT INTO otp_send_counts (scope, bucket, shard, sends, verified)
-      SELECT v.scope, otp_send_bucket(a.now), floor(random() * 8)::smallint, 0, 1
+      SELECT v.scope, otp_send_bucket(a.now), otp_send_shard(), 0, 1
         FROM (VALUES ('region:' || a.region), ('block:' || a.block)) v(scope)
        WHERE v.scope IS NOT NULL
       ON CONFLICT ON CONSTRAINT pk_otp_send_counts

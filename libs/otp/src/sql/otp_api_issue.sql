@@ -165,7 +165,7 @@ BEGIN
            (challenge_id, client_id, user_id, target, target_block, channel, sent_at)
          VALUES (a.id, a.client_id, '', a.target, coalesce(a.block, ''), a.channel, a.now))
   INSERT INTO otp_send_counts (scope, bucket, shard, sends)
-  SELECT v.scope, otp_send_bucket(a.now), floor(random() * 8)::smallint, 1
+  SELECT v.scope, otp_send_bucket(a.now), otp_send_shard(), 1
     FROM (VALUES ('service'), ('client:' || a.client_id), ('region:' || a.region),
                  ('block:' || a.block)) v(scope)
    WHERE v.scope IS NOT NULL

@@ -206,15 +206,15 @@ BEGIN
     auth_code := a.auth_code;
   END IF;
 
-  -- The send, and the counters of the budgets, the region and the block (a random one of a
-  -- bucket's 8 rows each, so concurrent registers rarely wait on one row).
+  -- The send, and the counters of the budgets, the region and the block (this session's row of
+  -- each bucket's 8: otp_send_shard).
   WITH s AS (
          INSERT INTO otp_sends
            (challenge_id, client_id, user_id, target, target_block, channel, sent_at)
          VALUES (challenge_id, a.client_id, a.user_id, a.target, coalesce(a.block, ''),
                  a.channel, a.now))
   INSERT INTO otp_send_counts (scope, bucket, shard, sends)
-  SELECT v.scope, otp_send_bucket(a.now), floor(random() * 8)::smallint, 1
+  SELECT v.scope, otp_send_bucket(a.now), otp_send_shard(), 1
     FROM (VALUES ('service'), ('client:' || a.client_id), ('region:' || a.region),
                  ('block:' || a.block)) v(scope)
    WHERE v.scope IS NOT NULL

@@ -26,7 +26,7 @@ BEGIN
   -- Its fallbacks (a call, a WhatsApp message) would now carry a used code.
   PERFORM outbox_cancel_group(p_group_key => 'otp:' || a.challenge_id);
   INSERT INTO otp_send_counts (scope, bucket, shard, sends, verified)
-  SELECT v.scope, otp_send_bucket(a.now), floor(random() * 8)::smallint, 0, 1
+  SELECT v.scope, otp_send_bucket(a.now), otp_send_shard(), 0, 1
     FROM (VALUES ('region:' || a.region), ('block:' || a.block)) v(scope)
    WHERE v.scope IS NOT NULL
   ON CONFLICT ON CONSTRAINT pk_otp_send_counts

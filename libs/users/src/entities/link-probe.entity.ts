@@ -6,7 +6,6 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
  */
 @Entity({ name: 'link_probes' })
 @Index('ix_link_probes_user', ['clientId', 'userId', 'probedAt'])
-@Index('ix_link_probes_client', ['clientId', 'probedAt'])
 @Index('ix_link_probes_probed_at', ['probedAt'])
 export class LinkProbeRecord {
   @PrimaryColumn({

@@ -1,0 +1,121 @@
+import { DataSource, QueryRunner } from 'typeorm';
+import { createDataSource, openEmbeddedDatabase } from '@app/database';
+import { SCHEMA } from '@app/migrations';
+import { createTestDatabase, e2eDatabase } from '../support/test-database';
+
+/**
+ * A register as the API makes it, in SQL (every limit out of reach): a new user of `client`
+ * and a new phone, numbered `n`.
+ */
+const REGISTER = `
+  SELECT outcome FROM phone_link_request_code(
+    p_client_id => $1::varchar, p_user_id => 'u' || $2::text, p_phone => '+9198' || lpad($2::text, 8, '0'),
+    p_probes => jsonb_build_object('client_id', $1::varchar, 'user_id', 'u' || $2::text, 'now', now(),
+                                   'max_per_user', 1000, 'max_per_client', 1000),
+    p_issue => jsonb_build_object(
+      'client_id', $1::varchar, 'user_id', 'u' || $2::text, 'target', '+9198' || lpad($2::text, 8, '0'),
+      'target_kind', 'phone', 'block', '+919800', 'channel', 'sms', 'now', now(),
+      'expires_at', now() + interval '5 minutes', 'challenge_id', gen_random_uuid(),
+      'live_id', NULL, 'auth_code', lpad($2::text, 8, '1'), 'code_hash', '\\x00', 'cooldown_seconds', 0,
+      'max_attempts', 5, 'max_per_target', 1000, 'max_per_owner', 1000, 'max_per_block', 1000,
+      'max_per_service', 100000, 'client_budget', 100000, 'budget_margin', 200, 'region', 'IN',
+      'pumping_min_sends', 1000000, 'pumping_min_conversion', 0.2),
+    p_message => jsonb_build_object(
+      'channel', 'sms', 'recipient', '+9198' || lpad($2::text, 8, '0'), 'payload', '\\x00',
+      'lease_until', now() + interval '30 seconds', 'expires_at', now() + interval '5 minutes',
+      'created_at', now(), 'audit', '{}'::jsonb),
+    p_target_masked => '+91******000', p_target_hash => '\\x00'::bytea, p_ip => '127.0.0.1')`;
+
+/** What issue 20 changed in the register's writes, on a freshly migrated database. */
+describe('the lean write path', () => {
+  let dataSource: DataSource;
+  let close: () => Promise<void>;
+
+  async function withRunner<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> {
+    const runner = dataSource.createQueryRunner();
+    try {
+      return await work(runner);
+    } finally {
+      await runner.release();
+    }
+  }
+
+  beforeEach(async () => {
+    if (e2eDatabase() === 'embedded') {
+      const embedded = await openEmbeddedDatabase('memory://');
+      dataSource = createDataSource({ dataDir: 'memory://', poolSize: 1 }, SCHEMA, embedded.driver);
+      await dataSource.initialize();
+      close = () => dataSource.destroy();
+    } else {
+      const database = await createTestDatabase();
+      dataSource = createDataSource(
+        { url: database.env.DATABASE_URL, dataDir: '', poolSize: 2 },
+        SCHEMA,
+      );
+      await dataSource.initialize();
+      close = async () => {
+        await dataSource.destroy();
+        await database.drop();
+      };
+    }
+  });
+
+  afterEach(() => close());
+
+  it("counts a session's sends in its own backend's counter row of each scope", async () => {
+    const shard = await withRunner(async (runner) => {
+      for (const n of ['1', '2', '3']) {
+        expect(await runner.query(REGISTER, ['client-a', n])).toEqual([{ outcome: 'issued' }]);
+      }
+      const [row] = (await runner.query(`SELECT (pg_backend_pid() % 8)::int AS shard`)) as Array<{
+        shard: number;
+      }>;
+      return row.shard;
+    });
+
+    const counts = await dataSource.query<Array<{ scope: string; shard: number; sends: number }>>(
+      `SELECT scope, shard, sends FROM otp_send_counts ORDER BY scope`,
+    );
+    // One row per scope, all on this session's shard: three registers never took three rows.
+    expect(counts).toEqual(
+      ['block:+919800', 'client:client-a', 'region:IN', 'service'].map((scope) => ({
+        scope,
+        shard,
+        sends: 3,
+      })),
+    );
+  });
+
+  it("plans a user's hourly counts on the user's index from the first request", async () => {
+    // A fresh install: no statistics yet. A generic plan is what each pooled session keeps; with
+    // sequential scans priced out, the index the planner picks is the one it would keep.
+    const plans = await withRunner(async (runner) => {
+      await runner.startTransaction();
+      try {
+        await runner.query(`SET LOCAL enable_seqscan = off`);
+        await runner.query(`SET LOCAL plan_cache_mode = force_generic_plan`);
+        const plan = async (sql: string) => {
+          await runner.query(`PREPARE count_plan(varchar, varchar, timestamptz) AS ${sql}`);
+          const rows = (await runner.query(
+            `EXPLAIN EXECUTE count_plan('client-a', 'u1', now())`,
+          )) as Array<{ 'QUERY PLAN': string }>;
+          await runner.query(`DEALLOCATE count_plan`);
+          return rows.map((row) => row['QUERY PLAN']).join('\n');
+        };
+        return {
+          sends: await plan(`SELECT count(*) FROM (SELECT 1 FROM otp_sends
+             WHERE client_id = $1 AND user_id = $2 AND sent_at > $3 LIMIT 5) w`),
+          probes: await plan(`SELECT count(*) FROM (SELECT probed_at FROM link_probes
+             WHERE client_id = $1 AND user_id = $2 AND probed_at > $3
+             ORDER BY probed_at LIMIT 5) w`),
+        };
+      } finally {
+        await runner.rollbackTransaction();
+      }
+    });
+
+    // Not a client-wide index: that plan read every send of the client for each register.
+    expect(plans.sends).toContain('ix_otp_sends_user');
+    expect(plans.probes).toContain('ix_link_probes_user');
+  });
+});
