@@ -481,6 +481,83 @@ async function runPostgres(ctx: RunContext): Promise<void> {
   }
 }
 
+/** The cold-start group's runs: no warm-up, no ANALYZE, back to back. */
+const COLD_SECONDS = 10;
+
+/**
+ * A fresh install under load from its first second: its own database, migrated and nothing
+ * else (no ANALYZE, no VACUUM), and a new API process; register, then verify of challenges seeded
+ * without statistics, each measured in its first COLD_SECONDS and the COLD_SECONDS after. The
+ * first run against the second, and against the warm `pg:` scenarios of the same run, shows
+ * what plans made on empty tables (and a cold JIT) cost.
+ */
+async function runCold(ctx: RunContext): Promise<void> {
+  const { config, identities } = ctx;
+  const name = newDatabaseName();
+  const url = databaseUrl(config.pgAdminUrl, name);
+  await createDatabase(config.pgAdminUrl, name);
+  cleanups.push({
+    name: 'drop cold database',
+    run: async () => (config.keep ? undefined : dropDatabase(config.pgAdminUrl, name)),
+  });
+  await runCommand('migrate cold', NODE, [join(ROOT, 'dist/apps/api/src/migrate.js')], {
+    cwd: ctx.tmp,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'bench', DATABASE_URL: url },
+    timeoutMs: MIGRATE_TIMEOUT_MS,
+  });
+  const cold = { ...config, warmupSeconds: 0, durationSeconds: COLD_SECONDS, unloadedSeconds: 0 };
+  const size = Math.ceil(config.poolRate * COLD_SECONDS * 2) + 4 * config.connections;
+  const registerUsers = new Pool('cold register users', identities.makeUsers(size, 'cold'));
+  const verifyPool = new Pool<KnownChallenge>(
+    'cold verify challenges',
+    await seedChallenges(url, ctx.keys.otpSecret, OTP_LENGTH, identities.makeUsers(size, 'cv')),
+  );
+  const port = await freePort();
+  const env = apiEnv(config, ctx.keys, port, join(ctx.tmp, 'notify-cold.jsonl'), { url });
+  ctx.serverEnv['api-cold'] = redacted(env);
+  const server = await startServer('api-cold', NODE, [join(ROOT, 'dist/apps/api/src/main.js')], {
+    cwd: ctx.tmp,
+    env,
+    timeoutMs: START_TIMEOUT_MS,
+    logFile: join(ctx.tmp, 'api-cold.log'),
+    readyUrl: `http://127.0.0.1:${port}/health`,
+  });
+  const common = { group: 'cold' as const, url: `http://127.0.0.1:${port}`, serverPid: server.pid };
+  const runs: ScenarioDef[] = [];
+  for (const part of ['first', 'next']) {
+    runs.push({
+      ...common,
+      name: `cold:register-${part}-${COLD_SECONDS}s`,
+      description: `register on a freshly migrated database, the ${part} ${COLD_SECONDS} s`,
+      expected: '200',
+      expectation: { statuses: [200], bodyIncludes: '"authCode"' },
+      pools: [registerUsers],
+      phase: (_phase, check) => ({ requests: registerRequests(registerUsers, check) }),
+    });
+  }
+  for (const part of ['first', 'next']) {
+    runs.push({
+      ...common,
+      name: `cold:verify-${part}-${COLD_SECONDS}s`,
+      description: `verify, challenges seeded with no ANALYZE after, the ${part} ${COLD_SECONDS} s`,
+      expected: '200',
+      expectation: { statuses: [200], bodyIncludes: 'Users linked successfully' },
+      pools: [verifyPool],
+      phase: (_phase, check) => ({ requests: verifyRequests(verifyPool, check) }),
+    });
+  }
+  try {
+    for (const def of runs) {
+      const result = await runScenario(cold, def);
+      if (!server.alive()) result.failures.push('the API process died during this scenario');
+      ctx.results.push(result);
+      if (!server.alive()) break;
+    }
+  } finally {
+    await stopServer(ctx, server);
+  }
+}
+
 async function runEmbedded(ctx: RunContext): Promise<void> {
   const { config, identities } = ctx;
   const port = await freePort();
@@ -942,6 +1019,7 @@ async function main(): Promise<number> {
     });
 
     if (config.groups.has('baselines')) await runBaselines(ctx);
+    if (config.groups.has('cold')) await runCold(ctx);
     if (config.groups.has('postgres')) await runPostgres(ctx);
     if (config.groups.has('embedded')) await runEmbedded(ctx);
     if (config.groups.has('growth')) await runGrowth(ctx);

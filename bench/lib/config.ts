@@ -11,7 +11,7 @@ export interface BenchConfig {
   requestTimeoutSeconds: number;
   /** A maintenance database of the PostgreSQL server; bench databases are created next to it. */
   pgAdminUrl: string;
-  /** Groups to run: baselines, postgres, embedded (the default), growth (only when asked for). */
+  /** Groups to run: baselines, cold, postgres, embedded (the default), growth (only when asked for). */
   groups: Set<BenchGroup>;
   /** Reuse dist/ instead of running `nest build`. */
   skipBuild: boolean;
@@ -50,10 +50,10 @@ export interface GrowthConfig {
   sampleSeconds: number;
 }
 
-export const BENCH_GROUPS = ['baselines', 'postgres', 'embedded', 'growth'] as const;
+export const BENCH_GROUPS = ['baselines', 'cold', 'postgres', 'embedded', 'growth'] as const;
 export type BenchGroup = (typeof BENCH_GROUPS)[number];
 /** What a run without BENCH_ONLY does: `growth` takes minutes and seeds millions of rows. */
-const DEFAULT_GROUPS: BenchGroup[] = ['baselines', 'postgres', 'embedded'];
+const DEFAULT_GROUPS: BenchGroup[] = ['baselines', 'cold', 'postgres', 'embedded'];
 
 function number(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
   const raw = env[name];

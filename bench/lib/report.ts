@@ -6,7 +6,7 @@ import type { RunStats } from './load';
 
 export interface ScenarioResult {
   name: string;
-  group: 'baseline' | 'postgres' | 'embedded' | 'growth';
+  group: 'baseline' | 'cold' | 'postgres' | 'embedded' | 'growth';
   description: string;
   /** What counts as success, e.g. "200" or "400 INVALID_OTP". */
   expected: string;
