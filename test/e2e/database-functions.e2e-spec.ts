@@ -1,14 +1,12 @@
 import { DataSource, QueryRunner } from 'typeorm';
 import {
   applyFunctionChanges,
-  createDataSource,
-  openEmbeddedDatabase,
   pendingFunctionChanges,
   sqlFunctionFile,
   SqlFunctionFile,
 } from '@app/database';
 import { SCHEMA } from '@app/migrations';
-import { createTestDatabase, e2eDatabase } from '../support/test-database';
+import { openTestDataSource } from '../support/test-database';
 
 /** A function of one argument that answers `answer`. */
 function probe(answer: string, argument = 'p_x integer'): SqlFunctionFile {
@@ -38,23 +36,7 @@ describe('database functions from sql/ files', () => {
     withRunner((runner) => pendingFunctionChanges(runner, files));
 
   beforeEach(async () => {
-    if (e2eDatabase() === 'embedded') {
-      const embedded = await openEmbeddedDatabase('memory://');
-      dataSource = createDataSource({ dataDir: 'memory://', poolSize: 1 }, SCHEMA, embedded.driver);
-      await dataSource.initialize();
-      close = () => dataSource.destroy();
-    } else {
-      const database = await createTestDatabase();
-      dataSource = createDataSource(
-        { url: database.env.DATABASE_URL, dataDir: '', poolSize: 1 },
-        SCHEMA,
-      );
-      await dataSource.initialize();
-      close = async () => {
-        await dataSource.destroy();
-        await database.drop();
-      };
-    }
+    ({ dataSource, close } = await openTestDataSource(1));
   });
 
   afterEach(() => close());

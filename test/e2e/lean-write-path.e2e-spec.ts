@@ -1,7 +1,5 @@
 import { DataSource, QueryRunner } from 'typeorm';
-import { createDataSource, openEmbeddedDatabase } from '@app/database';
-import { SCHEMA } from '@app/migrations';
-import { createTestDatabase, e2eDatabase } from '../support/test-database';
+import { openTestDataSource } from '../support/test-database';
 
 /**
  * A register as the API makes it, in SQL (every limit out of reach): a new user of `client`
@@ -41,23 +39,7 @@ describe('the lean write path', () => {
   }
 
   beforeEach(async () => {
-    if (e2eDatabase() === 'embedded') {
-      const embedded = await openEmbeddedDatabase('memory://');
-      dataSource = createDataSource({ dataDir: 'memory://', poolSize: 1 }, SCHEMA, embedded.driver);
-      await dataSource.initialize();
-      close = () => dataSource.destroy();
-    } else {
-      const database = await createTestDatabase();
-      dataSource = createDataSource(
-        { url: database.env.DATABASE_URL, dataDir: '', poolSize: 2 },
-        SCHEMA,
-      );
-      await dataSource.initialize();
-      close = async () => {
-        await dataSource.destroy();
-        await database.drop();
-      };
-    }
+    ({ dataSource, close } = await openTestDataSource(2));
   });
 
   afterEach(() => close());

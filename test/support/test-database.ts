@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { createDataSource } from '@app/database';
+import type { DataSource } from 'typeorm';
+import { createDataSource, openEmbeddedDatabase } from '@app/database';
 import { SCHEMA } from '@app/migrations';
 
 /**
@@ -42,6 +43,38 @@ export async function createTestDatabase(
   await migrator.runMigrations();
   await migrator.destroy();
   return { env: { DATABASE_URL: url }, drop };
+}
+
+/**
+ * A data source on a fresh, migrated database (createTestDatabase's), and how to close it and
+ * drop the database. The embedded database lends one session whatever `poolSize` asks.
+ */
+export async function openTestDataSource(
+  poolSize: number,
+): Promise<{ dataSource: DataSource; close: () => Promise<void> }> {
+  if (e2eDatabase() === 'embedded') {
+    const embedded = await openEmbeddedDatabase('memory://');
+    const dataSource = createDataSource(
+      { dataDir: 'memory://', poolSize: 1 },
+      SCHEMA,
+      embedded.driver,
+    );
+    await dataSource.initialize();
+    return { dataSource, close: () => dataSource.destroy() };
+  }
+  const database = await createTestDatabase();
+  const dataSource = createDataSource(
+    { url: database.env.DATABASE_URL, dataDir: '', poolSize },
+    SCHEMA,
+  );
+  await dataSource.initialize();
+  return {
+    dataSource,
+    close: async () => {
+      await dataSource.destroy();
+      await database.drop();
+    },
+  };
 }
 
 function withDatabase(serverUrl: string, database: string): string {
