@@ -6,7 +6,7 @@ import {
   SqlFunctionFile,
 } from '@app/database';
 import { SCHEMA } from '@app/migrations';
-import { openTestDataSource } from '../support/test-database';
+import { onRunner, openTestDataSource } from '../support/test-database';
 
 /** A function of one argument that answers `answer`. */
 function probe(answer: string, argument = 'p_x integer'): SqlFunctionFile {
@@ -21,15 +21,7 @@ describe('database functions from sql/ files', () => {
   let dataSource: DataSource;
   let close: () => Promise<void>;
 
-  /** Each with a runner of its own: the embedded database has one session to lend. */
-  async function withRunner<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> {
-    const runner = dataSource.createQueryRunner();
-    try {
-      return await work(runner);
-    } finally {
-      await runner.release();
-    }
-  }
+  const withRunner = <T>(work: (runner: QueryRunner) => Promise<T>) => onRunner(dataSource, work);
   const apply = (files: SqlFunctionFile[]) =>
     withRunner((runner) => applyFunctionChanges(runner, files));
   const pending = (files: SqlFunctionFile[]) =>

@@ -1,5 +1,5 @@
 import { DataSource, QueryRunner } from 'typeorm';
-import { openTestDataSource } from '../support/test-database';
+import { onRunner, openTestDataSource } from '../support/test-database';
 
 /**
  * A register as the API makes it, in SQL (every limit out of reach): a new user of `client`
@@ -29,14 +29,7 @@ describe('the lean write path', () => {
   let dataSource: DataSource;
   let close: () => Promise<void>;
 
-  async function withRunner<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> {
-    const runner = dataSource.createQueryRunner();
-    try {
-      return await work(runner);
-    } finally {
-      await runner.release();
-    }
-  }
+  const withRunner = <T>(work: (runner: QueryRunner) => Promise<T>) => onRunner(dataSource, work);
 
   beforeEach(async () => {
     ({ dataSource, close } = await openTestDataSource(2));

@@ -97,6 +97,34 @@ describe('retention: tables do not grow without end', () => {
     expect(await count(t, 'link_probes')).toBe(0);
   });
 
+  it("folds a closed bucket's counter rows into one, every sum unchanged", async () => {
+    const scope = `client:fold-${Date.now()}`;
+    const now = t.clock.now();
+    const closed = new Date(now.getTime() - 10 * 60_000);
+    // Eight rows of a bucket that closed, and one of the bucket writes go to now.
+    await t.dataSource.query(
+      `INSERT INTO otp_send_counts (scope, bucket, shard, sends, verified)
+       SELECT $1, otp_send_bucket($2), s, s + 1, s FROM generate_series(0, 7) s
+       UNION ALL SELECT $1, otp_send_bucket($3), 3, 5, 1`,
+      [scope, closed, now],
+    );
+    const rows = () =>
+      t.dataSource.query<
+        Array<{ closed: boolean; shard: number; sends: number; verified: number }>
+      >(
+        `SELECT bucket < otp_send_bucket($2) AS closed, shard, sends, verified
+           FROM otp_send_counts WHERE scope = $1 ORDER BY bucket, shard`,
+        [scope, now],
+      );
+
+    await t.app.get(OtpRetentionJob).purgeOnce();
+
+    expect(await rows()).toEqual([
+      { closed: true, shard: 0, sends: 36, verified: 28 },
+      { closed: false, shard: 3, sends: 5, verified: 1 },
+    ]);
+  });
+
   it('never purges a pending message', async () => {
     await t.dataSource.query(
       `INSERT INTO outbox_messages (channel, recipient, payload, status, next_attempt_at, expires_at, created_at)

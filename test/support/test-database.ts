@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import type { DataSource } from 'typeorm';
+import type { DataSource, QueryRunner } from 'typeorm';
 import { createDataSource, openEmbeddedDatabase } from '@app/database';
 import { SCHEMA } from '@app/migrations';
 
@@ -75,6 +75,19 @@ export async function openTestDataSource(
       await database.drop();
     },
   };
+}
+
+/** Work on a session of its own, released after: the embedded database has one to lend. */
+export async function onRunner<T>(
+  dataSource: DataSource,
+  work: (runner: QueryRunner) => Promise<T>,
+): Promise<T> {
+  const runner = dataSource.createQueryRunner();
+  try {
+    return await work(runner);
+  } finally {
+    await runner.release();
+  }
 }
 
 function withDatabase(serverUrl: string, database: string): string {

@@ -16,8 +16,9 @@ const BATCH = 1_000;
 /**
  * Keeps the OTP tables from growing without end: deletes, in bounded batches safe to run in
  * every instance at once (SKIP LOCKED), send and failure records and send counters past the
- * limits' window, and challenges a day past expiry. Verified challenges stay (one per link ever made): they answer a
- * repeated verify for as long as the link exists.
+ * limits' window, and challenges a day past expiry; and folds closed counter buckets. Verified
+ * challenges stay (one per link ever made): they answer a repeated verify for as long as the link
+ * exists.
  */
 @Injectable()
 export class OtpRetentionJob extends BackgroundJob {
@@ -84,7 +85,34 @@ export class OtpRetentionJob extends BackgroundJob {
         BATCH,
         'ctid',
       ),
+      this.compactCounters(sendsBefore, new Date(now)),
     ]);
     return results.some((deleted) => deleted === BATCH);
+  }
+
+  /**
+   * Folds a closed bucket's 8 counter rows into its row 0 (one batch): a register reads every row
+   * of the last hour's buckets for its budgets and pumping guard, and 12 closed buckets of one
+   * row each read faster than of 8. Sums are unchanged, whenever it runs: a late write to a
+   * closed bucket adds a row that the next run folds. Returns how many rows it folded.
+   */
+  private async compactCounters(after: Date, now: Date): Promise<number> {
+    const [{ folded }] = await this.dataSource.query<Array<{ folded: number }>>(
+      `WITH moved AS (
+         DELETE FROM otp_send_counts
+          WHERE ctid IN (SELECT ctid FROM otp_send_counts
+                          WHERE bucket >= $1 AND bucket < otp_send_bucket($2) AND shard <> 0
+                          LIMIT $3 FOR UPDATE SKIP LOCKED)
+         RETURNING scope, bucket, sends, verified),
+       merged AS (
+         INSERT INTO otp_send_counts (scope, bucket, shard, sends, verified)
+         SELECT scope, bucket, 0, sum(sends), sum(verified) FROM moved GROUP BY scope, bucket
+         ON CONFLICT ON CONSTRAINT pk_otp_send_counts DO UPDATE
+           SET sends = otp_send_counts.sends + EXCLUDED.sends,
+               verified = otp_send_counts.verified + EXCLUDED.verified)
+       SELECT count(*)::int AS folded FROM moved`,
+      [after, now, BATCH],
+    );
+    return folded;
   }
 }
