@@ -207,7 +207,9 @@ describe('TwilioNotifier', () => {
       expect(request.path).toBe(`/2010-04-01/Accounts/${fake.accountSid}/Messages.json`);
       expect(request.username).toBe(fake.accountSid);
       expect(request.form).toEqual({ To: `whatsapp:${TO}`, From: WHATSAPP_FROM, Body: BODY });
-      expect(receipt.providerMessageId).toBe(fake.messages[0].sid);
+      // The receipt names the message the fake accepted for this address (by id, not position).
+      const accepted = fake.messages.find((sent) => sent.sid === receipt.providerMessageId);
+      expect(accepted?.to).toBe(`whatsapp:${TO}`);
     });
 
     it('sends the approved content template with the code as variable 1 when one is set', async () => {
