@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { DataSource } from 'typeorm';
 import { createDataSource, openEmbeddedDatabase } from '@app/database';
 import { MIGRATIONS, SCHEMA } from '@app/migrations';
-import { createTestDatabase, e2eDatabase } from '../support/test-database';
+import { createTestDatabase, e2eDatabase, openTestDataSource } from '../support/test-database';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
@@ -198,7 +198,7 @@ describe('migrations', () => {
     let close: () => Promise<void>;
 
     beforeEach(async () => {
-      ({ dataSource, close } = await migratedDatabase());
+      ({ dataSource, close } = await openTestDataSource(1, 'migrations'));
     });
     afterEach(() => close());
 
@@ -273,35 +273,6 @@ describe('migrations', () => {
     });
   });
 });
-
-/** A fresh database migrated with every migration and function, on this project's database. */
-async function migratedDatabase(): Promise<{ dataSource: DataSource; close: () => Promise<void> }> {
-  if (e2eDatabase() === 'embedded') {
-    const embedded = await openEmbeddedDatabase('memory://');
-    const dataSource = createDataSource(
-      { dataDir: 'memory://', poolSize: 1 },
-      SCHEMA,
-      embedded.driver,
-    );
-    await dataSource.initialize();
-    return { dataSource, close: () => dataSource.destroy() };
-  }
-  const database = await createTestDatabase();
-  const dataSource = createDataSource(
-    { url: database.env.DATABASE_URL, dataDir: '', poolSize: 1 },
-    SCHEMA,
-    undefined,
-    'migrations',
-  );
-  await dataSource.initialize();
-  return {
-    dataSource,
-    close: async () => {
-      await dataSource.destroy();
-      await database.drop();
-    },
-  };
-}
 
 /**
  * Rows in the shape HotPathFunctions' schema kept them: a verified challenge with its answer and

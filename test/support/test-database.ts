@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import type { DataSource, QueryRunner } from 'typeorm';
-import { createDataSource, openEmbeddedDatabase } from '@app/database';
+import { createDataSource, openEmbeddedDatabase, type DataSourcePurpose } from '@app/database';
 import { SCHEMA } from '@app/migrations';
 
 /**
@@ -47,10 +47,12 @@ export async function createTestDatabase(
 
 /**
  * A data source on a fresh, migrated database (createTestDatabase's), and how to close it and
- * drop the database. The embedded database lends one session whatever `poolSize` asks.
+ * drop the database. The embedded database lends one session whatever `poolSize` asks;
+ * `purpose` 'migrations' drops the request timeouts (PostgreSQL), for tests that run migrations.
  */
 export async function openTestDataSource(
   poolSize: number,
+  purpose: DataSourcePurpose = 'app',
 ): Promise<{ dataSource: DataSource; close: () => Promise<void> }> {
   if (e2eDatabase() === 'embedded') {
     const embedded = await openEmbeddedDatabase('memory://');
@@ -66,6 +68,8 @@ export async function openTestDataSource(
   const dataSource = createDataSource(
     { url: database.env.DATABASE_URL, dataDir: '', poolSize },
     SCHEMA,
+    undefined,
+    purpose,
   );
   await dataSource.initialize();
   return {
