@@ -279,6 +279,36 @@ async function stopServer(ctx: RunContext, server: ServerHandle): Promise<void> 
   log(`${server.name} ${stop}`);
 }
 
+/**
+ * The compiled API as `api-<label>` on a free port, on `database`, with the bench's settings;
+ * its NOTIFY_FILE is `notify-<label>.jsonl` in the run's temp directory. With `profile`, it
+ * writes a CPU profile when BENCH_CPU_PROFILE asks for one.
+ */
+async function startApi(
+  ctx: RunContext,
+  label: string,
+  database: { url: string } | { dataDir: string },
+  profile: boolean,
+): Promise<{ server: ServerHandle; url: string; notifyFile: string }> {
+  const port = await freePort();
+  const notifyFile = join(ctx.tmp, `notify-${label}.jsonl`);
+  const env = apiEnv(ctx.config, ctx.keys, port, notifyFile, database);
+  ctx.serverEnv[`api-${label}`] = redacted(env);
+  const server = await startServer(
+    `api-${label}`,
+    NODE,
+    [...(profile ? profileArgs(ctx.config) : []), join(ROOT, 'dist/apps/api/src/main.js')],
+    {
+      cwd: ctx.tmp, // not the repo: a developer's .env there must not change the settings
+      env,
+      timeoutMs: START_TIMEOUT_MS,
+      logFile: join(ctx.tmp, `api-${label}.log`),
+      readyUrl: `http://127.0.0.1:${port}/health`,
+    },
+  );
+  return { server, url: `http://127.0.0.1:${port}`, notifyFile };
+}
+
 async function runBaselines(ctx: RunContext): Promise<void> {
   const { config } = ctx;
   await createScratchTable(ctx.databaseUrl);
@@ -361,23 +391,12 @@ async function runPostgres(ctx: RunContext): Promise<void> {
   const flowUsers = new Pool('flow users', identities.makeUsers(oneShot, 'flow'));
   log(`seeded and signed in ${Math.round(performance.now() - seedStarted)} ms`);
 
-  const port = await freePort();
-  const notifyFile = join(ctx.tmp, 'notify-postgres.jsonl');
-  const env = apiEnv(config, ctx.keys, port, notifyFile, { url: ctx.databaseUrl });
-  ctx.serverEnv['api-postgres'] = redacted(env);
-  const server = await startServer(
-    'api-postgres',
-    NODE,
-    [...profileArgs(config), join(ROOT, 'dist/apps/api/src/main.js')],
-    {
-      cwd: ctx.tmp, // not the repo: a developer's .env there must not change the settings
-      env,
-      timeoutMs: START_TIMEOUT_MS,
-      logFile: join(ctx.tmp, 'api-postgres.log'),
-      readyUrl: `http://127.0.0.1:${port}/health`,
-    },
+  const { server, url, notifyFile } = await startApi(
+    ctx,
+    'postgres',
+    { url: ctx.databaseUrl },
+    true,
   );
-  const url = `http://127.0.0.1:${port}`;
   // Each scenario starts right after a VACUUM (ANALYZE), when a table it fills may be empty;
   // plans the API's sessions make then (a sequential scan of an "empty" table) would stay for the
   // whole run, because a 10 s run ends before autovacuum (a minute apart) would analyze the table
@@ -512,17 +531,8 @@ async function runCold(ctx: RunContext): Promise<void> {
     'cold verify challenges',
     await seedChallenges(url, ctx.keys.otpSecret, OTP_LENGTH, identities.makeUsers(size, 'cv')),
   );
-  const port = await freePort();
-  const env = apiEnv(config, ctx.keys, port, join(ctx.tmp, 'notify-cold.jsonl'), { url });
-  ctx.serverEnv['api-cold'] = redacted(env);
-  const server = await startServer('api-cold', NODE, [join(ROOT, 'dist/apps/api/src/main.js')], {
-    cwd: ctx.tmp,
-    env,
-    timeoutMs: START_TIMEOUT_MS,
-    logFile: join(ctx.tmp, 'api-cold.log'),
-    readyUrl: `http://127.0.0.1:${port}/health`,
-  });
-  const common = { group: 'cold' as const, url: `http://127.0.0.1:${port}`, serverPid: server.pid };
+  const { server, url: apiUrl } = await startApi(ctx, 'cold', { url }, false);
+  const common = { group: 'cold' as const, url: apiUrl, serverPid: server.pid };
   const runs: ScenarioDef[] = [];
   for (const part of ['first', 'next']) {
     runs.push({
@@ -560,29 +570,16 @@ async function runCold(ctx: RunContext): Promise<void> {
 
 async function runEmbedded(ctx: RunContext): Promise<void> {
   const { config, identities } = ctx;
-  const port = await freePort();
-  const notifyFile = join(ctx.tmp, 'notify-embedded.jsonl');
-  const env = apiEnv(config, ctx.keys, port, notifyFile, {
-    dataDir: join(ctx.tmp, 'embedded-data'),
-  });
-  ctx.serverEnv['api-embedded'] = redacted(env);
   const registerUsers = new Pool(
     'embedded register users',
     identities.makeUsers(oneShotPoolSize(config), 'emb'),
   );
-  const server = await startServer(
-    'api-embedded',
-    NODE,
-    [...profileArgs(config), join(ROOT, 'dist/apps/api/src/main.js')],
-    {
-      cwd: ctx.tmp,
-      env,
-      timeoutMs: START_TIMEOUT_MS,
-      logFile: join(ctx.tmp, 'api-embedded.log'),
-      readyUrl: `http://127.0.0.1:${port}/health`,
-    },
+  const { server, url, notifyFile } = await startApi(
+    ctx,
+    'embedded',
+    { dataDir: join(ctx.tmp, 'embedded-data') },
+    true,
   );
-  const url = `http://127.0.0.1:${port}`;
   const common = { group: 'embedded' as const, url, serverPid: server.pid };
   // The embedded database lives inside the server: its challenges come from registers through
   // the API, their codes from NOTIFY_FILE.
@@ -717,19 +714,7 @@ async function runGrowth(ctx: RunContext): Promise<void> {
     poolRate: Math.min(config.poolRate, GROWTH_VERIFY_RATE),
   });
 
-  const port = await freePort();
-  const env = apiEnv(config, ctx.keys, port, join(ctx.tmp, 'notify-growth.jsonl'), {
-    url: ctx.databaseUrl,
-  });
-  ctx.serverEnv['api-growth'] = redacted(env);
-  const server = await startServer('api-growth', NODE, [join(ROOT, 'dist/apps/api/src/main.js')], {
-    cwd: ctx.tmp,
-    env,
-    timeoutMs: START_TIMEOUT_MS,
-    logFile: join(ctx.tmp, 'api-growth.log'),
-    readyUrl: `http://127.0.0.1:${port}/health`,
-  });
-  const url = `http://127.0.0.1:${port}`;
+  const { server, url } = await startApi(ctx, 'growth', { url: ctx.databaseUrl }, false);
   const common = { group: 'growth' as const, url, serverPid: server.pid, expected: '200' };
   let seeded = 0;
   try {
