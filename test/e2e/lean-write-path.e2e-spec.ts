@@ -93,4 +93,27 @@ describe('the lean write path', () => {
     expect(plans.sends).toContain('ix_otp_sends_user');
     expect(plans.probes).toContain('ix_link_probes_user');
   });
+
+  it("inlines the counters' bucket, the 5 minutes a time falls in, into the statements using it", async () => {
+    const rows = await dataSource.query<Array<{ 'QUERY PLAN': string }>>(
+      `EXPLAIN (VERBOSE, COSTS OFF) SELECT otp_send_bucket(at) FROM (VALUES (now())) v(at)`,
+    );
+    const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
+    // Inlined: the plan computes the body itself. A function PostgreSQL cannot inline (its body
+    // less immutable than it claims) is run by the SQL function executor on every call.
+    expect(plan).toContain('date_bin');
+    expect(plan).not.toContain('otp_send_bucket');
+
+    const buckets = await dataSource.query<Array<{ bucket: string }>>(
+      `SELECT to_char(otp_send_bucket(at) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS bucket
+         FROM unnest(ARRAY['2026-12-06 15:44:59.999+00', '2026-12-06 21:15:00+05:30',
+                           '1969-12-31 23:58:00+00']::timestamptz[]) WITH ORDINALITY u(at, n)
+        ORDER BY n`,
+    );
+    expect(buckets.map((row) => row.bucket)).toEqual([
+      '2026-12-06 15:40:00',
+      '2026-12-06 15:45:00',
+      '1969-12-31 23:55:00',
+    ]);
+  });
 });
