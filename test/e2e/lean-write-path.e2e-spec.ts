@@ -114,7 +114,9 @@ describe('the lean write path', () => {
       for (const { name, relation, types } of functions) {
         const columns = types.map((type, i) => `NULL::${type} AS a${i}`);
         await runner.query(`DROP TABLE IF EXISTS pg_temp.call_args`);
-        await runner.query(`CREATE TEMP TABLE call_args AS SELECT ${['1 AS n', ...columns]}`);
+        await runner.query(
+          `CREATE TEMP TABLE call_args AS SELECT ${['1 AS n', ...columns].join(', ')}`,
+        );
         const call = `${name}(${types.map((_, i) => `v.a${i}`).join(', ')})`;
         const rows = (await runner.query(
           `EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM call_args v,
