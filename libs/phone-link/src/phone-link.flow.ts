@@ -68,6 +68,19 @@ export interface Linked {
   isNewUser: boolean;
 }
 
+/** The link a verify made, or answered again: what its verification token says. */
+export interface LinkMade {
+  phoneE164: string;
+  phoneUserId: string;
+  linkedAt: Date;
+}
+
+/** A verify's answer, and the link as its own transaction saw it. */
+export interface Verified {
+  answer: Linked;
+  link: LinkMade;
+}
+
 /** A partner user's link in the contract's field names (spec §3). */
 export interface LinkedMobileNumber {
   UserID: string;
@@ -273,12 +286,12 @@ export class PhoneLinkFlow {
     };
   }
 
-  async verify(user: LinkingUser, input: VerifyInput, ip: string): Promise<Linked> {
+  async verify(user: LinkingUser, input: VerifyInput, ip: string): Promise<Verified> {
     try {
-      const { answer, repeat } = await this.verifyOnce(user, input, ip);
+      const { repeat, ...verified } = await this.verifyOnce(user, input, ip);
       this.metrics.verifications.inc({ result: repeat ? 'repeat' : 'linked' });
       if (!repeat) this.metrics.links.inc({ result: 'linked' });
-      return answer;
+      return verified;
     } catch (error) {
       const code = error instanceof AppError ? error.code : undefined;
       this.metrics.verifications.inc({ result: (code && VERIFY_RESULTS[code]) ?? 'rejected' });
@@ -298,7 +311,7 @@ export class PhoneLinkFlow {
     user: LinkingUser,
     input: VerifyInput,
     ip: string,
-  ): Promise<{ answer: Linked; repeat: boolean }> {
+  ): Promise<Verified & { repeat: boolean }> {
     const target = this.phoneOf(user, input);
     const audited = { ...this.audit.audited(target), ip: ip.slice(0, 64) };
     for (let round = 0; round < VERIFY_ROUNDS; round++) {
@@ -306,8 +319,8 @@ export class PhoneLinkFlow {
         ...this.engine.findArgs(user, target, String(input.authCode)),
         probes: this.links.probeArgs(user),
       });
-      const repeat = this.repeatedVerify(state, input.otp);
-      if (repeat) return { answer: repeat, repeat: true };
+      const repeat = this.repeatedVerify(state, target, input.otp);
+      if (repeat) return { ...repeat, repeat: true };
       await this.linkingRules(user, target, ip, state);
 
       const check = await this.refusalsAudited(user, target, ip, async () =>
@@ -331,7 +344,7 @@ export class PhoneLinkFlow {
       const linked = await this.refusalsAudited(user, target, ip, () =>
         this.link(user, check.challenge, audited),
       );
-      if (linked) return { answer: linked, repeat: false };
+      if (linked) return { ...linked, repeat: false };
     }
     throw new Error('verify did not settle after concurrent changes');
   }
@@ -340,19 +353,33 @@ export class PhoneLinkFlow {
    * The one exception to "already linked" (spec §3): repeating the very verify that made the
    * link answers its answer again.
    */
-  private repeatedVerify(state: VerifyStateRow, otp: string | number): Linked | undefined {
+  private repeatedVerify(
+    state: VerifyStateRow,
+    target: Target,
+    otp: string | number,
+  ): Verified | undefined {
     if (
       !state.account_linked ||
       state.challenge_id === null ||
       state.link_challenge_id !== state.challenge_id ||
+      state.link_phone_user_id === null ||
+      state.link_linked_at === null ||
       !this.engine.codeMatches(state, otp)
     ) {
       return undefined;
     }
     return {
-      message: 'Users linked successfully',
-      userId: state.link_phone_user_id ?? '',
-      isNewUser: state.link_phone_user_created ?? false,
+      answer: {
+        message: 'Users linked successfully',
+        userId: state.link_phone_user_id,
+        isNewUser: state.link_phone_user_created ?? false,
+      },
+      // The link's challenge is this one, so its phone is this challenge's target.
+      link: {
+        phoneE164: target.value,
+        phoneUserId: state.link_phone_user_id,
+        linkedAt: state.link_linked_at,
+      },
     };
   }
 
@@ -393,7 +420,7 @@ export class PhoneLinkFlow {
     user: LinkingUser,
     challenge: CheckedChallenge,
     audited: AuditedTarget & { ip: string },
-  ): Promise<Linked | undefined> {
+  ): Promise<Verified | undefined> {
     const row = await this.transactions.linkVerified({
       clientId: user.clientId,
       userId: user.userId,
@@ -405,9 +432,16 @@ export class PhoneLinkFlow {
     });
     if (row.outcome !== 'linked') return undefined;
     return {
-      message: 'Users linked successfully',
-      userId: row.phone_user_id,
-      isNewUser: row.phone_user_created,
+      answer: {
+        message: 'Users linked successfully',
+        userId: row.phone_user_id,
+        isNewUser: row.phone_user_created,
+      },
+      link: {
+        phoneE164: challenge.target.value,
+        phoneUserId: row.phone_user_id,
+        linkedAt: row.linked_at,
+      },
     };
   }
 

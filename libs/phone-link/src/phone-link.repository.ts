@@ -44,10 +44,11 @@ export type RequestCodeRow =
 /** link_state's view of the user and the phone, and the challenge found (otp_find_challenge). */
 export type VerifyStateRow = FoundChallengeRow & {
   account_linked: boolean;
-  /** The challenge that made the user's link, and the link's answer, when linked. */
+  /** The challenge that made the user's link, and the link's answer and time, when linked. */
   link_challenge_id: string | null;
   link_phone_user_id: string | null;
   link_phone_user_created: boolean | null;
+  link_linked_at: Date | null;
   /** The phone is linked to another user of the same client. */
   phone_linked: boolean;
   /** The user is out of link probes: seconds to wait; null when not. */
@@ -67,7 +68,7 @@ export interface VerifiedArgs extends Owner, AuditArgs {
 }
 
 export type VerifiedRow =
-  | { outcome: 'linked'; phone_user_id: string; phone_user_created: boolean }
+  | { outcome: 'linked'; phone_user_id: string; phone_user_created: boolean; linked_at: Date }
   | { outcome: 'changed' };
 
 const AUDIT_ARGS = { targetMasked: 'varchar', targetHash: 'bytea', ip: 'varchar' } as const;

@@ -111,21 +111,19 @@ export class OtpController {
     @Body() body: VerifyOtpDto,
     @Req() request: FastifyRequest,
   ) {
-    const linked = await this.flow.verify(
+    const { answer, link } = await this.flow.verify(
       user,
       { ...phoneOf(body), authCode: body.authCode, otp: body.otp },
       request.ip,
     );
-    // APP-AUTH.md: proof of the link a partner backend verifies offline with the JWKS.
-    const link = await this.flow.linkOf(user.clientId, user.userId);
+    // APP-AUTH.md: proof of the link a partner backend verifies offline with the JWKS; the link
+    // as the verify's own transaction made (or found) it, not read again after.
     const verificationToken = await this.verificationTokens.issue({
       clientId: user.clientId,
       userId: user.userId,
-      phoneE164: `${link.CountryCode}${link.LinkedPhone}`,
-      phoneUserId: link.PhoneUserId,
-      linkedAt: new Date(link.LinkedAt),
+      ...link,
     });
-    return verificationToken === undefined ? linked : { ...linked, verificationToken };
+    return verificationToken === undefined ? answer : { ...answer, verificationToken };
   }
 
   @Get('account/linked-mobile-number')

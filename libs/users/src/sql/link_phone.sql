@@ -1,12 +1,13 @@
 -- Links a partner user to the phone identity (created if new: xmax = 0 tells), keeping the
 -- user's wallet address and client name, and which challenge made the link and whether it
--- created the identity (a repeated verify answers that). The named unique constraints decide
+-- created the identity (a repeated verify answers that); answers the link's time too. The named unique constraints decide
 -- races and raise: uq_links_third_party_user (the user is linked already) and
 -- uq_links_client_phone (the phone is linked to another user of the client).
 CREATE FUNCTION link_phone(p_client_id varchar, p_user_id varchar, p_phone varchar,
                            p_wallet_address varchar, p_client_name varchar,
                            p_challenge_id uuid,
-                           OUT phone_user_id uuid, OUT phone_user_created boolean)
+                           OUT phone_user_id uuid, OUT phone_user_created boolean,
+                           OUT linked_at timestamptz)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -24,5 +25,6 @@ BEGIN
   RETURNING id INTO v_partner;
   INSERT INTO links (third_party_user_id, phone_user_id, client_id, challenge_id,
                      phone_user_created)
-  VALUES (v_partner, phone_user_id, p_client_id, p_challenge_id, phone_user_created);
+  VALUES (v_partner, phone_user_id, p_client_id, p_challenge_id, phone_user_created)
+  RETURNING created_at INTO linked_at;
 END $$;
