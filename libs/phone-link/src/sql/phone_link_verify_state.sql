@@ -12,8 +12,8 @@ RETURNS TABLE (account_linked boolean, link_challenge_id uuid, link_phone_user_i
                state varchar, attempts_left integer, code_hash bytea, retry_after integer)
 LANGUAGE sql STABLE AS $$
   SELECT l.account_linked, l.link_challenge_id, l.link_phone_user_id, l.link_phone_user_created,
-         l.link_linked_at, l.phone_linked, link_probes_exhausted(p_args => p_probes), c.challenge_id, c.state,
-         c.attempts_left, c.code_hash, c.retry_after
+         l.link_linked_at, l.phone_linked, link_probes_exhausted(p_args => p_probes),
+         c.challenge_id, c.state, c.attempts_left, c.code_hash, c.retry_after
     FROM link_state(p_client_id, p_user_id, p_target) l
     LEFT JOIN otp_find_challenge(p_client_id, p_user_id, p_target, p_auth_code, p_now,
                                  p_max_attempts, p_max_failures) c ON true

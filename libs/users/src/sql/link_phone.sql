@@ -1,8 +1,8 @@
 -- Links a partner user to the phone identity (created if new: xmax = 0 tells), keeping the
 -- user's wallet address and client name, and which challenge made the link and whether it
--- created the identity (a repeated verify answers that); answers the link's time too. The named unique constraints decide
--- races and raise: uq_links_third_party_user (the user is linked already) and
--- uq_links_client_phone (the phone is linked to another user of the client).
+-- created the identity (a repeated verify answers that); answers the link's time too. The named
+-- unique constraints decide races and raise: uq_links_third_party_user (the user is linked
+-- already) and uq_links_client_phone (the phone is linked to another user of the client).
 CREATE FUNCTION link_phone(p_client_id varchar, p_user_id varchar, p_phone varchar,
                            p_wallet_address varchar, p_client_name varchar,
                            p_challenge_id uuid,
