@@ -111,6 +111,7 @@ describe('docs agree with the code', () => {
       'REDIS_URL_FOR_TESTS',
       'CHROMIUM_PATH',
       'BENCH_ONLY',
+      'BENCH_DURATION',
       'POSTGRES_PASSWORD',
       // libphonenumber number types (values of BLOCKED_NUMBER_TYPES)
       ...['PREMIUM_RATE', 'SHARED_COST', 'TOLL_FREE', 'VOIP', 'UAN', 'PERSONAL_NUMBER'],
