@@ -97,7 +97,7 @@ describe('the lean write path', () => {
   it('inlines every SQL-language function into the statement that calls it', async () => {
     // A SQL function PostgreSQL cannot inline (a body less constant than the function claims,
     // sub-selects in a scalar function, a write) is parsed and planned on every call: one such
-    // bucket function cost a register a quarter of its database time. Each function is called
+    // bucket function cost a register up to a quarter of its database time. Each is called
     // on a table's columns, so that nothing folds into a constant.
     const notInlined = await withRunner(async (runner) => {
       const functions = (await runner.query(
