@@ -17,4 +17,5 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 USER node
 EXPOSE 3000
-CMD ["node", "dist/apps/api/src/main.js"]
+# The heap limit as npm run start:prod sets it (docs/operations.md, "Memory").
+CMD ["node", "--max-old-space-size=512", "dist/apps/api/src/main.js"]

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readBenchConfig, type BenchConfig } from './lib/config';
@@ -50,6 +50,20 @@ import type autocannon from 'autocannon';
 
 const ROOT = resolve(__dirname, '..');
 const NODE = process.execPath;
+
+/**
+ * The node options production runs the API with (package.json's start:prod, the Dockerfile's
+ * CMD): the bench measures the same process, heap limit included.
+ */
+const API_NODE_OPTIONS = productionNodeOptions();
+
+function productionNodeOptions(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const words = pkg.scripts['start:prod'].split(/\s+/);
+  return words.slice(1).filter((word) => word.startsWith('--'));
+}
 
 /** With BENCH_CPU_PROFILE, the API writes a V8 CPU profile there when it stops. */
 function profileArgs(config: BenchConfig): string[] {
@@ -297,7 +311,11 @@ async function startApi(
   const server = await startServer(
     `api-${label}`,
     NODE,
-    [...(profile ? profileArgs(ctx.config) : []), join(ROOT, 'dist/apps/api/src/main.js')],
+    [
+      ...API_NODE_OPTIONS,
+      ...(profile ? profileArgs(ctx.config) : []),
+      join(ROOT, 'dist/apps/api/src/main.js'),
+    ],
     {
       cwd: ctx.tmp, // not the repo: a developer's .env there must not change the settings
       env,
@@ -853,6 +871,9 @@ async function runGrowthMemory(
     growth.failures.push(
       `memory: statuses ${JSON.stringify(run.statusCounts)}, ${run.errors} connection errors`,
     );
+  }
+  if (!growth.memory.underLimit) {
+    growth.failures.push(`memory: API RSS reached ${maxRssMb} MB (limit ${GROWTH_RSS_LIMIT_MB})`);
   }
   if (!server.alive()) growth.failures.push('memory: the API process died');
 }

@@ -89,3 +89,24 @@ describe('docker-compose.yml', () => {
     expect(await run()).toBe(1); // nothing listening
   });
 });
+
+/** How the API process is started: the Dockerfile, npm start and npm run start:prod. */
+describe('the API process', () => {
+  const scripts = (
+    JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    }
+  ).scripts;
+  const dockerCmd = /^CMD (\[.*\])$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
+
+  it('runs with the same node options wherever it starts, a heap limit among them', () => {
+    // V8 sizes its heap from the machine's memory and lets it grow to about four times the live
+    // objects before collecting: without a limit the API's RSS reached 340-365 MB under load
+    // for a live heap under 100 MB (docs/operations.md, "Memory").
+    const prod = scripts['start:prod'].split(' ');
+    expect(JSON.parse(dockerCmd ?? '[]')).toEqual(prod);
+    const options = prod.filter((word) => word.startsWith('--'));
+    expect(options).toContainEqual(expect.stringMatching(/^--max-old-space-size=\d+$/));
+    expect(scripts.start).toBe(`nest start --exec "node ${options.join(' ')}"`);
+  });
+});
