@@ -872,7 +872,8 @@ async function runGrowthMemory(
       `memory: statuses ${JSON.stringify(run.statusCounts)}, ${run.errors} connection errors`,
     );
   }
-  if (!growth.memory.underLimit) {
+  if (maxRssMb === undefined) growth.failures.push('memory: no RSS sample was taken');
+  else if (!growth.memory.underLimit) {
     growth.failures.push(`memory: API RSS reached ${maxRssMb} MB (limit ${GROWTH_RSS_LIMIT_MB})`);
   }
   if (!server.alive()) growth.failures.push('memory: the API process died');
@@ -915,6 +916,7 @@ async function report(ctx: RunContext, startedAt: Date, fatal?: string): Promise
       unloadedSeconds: config.unloadedSeconds,
       poolRate: config.poolRate,
       groups: [...config.groups],
+      apiNodeOptions: API_NODE_OPTIONS,
     },
     notes: NOTES,
     serverEnv: ctx.serverEnv,
