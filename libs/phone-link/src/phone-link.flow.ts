@@ -368,19 +368,13 @@ export class PhoneLinkFlow {
     ) {
       return undefined;
     }
-    return {
-      answer: {
-        message: 'Users linked successfully',
-        userId: state.link_phone_user_id,
-        isNewUser: state.link_phone_user_created ?? false,
-      },
-      // The link's challenge is this one, so its phone is this challenge's target.
-      link: {
-        phoneE164: target.value,
-        phoneUserId: state.link_phone_user_id,
-        linkedAt: state.link_linked_at,
-      },
-    };
+    // The link's challenge is this one, so its phone is this challenge's target.
+    return verified(
+      target,
+      state.link_phone_user_id,
+      state.link_phone_user_created ?? false,
+      state.link_linked_at,
+    );
   }
 
   /** ACCOUNT_ALREADY_LINKED / PHONE_ALREADY_LINKED (audited) when linking could not succeed. */
@@ -431,18 +425,7 @@ export class PhoneLinkFlow {
       clientName: user.clientName ?? null,
     });
     if (row.outcome !== 'linked') return undefined;
-    return {
-      answer: {
-        message: 'Users linked successfully',
-        userId: row.phone_user_id,
-        isNewUser: row.phone_user_created,
-      },
-      link: {
-        phoneE164: challenge.target.value,
-        phoneUserId: row.phone_user_id,
-        linkedAt: row.linked_at,
-      },
-    };
+    return verified(challenge.target, row.phone_user_id, row.phone_user_created, row.linked_at);
   }
 
   /** A partner user's link, in the contract's field names; RECORD_NOT_FOUND without one. */
@@ -588,6 +571,19 @@ export class PhoneLinkFlow {
 function appName(user: LinkingUser): string | undefined {
   const name = user.client?.senderName ?? user.clientName ?? user.client?.name;
   return name?.slice(0, APP_NAME_MAX);
+}
+
+/** A verify's answer and the link it made (or made before), for the phone of `target`. */
+function verified(
+  target: Target,
+  phoneUserId: string,
+  isNewUser: boolean,
+  linkedAt: Date,
+): Verified {
+  return {
+    answer: { message: 'Users linked successfully', userId: phoneUserId, isNewUser },
+    link: { phoneE164: target.value, phoneUserId, linkedAt },
+  };
 }
 
 /**
