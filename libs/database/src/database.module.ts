@@ -11,6 +11,7 @@ import { DatabaseMetrics } from './database-metrics';
 import { DatabaseNotifications } from './database-notifications';
 import { Sql } from './sql';
 import { EMBEDDED_DATABASE } from './embedded/embedded-database.token';
+import { EmbeddedMaintenanceJob } from './embedded/embedded-maintenance.job';
 
 /** Opens the embedded database (when there is no DATABASE_URL) once, for TypeORM and the rest. */
 @Global()
@@ -57,7 +58,13 @@ export class DatabaseModule {
         }),
       ],
       controllers: [HealthController],
-      providers: [DatabaseHealth, DatabaseMetrics, DatabaseNotifications, Sql],
+      providers: [
+        DatabaseHealth,
+        DatabaseMetrics,
+        DatabaseNotifications,
+        Sql,
+        EmbeddedMaintenanceJob,
+      ],
       exports: [DatabaseHealth, DatabaseNotifications, Sql],
     };
   }

@@ -1,0 +1,142 @@
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions } from '../data-source-options';
+import { EmbeddedDatabase, openEmbeddedDatabase } from './embedded-database';
+import { EmbeddedMaintenanceJob } from './embedded-maintenance.job';
+
+interface TableStats {
+  dead: number;
+  vacuumed: boolean;
+  analyzed: boolean;
+  estimate: number;
+}
+
+describe('EmbeddedMaintenanceJob (autovacuum for the embedded database)', () => {
+  let embedded: EmbeddedDatabase;
+  let dataSource: DataSource;
+  let job: EmbeddedMaintenanceJob;
+
+  beforeAll(async () => {
+    embedded = await openEmbeddedDatabase('memory://');
+    dataSource = new DataSource(
+      buildDataSourceOptions(
+        { dataDir: 'memory://', poolSize: 1 },
+        { entities: [], migrations: [], functions: [] },
+        embedded.driver,
+      ),
+    );
+    await dataSource.initialize();
+    job = new EmbeddedMaintenanceJob(dataSource, embedded);
+  });
+
+  afterAll(async () => {
+    await dataSource.destroy();
+  });
+
+  /** The cumulative statistics are flushed at most once a second: force it before reading. */
+  async function flushStats(): Promise<void> {
+    await dataSource.query('SELECT pg_stat_force_next_flush()');
+    await dataSource.query('SELECT 1');
+  }
+
+  async function stats(table: string): Promise<TableStats> {
+    await flushStats();
+    const [row] = await dataSource.query<TableStats[]>(
+      `SELECT s.n_dead_tup::int AS dead, s.last_vacuum IS NOT NULL AS vacuumed,
+              s.last_analyze IS NOT NULL AS analyzed, c.reltuples::int AS estimate
+         FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+        WHERE s.relname = $1`,
+      [table],
+    );
+    return row;
+  }
+
+  it('vacuums and analyzes a table whose dead rows passed the threshold', async () => {
+    await dataSource.query('CREATE TABLE churned (id int PRIMARY KEY, note text NOT NULL)');
+    await dataSource.query(`INSERT INTO churned SELECT g, 'x' FROM generate_series(1, 2000) g`);
+    await dataSource.query('DELETE FROM churned WHERE id % 2 = 0');
+    expect(await stats('churned')).toEqual({
+      dead: 1000,
+      vacuumed: false,
+      analyzed: false,
+      estimate: -1,
+    });
+
+    await flushStats();
+    expect(await job.maintain()).toContain('public.churned');
+
+    expect(await stats('churned')).toEqual({
+      dead: 0,
+      vacuumed: true,
+      analyzed: true,
+      estimate: 1000,
+    });
+  });
+
+  it('only analyzes a table with few changes and no dead rows, and leaves a quiet one alone', async () => {
+    await dataSource.query('CREATE TABLE grown (id int PRIMARY KEY)');
+    await dataSource.query('INSERT INTO grown SELECT generate_series(1, 60)');
+    await dataSource.query('CREATE TABLE quiet (id int PRIMARY KEY)');
+    await dataSource.query('INSERT INTO quiet SELECT generate_series(1, 10)');
+    await flushStats();
+
+    const maintained = await job.maintain();
+
+    expect(maintained).toContain('public.grown');
+    expect(maintained).not.toContain('public.quiet');
+    expect(await stats('grown')).toMatchObject({ vacuumed: false, analyzed: true, estimate: 60 });
+    expect(await stats('quiet')).toMatchObject({ vacuumed: false, analyzed: false });
+  });
+
+  it('quotes table names', async () => {
+    await dataSource.query('CREATE TABLE "odd ""name""" (id int PRIMARY KEY)');
+    await dataSource.query('INSERT INTO "odd ""name""" SELECT generate_series(1, 60)');
+    await flushStats();
+
+    expect(await job.maintain()).toContain('public."odd ""name"""');
+    expect(await stats('odd "name"')).toMatchObject({ analyzed: true });
+  });
+
+  it('checkpoints every five minutes, which PostgreSQL in single-user mode never does', async () => {
+    const redo = async (): Promise<string> =>
+      (
+        await dataSource.query<{ redo: string }[]>(
+          'SELECT redo_lsn::text AS redo FROM pg_control_checkpoint()',
+        )
+      )[0].redo;
+    const fresh = new EmbeddedMaintenanceJob(dataSource, embedded);
+    await dataSource.query('CREATE TABLE logged (id int)');
+    await dataSource.query('INSERT INTO logged SELECT generate_series(1, 1000)');
+    const before = await redo();
+
+    await fresh.runOnce();
+    expect(await redo()).toBe(before);
+
+    const inFiveMinutes = Date.now() + 5 * 60_000;
+    const now = jest.spyOn(Date, 'now').mockReturnValue(inFiveMinutes);
+    try {
+      await fresh.runOnce();
+      const checkpointed = await redo();
+      expect(checkpointed).not.toBe(before);
+
+      await dataSource.query('INSERT INTO logged SELECT generate_series(1, 1000)');
+      await fresh.runOnce(); // the next one is due five minutes after this one
+      expect(await redo()).toBe(checkpointed);
+    } finally {
+      now.mockRestore();
+    }
+  });
+
+  it('does not start on PostgreSQL, whose autovacuum does the work', async () => {
+    const onPostgres = new EmbeddedMaintenanceJob(dataSource, null);
+    const maintain = jest.spyOn(onPostgres, 'maintain');
+    jest.useFakeTimers();
+    try {
+      onPostgres.onApplicationBootstrap();
+      jest.advanceTimersByTime(10 * 60_000);
+      expect(maintain).not.toHaveBeenCalled();
+    } finally {
+      jest.useRealTimers();
+      await onPostgres.onModuleDestroy();
+    }
+  });
+});
