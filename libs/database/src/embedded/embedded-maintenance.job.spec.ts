@@ -87,6 +87,37 @@ describe('EmbeddedMaintenanceJob (autovacuum for the embedded database)', () => 
     expect(await stats('quiet')).toMatchObject({ vacuumed: false, analyzed: false });
   });
 
+  it('vacuums the system catalogs too, without analyzing them', async () => {
+    for (let i = 0; i < 40; i++) {
+      await dataSource.query('CREATE TABLE scratch (id int PRIMARY KEY, note text)');
+      await dataSource.query('DROP TABLE scratch');
+    }
+    await flushStats();
+
+    expect(await job.maintain()).toContain('pg_catalog.pg_attribute');
+
+    const [attribute] = await dataSource.query<{ vacuumed: boolean; analyzed: boolean }[]>(
+      `SELECT last_vacuum IS NOT NULL AS vacuumed, last_analyze IS NOT NULL AS analyzed
+         FROM pg_stat_all_tables WHERE relid = 'pg_catalog.pg_attribute'::regclass`,
+    );
+    expect(attribute).toEqual({ vacuumed: true, analyzed: false });
+  });
+
+  it('sizes its thresholds by the rows the table had, not by statistics a restart lost', async () => {
+    await dataSource.query('CREATE TABLE sized (id int PRIMARY KEY)');
+    await dataSource.query('INSERT INTO sized SELECT generate_series(1, 2000)');
+    await dataSource.query('VACUUM (ANALYZE) sized');
+    await flushStats();
+    // What a restart does to PGlite's counters (they are not kept), not to reltuples.
+    await dataSource.query("SELECT pg_stat_reset_single_table_counters('sized'::regclass)");
+    await dataSource.query('DELETE FROM sized WHERE id <= 60');
+    await flushStats();
+
+    // 60 dead rows: past 50 + 20 % of the live rows counted since the reset (none), not of the
+    // 2 000 the table has.
+    expect(await job.maintain()).not.toContain('public.sized');
+  });
+
   it('quotes table names', async () => {
     await dataSource.query('CREATE TABLE "odd ""name""" (id int PRIMARY KEY)');
     await dataSource.query('INSERT INTO "odd ""name""" SELECT generate_series(1, 60)');

@@ -71,4 +71,18 @@ describe('SessionLock (the embedded database session)', () => {
     expect(loopTurns).toBeGreaterThanOrEqual(200 / sliceMs / 2);
     expect(loopTurns).toBeLessThan(handovers / 2);
   });
+
+  it('keeps handing the lock on in a test that fakes timers', async () => {
+    jest.useFakeTimers();
+    try {
+      const lock = new SessionLock(0); // every handover waits for the event loop
+      const release = await lock.acquire();
+      const next = lock.acquire();
+      jest.advanceTimersByTime(60_000);
+      release();
+      await expect(next).resolves.toBeInstanceOf(Function);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });

@@ -1,3 +1,7 @@
+// Node's own, not the globals: a test that fakes timers must not stop the database.
+import { performance } from 'node:perf_hooks';
+import { setImmediate } from 'node:timers';
+
 /**
  * A FIFO mutex: `acquire` resolves with a release function once every earlier holder released.
  *
