@@ -1,6 +1,6 @@
-import { DataSource } from 'typeorm';
-import { buildDataSourceOptions } from '../data-source-options';
-import { EmbeddedDatabase, openEmbeddedDatabase } from './embedded-database';
+import type { DataSource } from 'typeorm';
+import { openMemoryDatabase } from '../../../../test/support/memory-database';
+import type { EmbeddedDatabase } from './embedded-database';
 import { EmbeddedMaintenanceJob } from './embedded-maintenance.job';
 
 interface TableStats {
@@ -16,15 +16,7 @@ describe('EmbeddedMaintenanceJob (autovacuum for the embedded database)', () => 
   let job: EmbeddedMaintenanceJob;
 
   beforeAll(async () => {
-    embedded = await openEmbeddedDatabase('memory://');
-    dataSource = new DataSource(
-      buildDataSourceOptions(
-        { dataDir: 'memory://', poolSize: 1 },
-        { entities: [], migrations: [], functions: [] },
-        embedded.driver,
-      ),
-    );
-    await dataSource.initialize();
+    ({ embedded, dataSource } = await openMemoryDatabase());
     job = new EmbeddedMaintenanceJob(dataSource, embedded);
   });
 

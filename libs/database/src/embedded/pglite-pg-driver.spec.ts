@@ -1,20 +1,11 @@
-import { DataSource } from 'typeorm';
-import { buildDataSourceOptions } from '../data-source-options';
-import { openEmbeddedDatabase } from './embedded-database';
+import type { DataSource } from 'typeorm';
+import { openMemoryDatabase } from '../../../../test/support/memory-database';
 
 describe('PGlite pg driver (embedded database)', () => {
   let dataSource: DataSource;
 
   beforeAll(async () => {
-    const embedded = await openEmbeddedDatabase('memory://');
-    dataSource = new DataSource(
-      buildDataSourceOptions(
-        { dataDir: 'memory://', poolSize: 1 },
-        { entities: [], migrations: [], functions: [] },
-        embedded.driver,
-      ),
-    );
-    await dataSource.initialize();
+    ({ dataSource } = await openMemoryDatabase());
     await dataSource.query('CREATE TABLE counter (id int PRIMARY KEY, value int NOT NULL)');
     await dataSource.query('CREATE TABLE entries (id bigserial PRIMARY KEY, note text NOT NULL)');
   });
