@@ -7,7 +7,6 @@ export type { DataSourcePurpose, SchemaParts } from './data-source-options';
 export { openEmbeddedDatabase } from './embedded/embedded-database';
 export type { EmbeddedDatabase } from './embedded/embedded-database';
 export { EMBEDDED_DATABASE } from './embedded/embedded-database.token';
-export { EmbeddedMaintenanceJob } from './embedded/embedded-maintenance.job';
 export {
   askDataDirHolder,
   DataDirInUseError,
