@@ -38,19 +38,20 @@ describe('SessionLock (the embedded database session)', () => {
   });
 
   it('lets the event loop run every slice of time, however long the queue keeps itself going', async () => {
-    // Holders that keep the session 1 ms each and queue again at once, as requests making
-    // their next query do: handed over in microtasks only, this chain would run to its end
-    // before any I/O or setImmediate callback.
+    // Holders that keep the session 1 ms each (on a clock of the test's own, so that a loaded
+    // machine cannot change the count) and queue again at once, as requests making their next
+    // query do: handed over in microtasks only, this chain would run to its end before any I/O
+    // or setImmediate callback.
     const sliceMs = 5;
-    const lock = new SessionLock(sliceMs);
+    let clock = 1_000;
+    const lock = new SessionLock(sliceMs, () => clock);
     const rounds = 100;
     let handovers = 0;
     let chainDone = false;
     const worker = async () => {
       for (let round = 0; round < rounds; round++) {
         const release = await lock.acquire();
-        const until = performance.now() + 1;
-        while (performance.now() < until); // a synchronous PGlite query
+        clock += 1; // a synchronous PGlite query
         handovers++;
         release();
       }
@@ -66,7 +67,7 @@ describe('SessionLock (the embedded database session)', () => {
     await Promise.all([worker(), worker()]);
     chainDone = true;
 
-    // 200 ms of holding: the loop ran about once a slice, not once a handover.
+    // 200 ms of holding in 5 ms slices: the loop ran about once a slice, not once a handover.
     expect(handovers).toBe(2 * rounds);
     expect(loopTurns).toBeGreaterThanOrEqual(200 / sliceMs / 2);
     expect(loopTurns).toBeLessThan(handovers / 2);

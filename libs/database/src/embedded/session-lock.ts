@@ -18,7 +18,10 @@ export class SessionLock {
   /** When a handover last let the event loop run. */
   private lastTurn = 0;
 
-  constructor(private readonly sliceMs = 10) {}
+  constructor(
+    private readonly sliceMs = 10,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   acquire(): Promise<() => void> {
     let release!: () => void;
@@ -29,9 +32,9 @@ export class SessionLock {
   }
 
   private handOver(next: () => void): void {
-    if (performance.now() - this.lastTurn < this.sliceMs) return next();
+    if (this.now() - this.lastTurn < this.sliceMs) return next();
     setImmediate(() => {
-      this.lastTurn = performance.now();
+      this.lastTurn = this.now();
       next();
     });
   }
