@@ -6,6 +6,7 @@ import {
   maskPhone,
   normalizePhone,
   parseE164,
+  phoneRegion,
   splitE164,
   PHONE_NUMBER_PATTERN,
   type PhonePolicy,
@@ -161,6 +162,25 @@ describe('maskPhone', () => {
   it('never shows more than the calling code and three digits', () => {
     const masked = maskPhone('+919876543219');
     expect(masked.replace(/\*/g, '')).toBe('+91219');
+  });
+});
+
+describe('one number after another (the parse of the last one is kept)', () => {
+  it('reads each number as itself, whichever was parsed before', () => {
+    const numbers = [
+      { e164: '+18765550123', region: 'JM', masked: '+1******123' },
+      { e164: '+12015550123', region: 'US', masked: '+1******123' },
+      { e164: '+447400123456', region: 'GB', masked: '+44******456' },
+    ];
+    for (const round of [1, 2]) {
+      for (const { e164, region, masked } of numbers) {
+        const national = e164.slice(e164.startsWith('+44') ? 3 : 2);
+        const code = e164.slice(0, e164.length - national.length);
+        expect([round, normalizePhone(code, national, OPEN).e164]).toEqual([round, e164]);
+        expect(phoneRegion(e164)).toBe(region);
+        expect(maskPhone(e164)).toBe(masked);
+      }
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 // The `max` metadata: the default `min` set cannot tell number types apart (getType() needs it).
-import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { parsePhoneNumberFromString, type PhoneNumber } from 'libphonenumber-js/max';
 import metadata from 'libphonenumber-js/metadata.max.json';
 import { AppError } from '../errors/app-error';
 import { ErrorCode } from '../errors/error-code';
@@ -41,6 +41,17 @@ export interface NormalizedPhone {
   nationalNumber: string;
 }
 
+/**
+ * libphonenumber's parse of `text`, the last one kept: a register parses its number three times
+ * (to check it, for its region, to mask it), and each parse runs dozens of regular expressions.
+ * The object is shared: its readers must not change it.
+ */
+function parse(text: string): PhoneNumber | undefined {
+  if (lastParse?.text !== text) lastParse = { text, parsed: parsePhoneNumberFromString(text) };
+  return lastParse.parsed;
+}
+let lastParse: { text: string; parsed: PhoneNumber | undefined } | undefined;
+
 const withPlus = (code: string): string => (code.startsWith('+') ? code : `+${code}`);
 
 function validationFailed(field: string, message: string): AppError {
@@ -78,7 +89,7 @@ export function normalizePhone(
   if (!CALLING_CODES.has(callingCode.slice(1))) {
     throw new AppError(ErrorCode.InvalidPhone, {}, `${callingCode} is not a country calling code`);
   }
-  const parsed = parsePhoneNumberFromString(`${callingCode}${national}`);
+  const parsed = parse(`${callingCode}${national}`);
   // A calling code check too: '+9' with '19876543219' would otherwise parse as +91 9876543219.
   if (!parsed || `+${parsed.countryCallingCode}` !== callingCode || !parsed.isValid()) {
     throw new AppError(ErrorCode.InvalidPhone);
@@ -113,7 +124,7 @@ const MASK = '******';
  */
 export function maskPhone(e164: string): string {
   const compact = e164.replace(SEPARATORS, '');
-  const parsed = /^\+\d+$/.test(compact) ? parsePhoneNumberFromString(compact) : undefined;
+  const parsed = /^\+\d+$/.test(compact) ? parse(compact) : undefined;
   if (!parsed) return maskDigits(compact);
   const callingCode = parsed.countryCallingCode;
   return `+${callingCode}${maskDigits(compact.slice(1 + callingCode.length))}`;
@@ -124,7 +135,7 @@ export function maskPhone(e164: string): string {
  * countries stay apart), or its calling code when it has none (`+881`).
  */
 export function phoneRegion(e164: string): string {
-  const parsed = parsePhoneNumberFromString(e164);
+  const parsed = parse(e164);
   if (!parsed) return splitE164(e164).countryCode || '+';
   return parsed.country ?? `+${parsed.countryCallingCode}`;
 }

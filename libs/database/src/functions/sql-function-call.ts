@@ -16,8 +16,16 @@ export interface SqlFunctionCall<Args, Row> extends Statement {
 
 /** `clientId` → `client_id`: how SQL names what TypeScript calls clientId. */
 function snakeCase(key: string): string {
-  return key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+  let name = snakeCases.get(key);
+  if (name === undefined) {
+    name = key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+    // Keys are the argument names of the code's own types: a few dozen, converted on every call.
+    if (snakeCases.size < MAX_SNAKE_CASES) snakeCases.set(key, name);
+  }
+  return name;
 }
+const snakeCases = new Map<string, string>();
+const MAX_SNAKE_CASES = 1_000;
 
 /** `clientId` → `p_client_id`: the convention of every function's parameter names. */
 export function parameterName(key: string): string {
