@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { openMemoryDatabase } from '../../../../test/support/memory-database';
+import { MovableClock } from '../../../../test/support/movable-clock';
 import type { EmbeddedDatabase } from './embedded-database';
 import { EmbeddedMaintenanceJob } from './embedded-maintenance.job';
 
@@ -17,7 +18,7 @@ describe('EmbeddedMaintenanceJob (autovacuum for the embedded database)', () => 
 
   beforeAll(async () => {
     ({ embedded, dataSource } = await openMemoryDatabase());
-    job = new EmbeddedMaintenanceJob(dataSource, embedded);
+    job = new EmbeddedMaintenanceJob(dataSource, embedded, new MovableClock());
   });
 
   afterAll(async () => {
@@ -126,7 +127,8 @@ describe('EmbeddedMaintenanceJob (autovacuum for the embedded database)', () => 
           'SELECT redo_lsn::text AS redo FROM pg_control_checkpoint()',
         )
       )[0].redo;
-    const fresh = new EmbeddedMaintenanceJob(dataSource, embedded);
+    const clock = new MovableClock();
+    const fresh = new EmbeddedMaintenanceJob(dataSource, embedded, clock);
     await dataSource.query('CREATE TABLE logged (id int)');
     await dataSource.query('INSERT INTO logged SELECT generate_series(1, 1000)');
     const before = await redo();
@@ -134,23 +136,18 @@ describe('EmbeddedMaintenanceJob (autovacuum for the embedded database)', () => 
     await fresh.runOnce();
     expect(await redo()).toBe(before);
 
-    const inFiveMinutes = Date.now() + 5 * 60_000;
-    const now = jest.spyOn(Date, 'now').mockReturnValue(inFiveMinutes);
-    try {
-      await fresh.runOnce();
-      const checkpointed = await redo();
-      expect(checkpointed).not.toBe(before);
+    clock.advance(5 * 60);
+    await fresh.runOnce();
+    const checkpointed = await redo();
+    expect(checkpointed).not.toBe(before);
 
-      await dataSource.query('INSERT INTO logged SELECT generate_series(1, 1000)');
-      await fresh.runOnce(); // the next one is due five minutes after this one
-      expect(await redo()).toBe(checkpointed);
-    } finally {
-      now.mockRestore();
-    }
+    await dataSource.query('INSERT INTO logged SELECT generate_series(1, 1000)');
+    await fresh.runOnce(); // the next one is due five minutes after this one
+    expect(await redo()).toBe(checkpointed);
   });
 
   it('does not start on PostgreSQL, whose autovacuum does the work', async () => {
-    const onPostgres = new EmbeddedMaintenanceJob(dataSource, null);
+    const onPostgres = new EmbeddedMaintenanceJob(dataSource, null, new MovableClock());
     const maintain = jest.spyOn(onPostgres, 'maintain');
     jest.useFakeTimers();
     try {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { BackgroundJob, describeError } from '@app/common';
+import { BackgroundJob, Clock, describeError } from '@app/common';
 import { EMBEDDED_DATABASE } from './embedded-database.token';
 import type { EmbeddedDatabase } from './embedded-database';
 
@@ -58,14 +58,16 @@ const SLOW_MS = 100;
 @Injectable()
 export class EmbeddedMaintenanceJob extends BackgroundJob {
   private readonly logger = new Logger('EmbeddedMaintenance');
-  private nextCheckpointAt = Date.now() + CHECKPOINT_INTERVAL_MS;
+  private nextCheckpointAt: number;
   private stopping = false;
 
   constructor(
     private readonly dataSource: DataSource,
     @Inject(EMBEDDED_DATABASE) private readonly embedded: EmbeddedDatabase | null,
+    private readonly clock: Clock,
   ) {
     super('EmbeddedMaintenance', INTERVAL_MS);
+    this.nextCheckpointAt = this.clock.now().getTime() + CHECKPOINT_INTERVAL_MS;
   }
 
   override onApplicationBootstrap(): void {
@@ -94,13 +96,14 @@ export class EmbeddedMaintenanceJob extends BackgroundJob {
   }
 
   async checkpoint(): Promise<void> {
-    this.nextCheckpointAt = Date.now() + CHECKPOINT_INTERVAL_MS;
+    this.nextCheckpointAt = this.clock.now().getTime() + CHECKPOINT_INTERVAL_MS;
     await this.run('CHECKPOINT');
   }
 
   async runOnce(): Promise<boolean> {
     await this.maintain();
-    if (!this.stopping && Date.now() >= this.nextCheckpointAt) await this.checkpoint();
+    if (!this.stopping && this.clock.now().getTime() >= this.nextCheckpointAt)
+      await this.checkpoint();
     return false;
   }
 
