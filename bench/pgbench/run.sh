@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The database's share of register, measured alone: pgbench runs the register function and the
 # floor's INSERT on a fresh, migrated database (dropped at the end), alternating, and prints
-# each one's tps and their ratio. Needs pgbench, psql and the local PostgreSQL; builds nothing
+# each one's tps and their ratio, with the bound of a register that writes the fewest rows
+# (lean-bound.schema.sql). Needs pgbench, psql and the local PostgreSQL; builds nothing
 # (run `npx nest build` first if dist/ is missing).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,7 +18,9 @@ psql "$server/$database" -qc "CREATE TABLE bench_scratch (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   payload text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now())"
+psql "$server/$database" -q -f bench/pgbench/lean-bound.schema.sql
 
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 tps() {
   pgbench -n -M prepared -c 8 -j 2 -T "$seconds" -f "bench/pgbench/$1.sql" "$server/$database" \
     2>/dev/null | awk '/^tps/ { printf "%d", $3 }'
@@ -26,11 +29,14 @@ tps() {
 # tables (a plan that reads a growing table slows down as it grows, so the last of the first
 # seconds tells). Then fresh statistics, and the steady rounds.
 cold="$(tps register)"
-echo "fresh database, first $seconds s, no ANALYZE: register function $cold tps"
+lean_cold="$(tps lean-bound)"
+echo "fresh database, first $seconds s, no ANALYZE: register function $cold tps," \
+  "lean bound $lean_cold tps"
 psql "$server/$database" -qc "VACUUM (ANALYZE)"
 for round in 1 2 3; do
   floor="$(tps floor)"
   register="$(tps register)"
-  echo "round $round: floor $floor tps, register function $register tps, ratio $(
-    awk -v r="$register" -v f="$floor" 'BEGIN { printf "%.2f", r / f }')x"
+  lean="$(tps lean-bound)"
+  echo "round $round: floor $floor tps, register function $register tps ($(ratio "$register" "$floor")x)," \
+    "lean bound $lean tps ($(ratio "$lean" "$floor")x)"
 done
