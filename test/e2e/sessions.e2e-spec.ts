@@ -253,6 +253,28 @@ describe('sessions', () => {
     expect(await active(another.sessionId)).toBe(true);
   });
 
+  it("a used refresh token ends the session after the grace even with another device's token", async () => {
+    const session = await signIn();
+    const another = await signIn();
+    await refresh(session);
+    // Within the grace, a repeat from another device or session is refused and changes nothing.
+    const fromElsewhere = { refreshToken: session.refreshToken, deviceToken: another.deviceToken };
+    expect(await store.refresh({ ...fromElsewhere, sessionId: session.sessionId })).toEqual({
+      outcome: 'mismatch',
+    });
+    expect(await active(session.sessionId)).toBe(true);
+    clock.advance(GRACE + 1);
+    expect(await store.refresh({ ...fromElsewhere, sessionId: another.sessionId })).toEqual({
+      outcome: 'reused',
+      sessionId: session.sessionId,
+    });
+    expect(await store.state(session.sessionId)).toMatchObject({
+      active: false,
+      endReason: 'refresh_reuse',
+    });
+    expect(await active(another.sessionId)).toBe(true);
+  });
+
   it('refuses unknown, malformed and hostile tokens without touching a session', async () => {
     const session = await signIn();
     const hostile = [

@@ -3,10 +3,11 @@
 -- refreshing at once: the second waits, then finds the token used), then its session's:
 --   'unknown'   no such token;
 --   'ended'     its session ended (logout, revocation, reuse);
+--   'reused'    already used, after the grace: the session ends ('refresh_reuse'), whatever
+--               device and session the caller names;
 --   'mismatch'  another session's or another device's token: refused, nothing changes;
 --   'repeated'  already used, within p_grace_seconds of that use: the successor it was rotated
 --               to (sealed under the presented token) is answered again;
---   'reused'    already used, after the grace: the session ends ('refresh_reuse');
 --   'expired'   past its expiry (or its session's);
 --   'rotated'   used now: its successor (new_hash, generation + 1) is stored and the sealed
 --               successor kept on it for a repeat; the session's expiry slides.
@@ -43,6 +44,17 @@ BEGIN
     outcome := 'ended';
     RETURN;
   END IF;
+  -- A used token after the grace ends the session whoever presents it (APP-AUTH.md): it has
+  -- leaked, and its holder need not have the device token or the session's access token too.
+  IF t.used_at IS NOT NULL AND a.now > t.used_at + make_interval(secs => a.grace_seconds) THEN
+    UPDATE app_sessions SET ended_at = a.now, end_reason = 'refresh_reuse' WHERE id = s.id;
+    outcome := 'reused';
+    session_id := s.id;
+    client_id := s.client_id;
+    phone_user_id := s.phone_user_id;
+    generation := t.generation;
+    RETURN;
+  END IF;
   IF (a.session_id IS NOT NULL AND a.session_id <> s.id) OR s.device_hash <> a.device_hash THEN
     outcome := 'mismatch';
     RETURN;
@@ -52,14 +64,8 @@ BEGIN
   phone_user_id := s.phone_user_id;
   generation := t.generation + 1;
   IF t.used_at IS NOT NULL THEN
-    IF a.now <= t.used_at + make_interval(secs => a.grace_seconds) THEN
-      outcome := 'repeated';
-      successor_sealed := t.successor_sealed;
-    ELSE
-      UPDATE app_sessions SET ended_at = a.now, end_reason = 'refresh_reuse' WHERE id = s.id;
-      outcome := 'reused';
-      generation := t.generation;
-    END IF;
+    outcome := 'repeated';
+    successor_sealed := t.successor_sealed;
     RETURN;
   END IF;
   IF t.expires_at <= a.now OR s.expires_at <= a.now THEN
