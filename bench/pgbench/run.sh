@@ -18,12 +18,19 @@ psql "$server/$database" -qc "CREATE TABLE bench_scratch (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   payload text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now())"
-psql "$server/$database" -q -f bench/pgbench/lean-bound.schema.sql
+psql "$server/$database" -q -v ON_ERROR_STOP=1 -f bench/pgbench/lean-bound.schema.sql
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "?" }'; }
+# One pgbench run of bench/pgbench/<script>.sql: its tps, or its errors and the script stops.
 tps() {
-  pgbench -n -M prepared -c 8 -j 2 -T "$seconds" -f "bench/pgbench/$1.sql" "$server/$database" \
-    2>/dev/null | awk '/^tps/ { printf "%d", $3 }'
+  local out
+  if ! out="$(pgbench -n -M prepared -c 8 -j 2 -T "$seconds" -f "bench/pgbench/$1.sql" \
+    "$server/$database" 2>&1)"; then
+    echo "pgbench $1 failed:" >&2
+    echo "$out" | grep -iE 'error|abort' | sort | uniq -c | head -5 >&2
+    return 1
+  fi
+  echo "$out" | awk '/^tps/ { printf "%d", $3 }'
 }
 # A fresh install first: load right after the migrations, no ANALYZE, the plans made on empty
 # tables (a plan that reads a growing table slows down as it grows, so the last of the first

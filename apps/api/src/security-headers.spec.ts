@@ -1,10 +1,13 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import helmet, { type HelmetOptions } from 'helmet';
-import { applyHeaderChanges, securityHeaderChanges } from './security-headers';
+import {
+  API_SECURITY_HEADERS,
+  applyHeaderChanges,
+  securityHeaderChanges,
+} from './security-headers';
 
-const CSP = { directives: { defaultSrc: ["'self'"], frameAncestors: ["'none'"] } };
-const OPTIONS: HelmetOptions = { contentSecurityPolicy: CSP };
+const OPTIONS: HelmetOptions = API_SECURITY_HEADERS;
 
 function response(): ServerResponse {
   return new ServerResponse(new IncomingMessage(new Socket()));
@@ -27,12 +30,19 @@ describe('securityHeaderChanges', () => {
 
   it('follows the options it is given', () => {
     const changes = securityHeaderChanges({
-      contentSecurityPolicy: CSP,
+      contentSecurityPolicy: OPTIONS.contentSecurityPolicy,
       strictTransportSecurity: false,
     });
     expect(changes.map(([name]) => name.toLowerCase())).not.toContain('strict-transport-security');
     expect(securityHeaderChanges(OPTIONS).map(([name]) => name.toLowerCase())).toContain(
       'strict-transport-security',
     );
+  });
+
+  it('refuses a policy with a function, whose value changes per response', () => {
+    const nonce = () => "'nonce-abc'";
+    expect(() =>
+      securityHeaderChanges({ contentSecurityPolicy: { directives: { scriptSrc: [nonce] } } }),
+    ).toThrow(/functions/);
   });
 });
