@@ -4,6 +4,7 @@ import { BackgroundLoop } from './background-loop';
 /** A provider that runs one BackgroundLoop from application start until shutdown. */
 export abstract class BackgroundJob implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly loop: BackgroundLoop;
+  private shuttingDown = false;
 
   protected constructor(name: string, intervalMs: number) {
     this.loop = new BackgroundLoop(name, intervalMs, () => this.runOnce());
@@ -17,6 +18,12 @@ export abstract class BackgroundJob implements OnApplicationBootstrap, OnModuleD
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.shuttingDown = true;
     await this.loop.stop();
+  }
+
+  /** True once shutdown began: a pass of several statements stops after the running one. */
+  protected get stopping(): boolean {
+    return this.shuttingDown;
   }
 }

@@ -146,6 +146,17 @@ describe('EmbeddedMaintenanceJob (autovacuum for the embedded database)', () => 
     expect(await redo()).toBe(checkpointed);
   });
 
+  it('runs nothing more once shutdown began', async () => {
+    const stopped = new EmbeddedMaintenanceJob(dataSource, embedded, new MovableClock());
+    await stopped.onModuleDestroy();
+    await dataSource.query('CREATE TABLE late (id int PRIMARY KEY)');
+    await dataSource.query('INSERT INTO late SELECT generate_series(1, 200)');
+    await flushStats();
+
+    expect(await stopped.maintain()).toEqual([]);
+    expect(await job.maintain()).toContain('public.late');
+  });
+
   it('does not start on PostgreSQL, whose autovacuum does the work', async () => {
     const onPostgres = new EmbeddedMaintenanceJob(dataSource, null, new MovableClock());
     const maintain = jest.spyOn(onPostgres, 'maintain');

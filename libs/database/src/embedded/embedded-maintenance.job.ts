@@ -59,7 +59,6 @@ const SLOW_MS = 100;
 export class EmbeddedMaintenanceJob extends BackgroundJob {
   private readonly logger = new Logger('EmbeddedMaintenance');
   private nextCheckpointAt: number;
-  private stopping = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -72,11 +71,6 @@ export class EmbeddedMaintenanceJob extends BackgroundJob {
 
   override onApplicationBootstrap(): void {
     if (this.embedded) super.onApplicationBootstrap();
-  }
-
-  override async onModuleDestroy(): Promise<void> {
-    this.stopping = true; // the pass in progress stops after its statement
-    await super.onModuleDestroy();
   }
 
   /**
