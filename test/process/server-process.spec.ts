@@ -13,6 +13,7 @@ import {
 } from '../support/twilio-fake';
 import { newPartnerUser } from '../support/tokens';
 import { lastCodeFor, uniquePhone } from '../support/otp-client';
+import { openEmbeddedDatabase } from '@app/database';
 
 // Each test starts the real process (one or two starts of an embedded database).
 jest.setTimeout(300_000);
@@ -159,6 +160,55 @@ describe('server process', () => {
       expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
       expect(code).toBe(0);
       expect(Date.now() - signalledAt).toBeLessThan(5000);
+    });
+
+    it('on SIGTERM after its clients went away, finishes their requests before the database closes', async () => {
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      const server = start({
+        PORT: String(port),
+        DATA_DIR: dataDir,
+        NOTIFY_DRIVER: 'twilio',
+        TWILIO_API_URL: fake.url,
+        TWILIO_ACCOUNT_SID: DEFAULT_FAKE_ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN: DEFAULT_FAKE_AUTH_TOKEN,
+        TWILIO_FROM: '+15005550006',
+        NOTIFY_TIMEOUT_MS: '3000',
+      });
+      await server.listening();
+      const before = fake.requests.length;
+      fake.respondWith(...Array.from({ length: 3 }, () => ({ status: 201, delayMs: 1000 })));
+      const clients = Array.from({ length: 3 }, () => new AbortController());
+      const abandoned = clients.map((client) =>
+        fetch(`${url}/fe/users/auth/otp/register`, {
+          method: 'POST',
+          headers: { 'user-jwt-token': newPartnerUser().token, 'content-type': 'application/json' },
+          body: JSON.stringify({ phone_number: uniquePhone().national, countryCode: '+91' }),
+          signal: client.signal,
+        }).catch(() => 'aborted'),
+      );
+      while (fake.requests.length < before + 3) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // The clients hang up while their codes are with the provider: no connection is left to
+      // hold the server open, but the handlers still have their deliveries to record.
+      for (const client of clients) client.abort();
+      expect(await Promise.all(abandoned)).toEqual(['aborted', 'aborted', 'aborted']);
+
+      server.child.kill('SIGTERM');
+      const { code } = await server.exited;
+      expect(code).toBe(0);
+      expect(server.stdout()).not.toContain('"level":50');
+      // Recorded as sent: none is left pending for the poller to send a second time.
+      const embedded = await openEmbeddedDatabase(dataDir);
+      try {
+        const { rows } = await embedded.db.query<{ status: string; n: number }>(
+          `SELECT status, count(*)::int AS n FROM outbox_messages GROUP BY status`,
+        );
+        expect(rows).toEqual([{ status: 'sent', n: 3 }]);
+      } finally {
+        await new embedded.driver.Pool().end();
+      }
     });
 
     it('on SIGTERM with clients stuck sending their bodies, closes them and exits 0', async () => {

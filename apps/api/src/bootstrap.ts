@@ -20,6 +20,7 @@ import {
 import { AppModule } from './app.module';
 import { serveDevelopmentPage } from './dev-page';
 import { warnIgnoredForwardedFor } from './forwarded-for';
+import { waitForHandlersOnClose } from './in-flight-handlers';
 import { separateInternalRoutes } from './internal-port';
 import { serveOpenApi } from './openapi';
 import {
@@ -77,6 +78,8 @@ export async function createApp(
   );
   // Before any route is added, so it learns them all: a known path's wrong method answers 405.
   answerMethodNotAllowed(app.getHttpAdapter().getInstance());
+  // Also before any route: shutdown waits for every handler, even one whose client has gone.
+  waitForHandlersOnClose(app.getHttpAdapter().getInstance());
   if (config.http.internalPort !== undefined) {
     separateInternalRoutes(app.getHttpAdapter().getInstance());
   }
