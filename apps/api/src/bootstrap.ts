@@ -53,7 +53,7 @@ export async function createApp(
     // Path parameters carry client ids (128) and user ids (256) of partners; longer ones are
     // refused by the routes' own validation with a clear error instead of a bare 404.
     routerOptions: { maxParamLength: 1024 },
-    trustProxy: config.http.trustProxy,
+    trustProxy: trustedProxies(config.http.trustProxy),
     return503OnClosing: true,
     clientErrorHandler,
     // Slow or silent clients must not hold connections for ever: past these, 408 and close.
@@ -174,4 +174,19 @@ export async function createApp(
 
   await app.init();
   return app;
+}
+
+/**
+ * TRUST_PROXY for Fastify. A hop count (README: "their number") is given as the function
+ * proxy-addr used to build from it, believing the last `hops` addresses whoever they are: Fastify
+ * 5.12 stopped trusting a bare number (a client that reaches the service without the balancer
+ * could name its own address), and would otherwise have put every user behind the balancer's one
+ * address, and so under one per-IP limit. Only safe when PORT is reachable through the balancer
+ * alone (docs/security.md); addresses or CIDRs are the safer setting.
+ */
+function trustedProxies(
+  trust: boolean | number | string[],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust !== 'number') return trust;
+  return (_address, hop) => hop < trust;
 }

@@ -14,6 +14,8 @@ export function keepConnectionToDrainBody(request: FastifyRequest, reply: Fastif
   if (reply.statusCode !== 413 || request.raw.complete) return;
   const declared = Number(request.headers['content-length']);
   if (declared > 0 && declared <= OVERSIZED_BODY_DRAIN_LIMIT_BYTES) {
-    void reply.removeHeader('connection');
+    // Over Fastify's `close`, what the client's request allows (Node's choice; removing the
+    // header would stop Node from naming one at all since Fastify 5.12).
+    void reply.header('connection', reply.raw.shouldKeepAlive ? 'keep-alive' : 'close');
   }
 }
