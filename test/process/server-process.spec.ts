@@ -128,9 +128,9 @@ describe('server process', () => {
       await fake.close();
     });
 
-    it('on SIGTERM finishes in-flight requests, then exits 0 within 5 s', async () => {
+    /** The server on the embedded database, sending its codes through the Twilio fake. */
+    async function startSendingToFake(): Promise<{ server: ServerProcess; url: string }> {
       const port = await freePort();
-      const url = `http://127.0.0.1:${port}`;
       const server = start({
         PORT: String(port),
         DATA_DIR: dataDir,
@@ -142,6 +142,11 @@ describe('server process', () => {
         NOTIFY_TIMEOUT_MS: '3000',
       });
       await server.listening();
+      return { server, url: `http://127.0.0.1:${port}` };
+    }
+
+    it('on SIGTERM finishes in-flight requests, then exits 0 within 5 s', async () => {
+      const { server, url } = await startSendingToFake();
       // Each register waits ~1 s for the provider: they are in flight when SIGTERM arrives.
       fake.respondWith(...Array.from({ length: 5 }, () => ({ status: 201, delayMs: 1000 })));
       const inFlight = Array.from({ length: 5 }, () => {
@@ -163,19 +168,7 @@ describe('server process', () => {
     });
 
     it('on SIGTERM after its clients went away, finishes their requests before the database closes', async () => {
-      const port = await freePort();
-      const url = `http://127.0.0.1:${port}`;
-      const server = start({
-        PORT: String(port),
-        DATA_DIR: dataDir,
-        NOTIFY_DRIVER: 'twilio',
-        TWILIO_API_URL: fake.url,
-        TWILIO_ACCOUNT_SID: DEFAULT_FAKE_ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN: DEFAULT_FAKE_AUTH_TOKEN,
-        TWILIO_FROM: '+15005550006',
-        NOTIFY_TIMEOUT_MS: '3000',
-      });
-      await server.listening();
+      const { server, url } = await startSendingToFake();
       const before = fake.requests.length;
       fake.respondWith(...Array.from({ length: 3 }, () => ({ status: 201, delayMs: 1000 })));
       const clients = Array.from({ length: 3 }, () => new AbortController());

@@ -21,6 +21,8 @@ import { AppModule } from './app.module';
 import { serveDevelopmentPage } from './dev-page';
 import { warnIgnoredForwardedFor } from './forwarded-for';
 import { waitForHandlersOnClose } from './in-flight-handlers';
+import { trustedProxies } from './trusted-proxies';
+import { SHUTDOWN_GRACE_MS } from './shutdown-timing';
 import { separateInternalRoutes } from './internal-port';
 import { serveOpenApi } from './openapi';
 import {
@@ -79,7 +81,9 @@ export async function createApp(
   // Before any route is added, so it learns them all: a known path's wrong method answers 405.
   answerMethodNotAllowed(app.getHttpAdapter().getInstance());
   // Also before any route: shutdown waits for every handler, even one whose client has gone.
-  waitForHandlersOnClose(app.getHttpAdapter().getInstance());
+  waitForHandlersOnClose(app.getHttpAdapter().getInstance(), SHUTDOWN_GRACE_MS, (running) =>
+    logger.warn({ running }, 'closing the database under handlers still running'),
+  );
   if (config.http.internalPort !== undefined) {
     separateInternalRoutes(app.getHttpAdapter().getInstance());
   }
@@ -174,19 +178,4 @@ export async function createApp(
 
   await app.init();
   return app;
-}
-
-/**
- * TRUST_PROXY for Fastify. A hop count (README: "their number") is given as the function
- * proxy-addr used to build from it, believing the last `hops` addresses whoever they are: Fastify
- * 5.12 stopped trusting a bare number (a client that reaches the service without the balancer
- * could name its own address), and would otherwise have put every user behind the balancer's one
- * address, and so under one per-IP limit. Only safe when PORT is reachable through the balancer
- * alone (docs/security.md); addresses or CIDRs are the safer setting.
- */
-function trustedProxies(
-  trust: boolean | number | string[],
-): boolean | string[] | ((address: string, hop: number) => boolean) {
-  if (typeof trust !== 'number') return trust;
-  return (_address, hop) => hop < trust;
 }

@@ -4,7 +4,7 @@ import { waitForHandlersOnClose } from './in-flight-handlers';
 describe('waitForHandlersOnClose', () => {
   it('holds close until a handler whose client hung up has finished', async () => {
     const fastify = Fastify();
-    waitForHandlersOnClose(fastify);
+    waitForHandlersOnClose(fastify, 10_000, () => undefined);
     let entered!: () => void;
     const handlerEntered = new Promise<void>((resolve) => (entered = resolve));
     let release!: () => void;
@@ -36,7 +36,7 @@ describe('waitForHandlersOnClose', () => {
 
   it('closes at once when no handler is running', async () => {
     const fastify = Fastify();
-    waitForHandlersOnClose(fastify);
+    waitForHandlersOnClose(fastify, 10_000, () => undefined);
     fastify.get('/', async () => ({ ok: true }));
     const url = await fastify.listen({ port: 0, host: '127.0.0.1' });
     expect((await fetch(url)).status).toBe(200);
@@ -45,12 +45,33 @@ describe('waitForHandlersOnClose', () => {
 
   it('counts a handler that throws as finished', async () => {
     const fastify = Fastify();
-    waitForHandlersOnClose(fastify);
+    waitForHandlersOnClose(fastify, 10_000, () => undefined);
     fastify.get('/', () => {
       throw new Error('boom');
     });
     const url = await fastify.listen({ port: 0, host: '127.0.0.1' });
     expect((await fetch(url)).status).toBe(500);
     await fastify.close();
+  });
+
+  it('stops waiting once the grace has passed, and says how many were left', async () => {
+    const fastify = Fastify();
+    const left: number[] = [];
+    waitForHandlersOnClose(fastify, 50, (running) => left.push(running));
+    let entered!: () => void;
+    const handlerEntered = new Promise<void>((resolve) => (entered = resolve));
+    fastify.get('/stuck', async () => {
+      entered();
+      await new Promise(() => undefined); // a provider that never answers
+    });
+    const url = await fastify.listen({ port: 0, host: '127.0.0.1' });
+    const client = new AbortController();
+    const abandoned = fetch(`${url}/stuck`, { signal: client.signal }).catch(() => 'aborted');
+    await handlerEntered;
+    client.abort();
+    await abandoned;
+
+    await fastify.close();
+    expect(left).toEqual([1]);
   });
 });

@@ -4,10 +4,7 @@ import { DataDirInUseError } from '@app/database';
 import type { Server } from 'node:net';
 import { createApp } from './bootstrap';
 import { listenInternal } from './internal-port';
-
-const SHUTDOWN_DEADLINE_MS = 10_000;
-/** In-flight requests get this long; then connections still open (slow clients) are cut. */
-const SHUTDOWN_GRACE_MS = 8_000;
+import { SHUTDOWN_DEADLINE_MS, SHUTDOWN_GRACE_MS } from './shutdown-timing';
 
 /** A startup failure whose message says it all: printed as one line, without a stack. */
 class StartupError extends Error {}

@@ -501,7 +501,7 @@ function checkHttp(read: EnvReader, config: AppConfig): void {
 
 const TRUST_ANY_PROXY =
   'TRUST_PROXY=true believes the leftmost X-Forwarded-For address, which any client can forge; ' +
-  'give the number of proxies in front of the service (e.g. 1) or their addresses';
+  "give the proxies' addresses, or their number (e.g. 1) when they are the only way in";
 
 const PEM_PRIVATE_KEY =
   /-----BEGIN (EC |)PRIVATE KEY-----[A-Za-z0-9+/=\s]+-----END \1PRIVATE KEY-----/g;

@@ -15,7 +15,8 @@ export function keepConnectionToDrainBody(request: FastifyRequest, reply: Fastif
   const declared = Number(request.headers['content-length']);
   if (declared > 0 && declared <= OVERSIZED_BODY_DRAIN_LIMIT_BYTES) {
     // Over Fastify's `close`, what the client's request allows (Node's choice; removing the
-    // header would stop Node from naming one at all since Fastify 5.12).
+    // header would stop Node from naming one at all since Fastify 5.12). A set header skips
+    // Node's maxRequestsPerSocket check: the server sets no such limit.
     void reply.header('connection', reply.raw.shouldKeepAlive ? 'keep-alive' : 'close');
   }
 }
