@@ -1,6 +1,7 @@
-import { Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { BackgroundLoop, Clock } from '@app/common';
+import { BackgroundJob, Clock } from '@app/common';
+import { deleteBatch } from '@app/database';
 
 const DAY_MS = 86_400_000;
 /** Ended and expired sessions stay a week for operators' investigations, then go. */
@@ -19,39 +20,36 @@ const BATCH = 1_000;
  * tokens with them), and refresh tokens a day past their expiry.
  */
 @Injectable()
-export class SessionRetentionJob implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly loop = new BackgroundLoop('SessionRetention', INTERVAL_MS, () =>
-    this.purgeOnce(),
-  );
-
+export class SessionRetentionJob extends BackgroundJob {
   constructor(
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.loop.start();
+  ) {
+    super('SessionRetention', INTERVAL_MS);
   }
 
-  async onModuleDestroy(): Promise<void> {
-    await this.loop.stop();
+  runOnce(): Promise<boolean> {
+    return this.purgeOnce();
   }
 
   /** One batch from each table; true when either had a full batch (more may be waiting). */
   async purgeOnce(): Promise<boolean> {
     const now = this.clock.now().getTime();
-    const sessionsBefore = new Date(now - SESSION_RETENTION_MS);
-    const [, sessions] = await this.dataSource.query<[unknown[], number]>(
-      `DELETE FROM app_sessions WHERE id IN (
-         SELECT id FROM app_sessions WHERE ended_at < $1 OR expires_at < $1
-          LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-      [sessionsBefore, BATCH],
+    const sessions = await deleteBatch(
+      this.dataSource,
+      'app_sessions',
+      `SELECT id FROM app_sessions WHERE ended_at < $1 OR expires_at < $1
+        LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      new Date(now - SESSION_RETENTION_MS),
+      BATCH,
     );
-    const [, tokens] = await this.dataSource.query<[unknown[], number]>(
-      `DELETE FROM session_refresh_tokens WHERE id IN (
-         SELECT id FROM session_refresh_tokens WHERE expires_at < $1
-          LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-      [new Date(now - REFRESH_TOKEN_RETENTION_MS), BATCH],
+    if (this.stopping) return false;
+    const tokens = await deleteBatch(
+      this.dataSource,
+      'session_refresh_tokens',
+      `SELECT id FROM session_refresh_tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      new Date(now - REFRESH_TOKEN_RETENTION_MS),
+      BATCH,
     );
     return sessions === BATCH || tokens === BATCH;
   }
