@@ -34,7 +34,8 @@ async function main(): Promise<void> {
   }
 
   const logger = createLogger(config.logLevel);
-  const app = await createApp(config, logger);
+  let stoppingSince: number | undefined;
+  const app = await createApp(config, logger, undefined, () => stoppingSince);
   try {
     await app.listen({ port: config.port, host: '0.0.0.0' });
   } catch (error) {
@@ -68,10 +69,9 @@ async function main(): Promise<void> {
 
   // Stop accepting, let in-flight requests finish, close the pool, exit 0. A second signal or
   // the deadline forces the exit.
-  let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) process.exit(1);
-    stopping = true;
+    if (stoppingSince !== undefined) process.exit(1);
+    stoppingSince = Date.now();
     logger.info({ signal }, 'shutting down');
     setTimeout(() => {
       logger.error('shutdown deadline passed; exiting');
