@@ -47,3 +47,35 @@ for round in 1 2 3; do
   echo "round $round: floor $floor tps, register function $register tps ($(ratio "$register" "$floor")x)," \
     "lean bound $lean tps ($(ratio "$lean" "$floor")x)"
 done
+
+# Where a register's database time goes, statement by statement (the nested ones inside the
+# functions too): one client, so that the times are the statements' own and not a queue's. Needs
+# pg_stat_statements loaded by the server (shared_preload_libraries), which a default install is
+# not.
+preloaded="$(psql "$server/$database" -Atc "SHOW shared_preload_libraries")"
+if [[ ",${preloaded// /}," != *,pg_stat_statements,* ]]; then
+  echo "statement breakdown skipped: add pg_stat_statements to shared_preload_libraries for it"
+  exit 0
+fi
+psql "$server/$database" -qc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+tracked=(env PGOPTIONS="-c pg_stat_statements.track=all")
+"${tracked[@]}" psql "$server/$database" -qAtc "SELECT pg_stat_statements_reset()" >/dev/null
+"${tracked[@]}" pgbench -n -M prepared -c 1 -j 1 -T "$seconds" -f bench/pgbench/register.sql \
+  "$server/$database" >/dev/null
+echo "register, one client, $seconds s: each statement's time per register (µs), and its share" \
+  "of the register function's"
+psql "$server/$database" -P footer=off -c "
+  WITH mine AS (
+    SELECT s.* FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+     WHERE d.datname = current_database()),
+  register AS (
+    SELECT calls, total_exec_time FROM mine
+     WHERE query LIKE 'SELECT * FROM phone_link_request_code(%')
+  SELECT round((m.total_exec_time / r.calls * 1000)::numeric, 1) AS us,
+         round((100 * m.total_exec_time / r.total_exec_time)::numeric) AS pct,
+         round(m.calls::numeric / r.calls, 2) AS per_register,
+         left(regexp_replace(m.query, '\s+', ' ', 'g'), 80) AS statement
+    FROM mine m, register r
+   WHERE m.calls >= r.calls / 10
+   ORDER BY m.total_exec_time DESC
+   LIMIT 20"
