@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The database's share of register, measured alone: pgbench runs the register function and the
-# floor's INSERT on a fresh, migrated database (dropped at the end), alternating, and prints
-# each one's tps and their ratio, with the bound of a register that writes the fewest rows
-# (lean-bound.schema.sql). Needs pgbench, psql and the local PostgreSQL; builds nothing
-# (run `npx nest build` first if dist/ is missing).
+# The database's share of register, verify and wrong code, measured alone: pgbench runs their
+# functions and the floor's INSERT on a fresh, migrated database (dropped at the end), alternating,
+# and prints each one's tps and its ratio to the floor's, with the bound of a register that writes
+# the fewest rows (lean-bound.schema.sql). Needs pgbench, psql and the local PostgreSQL; builds
+# nothing (run `npx nest build` first if dist/ is missing).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -21,12 +21,14 @@ psql "$server/$database" -qc "CREATE TABLE bench_scratch (
 psql "$server/$database" -q -v ON_ERROR_STOP=1 -f bench/pgbench/lean-bound.schema.sql
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "?" }'; }
-# One pgbench run of bench/pgbench/<script>.sql: its tps, or its errors and the script stops.
+# One pgbench run of bench/pgbench/<script>.sql (more pgbench options after it): its tps, or its
+# errors and the script stops.
 tps() {
-  local out
-  if ! out="$(pgbench -n -M prepared -c 8 -j 2 -T "$seconds" -f "bench/pgbench/$1.sql" \
+  local script="$1" out
+  shift
+  if ! out="$(pgbench -n -M prepared -c 8 -j 2 -T "$seconds" "$@" -f "bench/pgbench/$script.sql" \
     "$server/$database" 2>&1)"; then
-    echo "pgbench $1 failed:" >&2
+    echo "pgbench $script failed:" >&2
     echo "$out" | grep -iE 'error|abort' | sort | uniq -c | head -5 >&2
     return 1
   fi
@@ -39,16 +41,40 @@ cold="$(tps register)"
 lean_cold="$(tps lean-bound)"
 echo "fresh database, first $seconds s, no ANALYZE: register function $cold tps," \
   "lean bound $lean_cold tps"
+
+# Live challenges for verify and wrong code, made in one statement (a register each would take
+# minutes): 8 clients' shares of 10 000 for each of the 3 verify rounds, 60 000 for the breakdown's
+# one client, then 100 000 for wrong codes. Codes hash to \x00, as register.sql's.
+psql "$server/$database" -q -v ON_ERROR_STOP=1 <<'SQL'
+CREATE TABLE bench_live AS
+  SELECT n, gen_random_uuid() AS id, 'bench-client'::varchar AS client_id,
+         ('v' || n)::varchar AS user_id, ('+91' || (8000000000 + n))::varchar AS target,
+         lpad(n::text, 8, '0')::varchar AS auth_code,
+         ('+91' || (8000000000 + n) / 100000)::varchar AS block
+    FROM generate_series(1, 400000) n;
+CREATE UNIQUE INDEX ON bench_live (n);
+INSERT INTO otp_challenges (id, client_id, user_id, target, auth_code, code_hash, last_sent_at,
+                            expires_at, created_at)
+  SELECT id, client_id, user_id, target, auth_code, '\x00', now(), now() + interval '1 day', now()
+    FROM bench_live;
+SQL
 psql "$server/$database" -qc "VACUUM (ANALYZE)"
 for round in 1 2 3; do
   floor="$(tps floor)"
   register="$(tps register)"
   lean="$(tps lean-bound)"
+  verify="$(tps verify -D base=$(((round - 1) * 80000)) -D share=10000 -D i=0)"
+  wrong="$(tps wrong -D first=300001 -D last=400000)"
   echo "round $round: floor $floor tps, register function $register tps ($(ratio "$register" "$floor")x)," \
-    "lean bound $lean tps ($(ratio "$lean" "$floor")x)"
+    "lean bound $lean tps ($(ratio "$lean" "$floor")x), verify $verify tps" \
+    "($(ratio "$verify" "$floor")x), wrong code $wrong tps ($(ratio "$wrong" "$floor")x)"
 done
+links="$(psql "$server/$database" -Atc "SELECT count(*) FROM links")"
+failures="$(psql "$server/$database" -Atc "SELECT count(*) FROM otp_verify_failures")"
+echo "(verify and wrong code are two transactions each, a read and a write, as the API's;" \
+  "they made $links links and counted $failures wrong codes)"
 
-# Where a register's database time goes, statement by statement (the nested ones inside the
+# Where each one's database time goes, statement by statement (the nested ones inside the
 # functions too): one client, so that the times are the statements' own and not a queue's. Needs
 # pg_stat_statements loaded by the server (shared_preload_libraries), which a default install is
 # not.
@@ -58,24 +84,31 @@ if [[ ",${preloaded// /}," != *,pg_stat_statements,* ]]; then
   exit 0
 fi
 psql "$server/$database" -qc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
-tracked=(env PGOPTIONS="-c pg_stat_statements.track=all")
-"${tracked[@]}" psql "$server/$database" -qAtc "SELECT pg_stat_statements_reset()" >/dev/null
-"${tracked[@]}" pgbench -n -M prepared -c 1 -j 1 -T "$seconds" -f bench/pgbench/register.sql \
-  "$server/$database" >/dev/null
-echo "register, one client, $seconds s: each statement's time per register (µs), and its share" \
-  "of the register function's"
-psql "$server/$database" -P footer=off -c "
-  WITH mine AS (
-    SELECT s.* FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-     WHERE d.datname = current_database()),
-  register AS (
-    SELECT calls, total_exec_time FROM mine
-     WHERE query LIKE 'SELECT * FROM phone_link_request_code(%')
-  SELECT round((m.total_exec_time / r.calls * 1000)::numeric, 1) AS us,
-         round((100 * m.total_exec_time / r.total_exec_time)::numeric) AS pct,
-         round(m.calls::numeric / r.calls, 2) AS per_register,
-         left(regexp_replace(m.query, '\s+', ' ', 'g'), 80) AS statement
-    FROM mine m, register r
-   WHERE m.calls >= r.calls / 10
-   ORDER BY m.total_exec_time DESC
-   LIMIT 20"
+# breakdown <title> <the top-level call's start> <script> [pgbench options]
+breakdown() {
+  local title="$1" top="$2" script="$3"
+  shift 3
+  local tracked=(env PGOPTIONS="-c pg_stat_statements.track=all")
+  "${tracked[@]}" psql "$server/$database" -qAtc "SELECT pg_stat_statements_reset()" >/dev/null
+  "${tracked[@]}" pgbench -n -M prepared -c 1 -j 1 -T "$seconds" "$@" \
+    -f "bench/pgbench/$script.sql" "$server/$database" >/dev/null
+  echo "$title, one client, $seconds s: each statement's time per call of $top… (µs), and its share"
+  psql "$server/$database" -P footer=off -v top="$top%" -c "
+    WITH mine AS (
+      SELECT s.* FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+       WHERE d.datname = current_database()),
+    main AS (SELECT calls, total_exec_time FROM mine WHERE query LIKE :'top')
+    SELECT round((m.total_exec_time / r.calls * 1000)::numeric, 1) AS us,
+           round((100 * m.total_exec_time / r.total_exec_time)::numeric) AS pct,
+           round(m.calls::numeric / r.calls, 2) AS per_call,
+           left(regexp_replace(m.query, '\s+', ' ', 'g'), 80) AS statement
+      FROM mine m, main r
+     WHERE m.calls >= r.calls / 10
+     ORDER BY m.total_exec_time DESC
+     LIMIT 20"
+}
+breakdown register 'SELECT * FROM phone_link_request_code(' register
+breakdown "verify's write" 'SELECT v.outcome FROM bench_live b, LATERAL phone_link_verified(' \
+  verify -D base=240000 -D share=60000 -D i=0
+breakdown "wrong code's write" 'SELECT w.outcome FROM bench_live b, LATERAL otp_wrong_code(' \
+  wrong -D first=300001 -D last=400000
