@@ -14,11 +14,8 @@ psql "$server/postgres" -qc "CREATE DATABASE $database"
 trap 'psql "$server/postgres" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)"' EXIT
 
 DATABASE_URL="$server/$database" NODE_ENV=development node dist/apps/api/src/migrate.js >/dev/null
-psql "$server/$database" -qc "CREATE TABLE bench_scratch (
-  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  payload text NOT NULL,
-  created_at timestamptz NOT NULL DEFAULT now())"
-psql "$server/$database" -q -v ON_ERROR_STOP=1 -f bench/pgbench/lean-bound.schema.sql
+psql "$server/$database" -q -v ON_ERROR_STOP=1 -f bench/pgbench/floor.schema.sql \
+  -f bench/pgbench/lean-bound.schema.sql
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "?" }'; }
 # One pgbench run of bench/pgbench/<script>.sql (more pgbench options after it): its tps, or its
@@ -42,22 +39,9 @@ lean_cold="$(tps lean-bound)"
 echo "fresh database, first $seconds s, no ANALYZE: register function $cold tps," \
   "lean bound $lean_cold tps"
 
-# Live challenges for verify and wrong code, made in one statement (a register each would take
-# minutes): 8 clients' shares of 10 000 for each of the 3 verify rounds, 60 000 for the breakdown's
-# one client, then 100 000 for wrong codes. Codes hash to \x00, as register.sql's.
-psql "$server/$database" -q -v ON_ERROR_STOP=1 <<'SQL'
-CREATE TABLE bench_live AS
-  SELECT n, gen_random_uuid() AS id, 'bench-client'::varchar AS client_id,
-         ('v' || n)::varchar AS user_id, ('+91' || (8000000000 + n))::varchar AS target,
-         lpad(n::text, 8, '0')::varchar AS auth_code,
-         ('+91' || (8000000000 + n) / 100000)::varchar AS block
-    FROM generate_series(1, 400000) n;
-CREATE UNIQUE INDEX ON bench_live (n);
-INSERT INTO otp_challenges (id, client_id, user_id, target, auth_code, code_hash, last_sent_at,
-                            expires_at, created_at)
-  SELECT id, client_id, user_id, target, auth_code, '\x00', now(), now() + interval '1 day', now()
-    FROM bench_live;
-SQL
+# Live challenges for verify and wrong code: 8 clients' shares of 10 000 for each of the 3 verify
+# rounds, 60 000 for the breakdown's one client, then 100 000 for wrong codes.
+psql "$server/$database" -q -v ON_ERROR_STOP=1 -v count=400000 -f bench/pgbench/live-challenges.sql
 psql "$server/$database" -qc "VACUUM (ANALYZE)"
 for round in 1 2 3; do
   floor="$(tps floor)"
