@@ -1,5 +1,21 @@
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { waitForHandlersOnClose } from './in-flight-handlers';
+
+/** A handler that never finishes (a provider that never answers), whose client has hung up. */
+async function abandonStuckHandler(fastify: FastifyInstance): Promise<void> {
+  let entered!: () => void;
+  const handlerEntered = new Promise<void>((resolve) => (entered = resolve));
+  fastify.get('/stuck', async () => {
+    entered();
+    await new Promise(() => undefined);
+  });
+  const url = await fastify.listen({ port: 0, host: '127.0.0.1' });
+  const client = new AbortController();
+  const abandoned = fetch(`${url}/stuck`, { signal: client.signal }).catch(() => 'aborted');
+  await handlerEntered;
+  client.abort();
+  await abandoned;
+}
 
 describe('waitForHandlersOnClose', () => {
   it('holds close until a handler whose client hung up has finished', async () => {
@@ -79,18 +95,7 @@ describe('waitForHandlersOnClose', () => {
       },
       (running) => left.push(running),
     );
-    let entered!: () => void;
-    const handlerEntered = new Promise<void>((resolve) => (entered = resolve));
-    fastify.get('/stuck', async () => {
-      entered();
-      await new Promise(() => undefined);
-    });
-    const url = await fastify.listen({ port: 0, host: '127.0.0.1' });
-    const client = new AbortController();
-    const abandoned = fetch(`${url}/stuck`, { signal: client.signal }).catch(() => 'aborted');
-    await handlerEntered;
-    client.abort();
-    await abandoned;
+    await abandonStuckHandler(fastify);
 
     await fastify.close(); // no wait: the handler is never finished
     expect(left).toEqual([1]);
@@ -106,18 +111,7 @@ describe('waitForHandlersOnClose', () => {
       (closingSince) => closingSince + 50,
       (running) => left.push(running),
     );
-    let entered!: () => void;
-    const handlerEntered = new Promise<void>((resolve) => (entered = resolve));
-    fastify.get('/stuck', async () => {
-      entered();
-      await new Promise(() => undefined); // a provider that never answers
-    });
-    const url = await fastify.listen({ port: 0, host: '127.0.0.1' });
-    const client = new AbortController();
-    const abandoned = fetch(`${url}/stuck`, { signal: client.signal }).catch(() => 'aborted');
-    await handlerEntered;
-    client.abort();
-    await abandoned;
+    await abandonStuckHandler(fastify);
 
     await fastify.close();
     expect(left).toEqual([1]);
