@@ -39,16 +39,23 @@ lean_cold="$(tps lean-bound)"
 echo "fresh database, first $seconds s, no ANALYZE: register function $cold tps," \
   "lean bound $lean_cold tps"
 
-# Live challenges for verify and wrong code: 8 clients' shares of 10 000 for each of the 3 verify
-# rounds, 60 000 for the breakdown's one client, then 100 000 for wrong codes.
-psql "$server/$database" -q -v ON_ERROR_STOP=1 -v count=400000 -f bench/pgbench/live-challenges.sql
+# Live challenges for verify and wrong code: a share for each of the 8 clients of the 3 verify
+# rounds, 6 shares for the breakdown's one client, then 100 000 for wrong codes. A share holds
+# 1 000 verifies a second, 5 times what a client does here: a client past its share would verify
+# challenges verified already, and the links count below would tell.
+share=$((1000 * seconds))
+breakdown_base=$((24 * share))
+wrong_first=$((30 * share + 1))
+wrong_last=$((30 * share + 100000))
+psql "$server/$database" -q -v ON_ERROR_STOP=1 -v count="$wrong_last" \
+  -f bench/pgbench/live-challenges.sql
 psql "$server/$database" -qc "VACUUM (ANALYZE)"
 for round in 1 2 3; do
   floor="$(tps floor)"
   register="$(tps register)"
   lean="$(tps lean-bound)"
-  verify="$(tps verify -D base=$(((round - 1) * 80000)) -D share=10000 -D i=0)"
-  wrong="$(tps wrong -D first=300001 -D last=400000)"
+  verify="$(tps verify -D base=$(((round - 1) * 8 * share)) -D share="$share" -D i=0)"
+  wrong="$(tps wrong -D first="$wrong_first" -D last="$wrong_last")"
   echo "round $round: floor $floor tps, register function $register tps ($(ratio "$register" "$floor")x)," \
     "lean bound $lean tps ($(ratio "$lean" "$floor")x), verify $verify tps" \
     "($(ratio "$verify" "$floor")x), wrong code $wrong tps ($(ratio "$wrong" "$floor")x)"
@@ -93,6 +100,6 @@ breakdown() {
 }
 breakdown register 'SELECT * FROM phone_link_request_code(' register
 breakdown "verify's write" 'SELECT v.outcome FROM bench_live b, LATERAL phone_link_verified(' \
-  verify -D base=240000 -D share=60000 -D i=0
+  verify -D base="$breakdown_base" -D share=$((6 * share)) -D i=0
 breakdown "wrong code's write" 'SELECT w.outcome FROM bench_live b, LATERAL otp_wrong_code(' \
-  wrong -D first=300001 -D last=400000
+  wrong -D first="$wrong_first" -D last="$wrong_last"
