@@ -134,6 +134,13 @@ describe('app sign-in tokens', () => {
       expect((await app.user(refreshed.body.data.auth_token as string)).status).toBe(200);
     });
 
+    it('ends the session on a logout that names JSON and sends no body, as many clients do', async () => {
+      const signedIn = await app.signIn();
+      const logout = await app.logout(signedIn.auth_token, { 'content-type': 'application/json' });
+      expect(logout.status).toBe(200);
+      expectError(await app.user(signedIn.auth_token), 401, 'INVALID_TOKEN');
+    });
+
     it('refuses the token of an ended session: logout, and each revocation of operators', async () => {
       expect((await app.logout(tokens.auth_token)).status).toBe(200);
       expectError(await app.user(tokens.auth_token), 401, 'INVALID_TOKEN');

@@ -352,6 +352,7 @@ describe('input validation: body, fields, tokens', () => {
   describe('the body as a whole', () => {
     const BODIES: Array<[string, (post: Post) => unknown]> = [
       ['no body', () => undefined],
+      ['no body under a JSON content type', () => ''],
       ['JSON null', () => 'null'],
       ['an empty array', () => '[]'],
       ['an array holding a valid body', (p) => JSON.stringify([validBody(p)])],

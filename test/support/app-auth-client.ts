@@ -48,9 +48,9 @@ export class AppAuthClient {
     });
   }
 
-  logout(authToken: string): Promise<Answer> {
+  logout(authToken: string, headers: Record<string, string> = {}): Promise<Answer> {
     return http(this.t.url, 'POST', '/api/v1/logout', {
-      headers: this.headers({ authorization: `Bearer ${authToken}` }),
+      headers: this.headers({ authorization: `Bearer ${authToken}`, ...headers }),
     });
   }
 
