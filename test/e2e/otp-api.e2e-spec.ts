@@ -855,6 +855,16 @@ describe('OTP API for backends (OTP-API.md)', () => {
   });
 
   describe('observability', () => {
+    it("logs none of the API's own refusals as an unexpected error", async () => {
+      const before = t.logs.length;
+      expect(
+        (await call('POST', '/sms', { as: null, body: { phone: '919876500000' } })).status,
+      ).toBe(401);
+      expect((await call('POST', '/sms', { body: { phone: 'abc' } })).status).toBe(400);
+      expect((await call('GET', '/password')).status).toBe(410);
+      expect(t.logs.slice(before).join('\n')).not.toContain('unexpected error');
+    });
+
     it('counts requests in otp_api_requests_total and never logs a password, a secret or a phone', async () => {
       const phone = apiPhone();
       await call('POST', '/sms', { body: { phone: phone.digits, password: 'SeCrEt-4711' } });

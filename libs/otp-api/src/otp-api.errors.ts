@@ -36,7 +36,8 @@ export const UNAUTHORIZED = (): OtpApiError =>
  */
 export const otpApiEnvelope: ErrorEnvelope = (response, error) => {
   if (error instanceof OtpApiError) {
-    return { status: error.status, body: error.body, headers: error.headers };
+    // The API's own answer, not a failure of the service: nothing to log as unexpected.
+    return { status: error.status, body: error.body, headers: error.headers, unexpected: false };
   }
   const code = response.body.error as ErrorCode;
   const message = response.body.message;

@@ -23,12 +23,13 @@ export interface ErrorResponse {
 /**
  * A route's own error shape (OTP-API.md answers `{"status":false,…}`): set as the Fastify route
  * config `errorEnvelope` (`@RouteConfig`), it reshapes the standard response of every error of
- * that route, Fastify's own (body parser, body limit) included.
+ * that route, Fastify's own (body parser, body limit) included. An error it knows as the route's
+ * own answer it marks `unexpected: false`: not logged as a failure of the service.
  */
 export type ErrorEnvelope = (
   response: ErrorResponse,
   error: unknown,
-) => Pick<ErrorResponse, 'status' | 'headers'> & { body: object };
+) => Pick<ErrorResponse, 'status' | 'headers'> & { body: object; unexpected?: boolean };
 
 const FASTIFY_ERRORS: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: ErrorCode.ValidationFailed,
