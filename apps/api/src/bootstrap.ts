@@ -73,7 +73,7 @@ export async function createApp(
       connectionsCheckingInterval: Math.ceil(config.http.headersTimeoutMs / 10),
     },
   });
-  for (const warning of configWarnings(config)) logger.warn(warning);
+  for (const warning of configWarnings(config, SHUTDOWN_GRACE_MS)) logger.warn(warning);
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, clock),
     adapter,

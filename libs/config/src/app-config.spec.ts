@@ -133,6 +133,14 @@ describe('loadConfig', () => {
     expect(configWarnings(loadConfig({ TRUST_PROXY: '10.0.0.1' }))).toEqual([]);
   });
 
+  it('warns when a first delivery may outlast the shutdown that waits for it', () => {
+    expect(configWarnings(loadConfig({}), 8000)).toEqual([]);
+    expect(configWarnings(loadConfig({ NOTIFY_TIMEOUT_MS: '7999' }), 8000)).toEqual([]);
+    expect(configWarnings(loadConfig({ NOTIFY_TIMEOUT_MS: '8000' }), 8000)).toEqual([
+      expect.stringMatching(/^NOTIFY_TIMEOUT_MS \(8000\) is not under the shutdown's grace/),
+    ]);
+  });
+
   it('reads the HTTP timeouts, keeping headers within the request and connections past a send', () => {
     expect(loadConfig({}).http).toMatchObject({
       requestTimeoutMs: 30_000,

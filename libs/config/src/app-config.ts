@@ -534,11 +534,26 @@ const NO_SIGNING_KEYS =
   'verification tokens are off and the JWKS is empty';
 
 /** What is allowed but unsafe (or off), to be logged at start. */
-export function configWarnings(config: AppConfig): string[] {
+export function configWarnings(config: AppConfig, shutdownGraceMs?: number): string[] {
   return [
     ...(config.http.trustProxy === true ? [TRUST_ANY_PROXY] : []),
     ...(config.isProduction && config.tokens.signingKeys.length === 0 ? [NO_SIGNING_KEYS] : []),
+    ...(shutdownGraceMs !== undefined && config.notify.timeoutMs >= shutdownGraceMs
+      ? [slowProviderAtShutdown(config.notify.timeoutMs, shutdownGraceMs)]
+      : []),
   ];
+}
+
+/**
+ * A first delivery still waiting on the provider when shutdown stops waiting is not recorded as
+ * sent, so the outbox poller sends it again after its lease: the user may get the code twice.
+ */
+function slowProviderAtShutdown(timeoutMs: number, graceMs: number): string {
+  return (
+    `NOTIFY_TIMEOUT_MS (${timeoutMs}) is not under the shutdown's grace (${graceMs} ms): a ` +
+    'first delivery still waiting on the provider at shutdown is sent again by the outbox, ' +
+    'so a user may get the code twice'
+  );
 }
 
 /** TRUST_PROXY: unset → trust none; "true" → any; a number → that many hops; else addresses. */
