@@ -1,13 +1,7 @@
-import { applyDecorators, ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
+import { applyDecorators } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiResponse } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import {
-  describeError,
-  ERROR_MESSAGE,
-  ERROR_STATUS,
-  ErrorCode,
-  toErrorResponse,
-} from '@app/common';
+import { ERROR_MESSAGE, ERROR_STATUS, ErrorCode, type ErrorEnvelope } from '@app/common';
 
 /** The app API's success envelope (APP-AUTH.md). */
 export function success<T>(data: T): { status: 'success'; data: T } {
@@ -18,39 +12,31 @@ export function success<T>(data: T): { status: 'success'; data: T } {
  * The app API's error envelope (APP-AUTH.md): `{status:"error", error:{code, errorCode, message,
  * trace_id, details}}`, the HTTP status equal to `code`. The codes and messages are the
  * service's own (toErrorResponse); what the other APIs put beside `message` (`attemptsLeft`,
- * `retryAfter`, a validation's list) goes in `details`.
+ * `retryAfter`, a validation's list) goes in `details`. As a route's envelope it shapes every
+ * error of the route, those of the body parser (bad JSON, too large, not JSON) included.
  */
-@Catch()
-export class AppAuthErrorFilter implements ExceptionFilter {
-  private readonly logger = new Logger('Errors');
+export const appAuthEnvelope: ErrorEnvelope = (response, _error, traceId) => {
+  const { statusCode, error: errorCode, message, details, requestId, ...extra } = response.body;
+  void requestId; // trace_id says it
+  const detail = details ?? (Object.keys(extra).length > 0 ? extra : undefined);
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: {
+      status: 'error',
+      error: {
+        code: statusCode,
+        errorCode,
+        message,
+        trace_id: traceId,
+        ...(detail === undefined ? {} : { details: detail }),
+      },
+    },
+  };
+};
 
-  catch(error: unknown, host: ArgumentsHost): void {
-    const http = host.switchToHttp();
-    const request = http.getRequest<FastifyRequest>();
-    const reply = http.getResponse<FastifyReply>();
-    const traceId = String(request.id);
-    const response = toErrorResponse(error, traceId);
-    if (response.unexpected) {
-      this.logger.error({ err: describeError(error), requestId: traceId }, 'unexpected error');
-    }
-    const { statusCode, error: errorCode, message, details, requestId, ...extra } = response.body;
-    void requestId; // trace_id says it
-    const detail = details ?? (Object.keys(extra).length > 0 ? extra : undefined);
-    void reply
-      .status(response.status)
-      .headers(response.headers)
-      .send({
-        status: 'error',
-        error: {
-          code: statusCode,
-          errorCode,
-          message,
-          trace_id: traceId,
-          ...(detail === undefined ? {} : { details: detail }),
-        },
-      });
-  }
-}
+/** Puts a route's errors in the app API's envelope. */
+export const AppAuthErrors = (): MethodDecorator => RouteConfig({ errorEnvelope: appAuthEnvelope });
 
 /** Documents the errors an app API endpoint can answer, in its envelope. */
 export function ApiAppErrors(...codes: ErrorCode[]): MethodDecorator & ClassDecorator {

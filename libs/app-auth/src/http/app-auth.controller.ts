@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Req, UseFilters, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiHeader,
@@ -20,7 +20,7 @@ import {
   UserFromTokenResponse,
   VerifyPhoneOtpDto,
 } from '../dto/app-auth.dto';
-import { ApiAppErrors, AppAuthErrorFilter, success } from './app-auth-envelope';
+import { ApiAppErrors, AppAuthErrors, success } from './app-auth-envelope';
 import { AppJwtGuard, AppUser } from './app-jwt.strategy';
 import { AppKeyGuard, AppRequest } from './app-key.guard';
 
@@ -47,7 +47,6 @@ function clientOf(request: AppRequest) {
 @ApiTags('apps: sign in with a phone code')
 @ApiSecurity('appKey')
 @ApiHeader({ name: 'x-api-key', required: true, description: "The client's app key" })
-@UseFilters(AppAuthErrorFilter)
 @UseGuards(AppKeyGuard)
 @Controller('api/v1')
 export class AppAuthController {
@@ -59,6 +58,7 @@ export class AppAuthController {
   ) {}
 
   @Post('authenticate/phone')
+  @AppAuthErrors()
   @HttpCode(200)
   @ApiOperation({ summary: 'Send a sign-in code to a phone' })
   @ApiOkResponse({ type: PhoneOtpSentResponse })
@@ -86,6 +86,7 @@ export class AppAuthController {
   }
 
   @Post('authenticate/phone/verify')
+  @AppAuthErrors()
   @HttpCode(200)
   @ApiOperation({ summary: 'Check the code; the right one signs the user in (a new session)' })
   @ApiOkResponse({ type: SignedInResponse })
@@ -119,6 +120,7 @@ export class AppAuthController {
   }
 
   @Post('refresh_token')
+  @AppAuthErrors()
   @HttpCode(200)
   @ApiBearerAuth('appToken')
   @ApiHeader({
@@ -171,6 +173,7 @@ export class AppAuthController {
   }
 
   @Post('logout')
+  @AppAuthErrors()
   @HttpCode(200)
   @ApiBearerAuth('appToken')
   @UseGuards(AppJwtGuard)
@@ -188,6 +191,7 @@ export class AppAuthController {
   }
 
   @Get('user_from_token')
+  @AppAuthErrors()
   @ApiBearerAuth('appToken')
   @UseGuards(AppJwtGuard)
   @ApiOperation({ summary: 'The signed-in user' })

@@ -17,7 +17,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       ?.errorEnvelope;
     sendError(
       reply,
-      envelope ? { ...response, ...envelope(response, error) } : response,
+      envelope ? { ...response, ...envelope(response, error, String(request.id)) } : response,
       error,
       this.logger,
     );

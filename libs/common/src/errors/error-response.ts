@@ -29,6 +29,7 @@ export interface ErrorResponse {
 export type ErrorEnvelope = (
   response: ErrorResponse,
   error: unknown,
+  requestId: string,
 ) => Pick<ErrorResponse, 'status' | 'headers'> & { body: object; unexpected?: boolean };
 
 const FASTIFY_ERRORS: Record<string, ErrorCode> = {
