@@ -196,6 +196,8 @@ describe('app sign-in with a phone code', () => {
       });
       const message = lastCodeFor(t.messagesFile, phone.e164);
       expect(message.body).toContain(message.code);
+      // A sign-in code names the app; only the partner flow's says it links the phone.
+      expect(message.body).toMatch(/^\d+ is your .+ verification code\. It expires/);
       const verified = await app.verify(phone.national, message.code, sent.body.data.token);
       expect(verified.status).toBe(200);
       expect(verified.body).toEqual({

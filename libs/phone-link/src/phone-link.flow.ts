@@ -262,6 +262,7 @@ export class PhoneLinkFlow {
         code: draft.code,
         ttlSeconds: this.engine.policy.ttlSeconds,
         appName: appName(user),
+        linksPhone: true,
         template: user.client?.messageTemplate ?? undefined,
         templates: user.client?.messageTemplates ?? undefined,
         appHash: user.client?.androidAppHash ?? undefined,

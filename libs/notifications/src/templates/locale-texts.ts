@@ -1,8 +1,12 @@
-/** What a text is made of: the code, the app's name and the lifetime in words. */
+/**
+ * What a text is made of: the code, the app's name, the lifetime in words, and whether the code
+ * links the phone to the app (the partner flow) rather than signing in or confirming.
+ */
 export interface TextValues {
   code: string;
   app?: string;
   expires: string;
+  linksPhone?: boolean;
 }
 
 /** A channel's texts, by locale (`en`, `hi`, `es-MX`, …). */

@@ -8,9 +8,21 @@ const LONGEST_CODE = '1234567890'; // OTP_LENGTH at most 10
 
 describe('SMS texts per locale stay within one segment', () => {
   it.each(LOCALES)('%s', (locale) => {
-    for (const appName of [undefined, 'Ludo', LONGEST_APP]) {
+    for (const [appName, linksPhone] of [
+      [undefined, false],
+      ['Ludo', true],
+      ['Ludo', false],
+      [LONGEST_APP, true],
+      [LONGEST_APP, false],
+    ] as const) {
       for (const ttlSeconds of [90, 300, 86_400]) {
-        const text = messageText('sms', { code: LONGEST_CODE, ttlSeconds, appName, locale });
+        const text = messageText('sms', {
+          code: LONGEST_CODE,
+          ttlSeconds,
+          appName,
+          linksPhone,
+          locale,
+        });
         const length = smsLength(text);
         // Latin-script texts are GSM-7 (160 a segment), Hindi UCS-2 (70).
         expect(length.encoding).toBe(locale === 'hi' ? 'UCS-2' : 'GSM-7');

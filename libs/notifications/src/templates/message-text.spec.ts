@@ -4,8 +4,14 @@ const otpMessageText = (parts: Parameters<typeof messageText>[1]) => messageText
 
 describe('messageText (sms)', () => {
   it('puts the code first and names the app and the lifetime', () => {
-    expect(otpMessageText({ code: '596097', ttlSeconds: 300, appName: 'Ludo' })).toBe(
+    expect(
+      otpMessageText({ code: '596097', ttlSeconds: 300, appName: 'Ludo', linksPhone: true }),
+    ).toBe(
       '596097 is your verification code to link your phone to Ludo. It expires in 5 min. Never share it.',
+    );
+    // A sign-in or a backend's code names the app without claiming a link.
+    expect(otpMessageText({ code: '596097', ttlSeconds: 300, appName: 'Ludo' })).toBe(
+      '596097 is your Ludo verification code. It expires in 5 min. Never share it.',
     );
     expect(otpMessageText({ code: '1234', ttlSeconds: 90 })).toBe(
       '1234 is your verification code to verify your phone. It expires in 90 s. Never share it.',

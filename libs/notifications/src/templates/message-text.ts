@@ -19,6 +19,8 @@ export interface MessageParts {
   ttlSeconds: number;
   /** The partner's app name, when known. */
   appName?: string;
+  /** The code links the phone to that app (the partner flow); else it signs in or confirms. */
+  linksPhone?: boolean;
   /** A partner's own text (checked by messageTemplateProblem when it was saved). */
   template?: string;
   /** A partner's own texts by locale (LOCALES), before `template`. */
@@ -83,14 +85,14 @@ function values(parts: MessageParts) {
  * channel's text in the nearest locale (`es-MX`, then `es`, then English).
  */
 export function messageText(channel: Channel, parts: MessageParts): string {
-  const { code, ttlSeconds, appName, template } = parts;
+  const { code, ttlSeconds, appName, template, linksPhone } = parts;
   const expires = ttlSeconds % 60 === 0 ? `${ttlSeconds / 60} min` : `${ttlSeconds} s`;
   if (template) {
     const values: Record<string, string> = { code, app: appName ?? '', expires };
     return template.replace(PLACEHOLDER, (whole, name: string) => values[name] ?? whole);
   }
   const texts = TEXTS[channel];
-  return nearest(texts, parts.locale)({ code, app: appName, expires });
+  return nearest(texts, parts.locale)({ code, app: appName, expires, linksPhone });
 }
 
 function nearest(texts: LocaleTexts, locale: string = DEFAULT_LOCALE): LocaleTexts[string] {

@@ -7,12 +7,12 @@ import type { LocaleTexts } from './locale-texts';
  * 160 characters; Hindi is UCS-2, one segment of 70 (sms-length.spec.ts checks both).
  */
 export const SMS_TEXTS: LocaleTexts = {
-  en: ({ code, app, expires }) =>
-    `${code} is your verification code ${app ? `to link your phone to ${app}` : 'to verify your phone'}. It expires in ${expires}. Never share it.`,
-  es: ({ code, app, expires }) =>
-    `${code} es tu clave para ${app ? `vincular tu teléfono a ${app}` : 'verificar tu teléfono'}. Caduca en ${expires}. No la compartas.`,
-  pt: ({ code, app, expires }) =>
-    `${code} é o seu PIN para ${app ? `vincular seu telefone a ${app}` : 'verificar seu telefone'}. Expira em ${expires}. Nunca o compartilhe.`,
+  en: ({ code, app, expires, linksPhone }) =>
+    `${code} is your ${app ? (linksPhone ? `verification code to link your phone to ${app}` : `${app} verification code`) : 'verification code to verify your phone'}. It expires in ${expires}. Never share it.`,
+  es: ({ code, app, expires, linksPhone }) =>
+    `${code} es tu clave para ${app ? `${linksPhone ? 'vincular tu teléfono a' : 'verificar tu teléfono en'} ${app}` : 'verificar tu teléfono'}. Caduca en ${expires}. No la compartas.`,
+  pt: ({ code, app, expires, linksPhone }) =>
+    `${code} é o seu PIN para ${app ? `${linksPhone ? 'vincular seu telefone a' : 'verificar seu telefone em'} ${app}` : 'verificar seu telefone'}. Expira em ${expires}. Nunca o compartilhe.`,
   id: ({ code, app, expires }) =>
     `${code} adalah kode verifikasi ${app ? `untuk ${app}` : 'nomor Anda'}. Berlaku ${expires}. Jangan bagikan kode ini.`,
   hi: ({ code, app, expires }) =>
