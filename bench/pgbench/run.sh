@@ -84,19 +84,21 @@ breakdown() {
   "${tracked[@]}" pgbench -n -M prepared -c 1 -j 1 -T "$seconds" "$@" \
     -f "bench/pgbench/$script.sql" "$server/$database" >/dev/null
   echo "$title, one client, $seconds s: each statement's time per call of $top… (µs), and its share"
-  psql "$server/$database" -P footer=off -v top="$top%" -c "
-    WITH mine AS (
-      SELECT s.* FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-       WHERE d.datname = current_database()),
-    main AS (SELECT calls, total_exec_time FROM mine WHERE query LIKE :'top')
-    SELECT round((m.total_exec_time / r.calls * 1000)::numeric, 1) AS us,
-           round((100 * m.total_exec_time / r.total_exec_time)::numeric) AS pct,
-           round(m.calls::numeric / r.calls, 2) AS per_call,
-           left(regexp_replace(m.query, '\s+', ' ', 'g'), 80) AS statement
-      FROM mine m, main r
-     WHERE m.calls >= r.calls / 10
-     ORDER BY m.total_exec_time DESC
-     LIMIT 20"
+  # From stdin, as psql interpolates its variables (:'top') there and not in -c.
+  psql "$server/$database" -P footer=off -v top="$top%" <<'SQL'
+WITH mine AS (
+  SELECT s.* FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+   WHERE d.datname = current_database()),
+main AS (SELECT calls, total_exec_time FROM mine WHERE query LIKE :'top')
+SELECT round((m.total_exec_time / r.calls * 1000)::numeric, 1) AS us,
+       round((100 * m.total_exec_time / r.total_exec_time)::numeric) AS pct,
+       round(m.calls::numeric / r.calls, 2) AS per_call,
+       left(regexp_replace(m.query, '\s+', ' ', 'g'), 80) AS statement
+  FROM mine m, main r
+ WHERE m.calls >= r.calls / 10
+ ORDER BY m.total_exec_time DESC
+ LIMIT 20;
+SQL
 }
 breakdown register 'SELECT * FROM phone_link_request_code(' register
 breakdown "verify's write" 'SELECT v.outcome FROM bench_live b, LATERAL phone_link_verified(' \
