@@ -12,31 +12,33 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const response = toErrorResponse(error, String(request.id));
+    const requestId = String(request.id);
+    const response = toErrorResponse(error, requestId);
     const envelope = (request.routeOptions?.config as { errorEnvelope?: ErrorEnvelope } | undefined)
       ?.errorEnvelope;
     sendError(
       reply,
-      envelope ? { ...response, ...envelope(response, error, String(request.id)) } : response,
+      envelope ? { ...response, ...envelope(response, error, requestId) } : response,
       error,
       this.logger,
+      requestId,
     );
   }
 }
 
+/**
+ * Sends an error response; an unexpected one is logged first with the request's id, which its
+ * body carries in one shape or another (`requestId`, the app API's `trace_id`).
+ */
 export function sendError(
   reply: FastifyReply,
-  response: Omit<ReturnType<typeof toErrorResponse>, 'body'> & {
-    body: object & { requestId?: unknown };
-  },
+  response: Omit<ReturnType<typeof toErrorResponse>, 'body'> & { body: object },
   error: unknown,
   logger: Pick<Logger, 'error'>,
+  requestId: string,
 ): void {
   if (response.unexpected) {
-    logger.error(
-      { err: describeError(error), requestId: response.body.requestId },
-      'unexpected error',
-    );
+    logger.error({ err: describeError(error), requestId }, 'unexpected error');
   }
   void reply.status(response.status).headers(response.headers).send(response.body);
 }
