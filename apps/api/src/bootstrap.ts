@@ -39,16 +39,11 @@ function requestId(request: { headers: Record<string, string | string[] | undefi
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-/**
- * Builds the HTTP application (not yet listening): Fastify, logging, errors, validation.
- * `shutdownStartedAt` says when the process began stopping (main.ts: its signal), so that closing
- * keeps to the same grace as the process's own timers.
- */
+/** Builds the HTTP application (not yet listening): Fastify, logging, errors, validation. */
 export async function createApp(
   config: AppConfig,
   logger: PinoLogger,
   clock?: Clock,
-  shutdownStartedAt?: () => number | undefined,
 ): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
@@ -85,13 +80,9 @@ export async function createApp(
   );
   // Before any route is added, so it learns them all: a known path's wrong method answers 405.
   answerMethodNotAllowed(app.getHttpAdapter().getInstance());
-  // Also before any route: shutdown waits for every handler, even one whose client has gone,
-  // until the grace ends: counted from the signal when there is one (the background jobs stop
-  // before Fastify begins closing), else from Fastify's close.
-  waitForHandlersOnClose(
-    app.getHttpAdapter().getInstance(),
-    (closingSince) => (shutdownStartedAt?.() ?? closingSince) + SHUTDOWN_GRACE_MS,
-    (running) => logger.warn({ running }, 'closing the database under handlers still running'),
+  // Also before any route: shutdown waits for every handler, even one whose client has gone.
+  waitForHandlersOnClose(app.getHttpAdapter().getInstance(), SHUTDOWN_GRACE_MS, (running) =>
+    logger.warn({ running }, 'closing the database under handlers still running'),
   );
   if (config.http.internalPort !== undefined) {
     separateInternalRoutes(app.getHttpAdapter().getInstance());

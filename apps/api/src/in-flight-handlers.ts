@@ -7,15 +7,14 @@ import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
  * the poller sent it a second time after its lease. Fastify runs its own close of the HTTP server
  * (no new requests) before this `onClose` hook; the database closes after both.
  *
- * The wait ends at `graceEndsAt(closingSince)` (closingSince: when Fastify began closing), when
- * open connections are cut too: a handler stuck on a provider must not hold the shutdown past its
- * deadline. `gaveUp` hears how many were left.
+ * The wait ends `graceMs` after closing began, as open connections are cut then: a handler stuck
+ * on a provider must not hold the shutdown past its deadline. `gaveUp` hears how many were left.
  * Counted are the routes' handlers (Nest's are all async); the not-found and error handlers are
  * synchronous and not routes.
  */
 export function waitForHandlersOnClose(
   fastify: FastifyInstance,
-  graceEndsAt: (closingSince: number) => number,
+  graceMs: number,
   gaveUp: (running: number) => void,
 ): void {
   let running = 0;
@@ -52,7 +51,7 @@ export function waitForHandlersOnClose(
     let timer: NodeJS.Timeout | undefined;
     const idle = new Promise<boolean>((resolve) => (whenIdle = () => resolve(true)));
     const late = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), Math.max(0, graceEndsAt(closingSince) - Date.now()));
+      timer = setTimeout(() => resolve(false), Math.max(0, closingSince + graceMs - Date.now()));
     });
     const allFinished = await Promise.race([idle, late]);
     clearTimeout(timer);

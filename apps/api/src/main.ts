@@ -34,8 +34,7 @@ async function main(): Promise<void> {
   }
 
   const logger = createLogger(config.logLevel);
-  let stoppingSince: number | undefined;
-  const app = await createApp(config, logger, undefined, () => stoppingSince);
+  const app = await createApp(config, logger);
   try {
     await app.listen({ port: config.port, host: '0.0.0.0' });
   } catch (error) {
@@ -69,9 +68,10 @@ async function main(): Promise<void> {
 
   // Stop accepting, let in-flight requests finish, close the pool, exit 0. A second signal or
   // the deadline forces the exit.
+  let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
-    if (stoppingSince !== undefined) process.exit(1);
-    stoppingSince = Date.now();
+    if (stopping) process.exit(1);
+    stopping = true;
     logger.info({ signal }, 'shutting down');
     setTimeout(() => {
       logger.error('shutdown deadline passed; exiting');
