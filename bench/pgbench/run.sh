@@ -41,8 +41,8 @@ echo "fresh database, first $seconds s, no ANALYZE: register function $cold tps,
 
 # Live challenges for verify and wrong code: a share for each of the 8 clients of the 3 verify
 # rounds, 6 shares for the breakdown's one client, then 100 000 for wrong codes. A share holds
-# 1 000 verifies a second, 5 times what a client does here: a client past its share would verify
-# challenges verified already, and the links count below would tell.
+# 1 000 verifies a second, 3.5 to 10 times what a client did here: a client past its share would
+# verify challenges verified already, and the links count below would tell.
 share=$((1000 * seconds))
 breakdown_base=$((24 * share))
 wrong_first=$((30 * share + 1))
@@ -85,7 +85,7 @@ breakdown() {
     -f "bench/pgbench/$script.sql" "$server/$database" >/dev/null
   echo "$title, one client, $seconds s: each statement's time per call of $top… (µs), and its share"
   # From stdin, as psql interpolates its variables (:'top') there and not in -c.
-  psql "$server/$database" -P footer=off -v top="$top%" <<'SQL'
+  psql -X "$server/$database" -v ON_ERROR_STOP=1 -P footer=off -v top="$top%" <<'SQL'
 WITH mine AS (
   SELECT s.* FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
    WHERE d.datname = current_database()),

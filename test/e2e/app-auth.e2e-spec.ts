@@ -418,6 +418,14 @@ describe('app sign-in with a phone code', () => {
           'UNSUPPORTED_MEDIA_TYPE',
         );
       }
+      // The routes without a body parse one too when it is sent, in the same shape.
+      for (const path of ['refresh_token', 'logout']) {
+        const answer = await http(t.url, 'POST', `/api/v1/${path}`, {
+          headers: { 'x-api-key': app.apiKey },
+          body: '{"phone_number":',
+        });
+        expectError(answer, 400, 'VALIDATION_FAILED');
+      }
     });
 
     it('refuses bad auth, refresh and device headers on refresh, logout and user_from_token', async () => {
