@@ -405,26 +405,28 @@ describe('app sign-in with a phone code', () => {
     });
 
     it('refuses a body that is not JSON, an array, or oversized, in its own error shape', async () => {
+      const post = (path: string, body: unknown, more: Record<string, string> = {}) =>
+        http(t.url, 'POST', `/api/v1/${path}`, {
+          headers: { 'x-api-key': app.apiKey, ...more },
+          body,
+        });
       for (const path of ['authenticate/phone', 'authenticate/phone/verify']) {
-        const headers = { 'x-api-key': app.apiKey };
-        const post = (body: unknown, more: Record<string, string> = {}) =>
-          http(t.url, 'POST', `/api/v1/${path}`, { headers: { ...headers, ...more }, body });
-        expectError(await post('{"phone_number":'), 400, 'VALIDATION_FAILED');
-        expectError(await post([base]), 400, 'VALIDATION_FAILED');
-        expectError(await post({ ...base, padding: 'x'.repeat(20_000) }), 413, 'PAYLOAD_TOO_LARGE');
+        expectError(await post(path, '{"phone_number":'), 400, 'VALIDATION_FAILED');
+        expectError(await post(path, [base]), 400, 'VALIDATION_FAILED');
         expectError(
-          await post('phone_number=1', { 'content-type': 'text/plain' }),
+          await post(path, { ...base, padding: 'x'.repeat(20_000) }),
+          413,
+          'PAYLOAD_TOO_LARGE',
+        );
+        expectError(
+          await post(path, 'phone_number=1', { 'content-type': 'text/plain' }),
           415,
           'UNSUPPORTED_MEDIA_TYPE',
         );
       }
       // The routes without a body parse one too when it is sent, in the same shape.
       for (const path of ['refresh_token', 'logout']) {
-        const answer = await http(t.url, 'POST', `/api/v1/${path}`, {
-          headers: { 'x-api-key': app.apiKey },
-          body: '{"phone_number":',
-        });
-        expectError(answer, 400, 'VALIDATION_FAILED');
+        expectError(await post(path, '{"phone_number":'), 400, 'VALIDATION_FAILED');
       }
     });
 

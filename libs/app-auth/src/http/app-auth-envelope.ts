@@ -35,8 +35,8 @@ export const appAuthEnvelope: ErrorEnvelope = (response, _error, traceId) => {
   };
 };
 
-/** Puts a route's errors in the app API's envelope. */
-export const AppAuthErrors = (): MethodDecorator => RouteConfig({ errorEnvelope: appAuthEnvelope });
+/** Puts a route's errors in the app API's envelope (as the OTP API's OWN_ERRORS does its own). */
+export const APP_AUTH_ERRORS = RouteConfig({ errorEnvelope: appAuthEnvelope });
 
 /** Documents the errors an app API endpoint can answer, in its envelope. */
 export function ApiAppErrors(...codes: ErrorCode[]): MethodDecorator & ClassDecorator {

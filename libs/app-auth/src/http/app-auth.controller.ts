@@ -20,7 +20,7 @@ import {
   UserFromTokenResponse,
   VerifyPhoneOtpDto,
 } from '../dto/app-auth.dto';
-import { ApiAppErrors, AppAuthErrors, success } from './app-auth-envelope';
+import { ApiAppErrors, APP_AUTH_ERRORS, success } from './app-auth-envelope';
 import { AppJwtGuard, AppUser } from './app-jwt.strategy';
 import { AppKeyGuard, AppRequest } from './app-key.guard';
 
@@ -58,7 +58,7 @@ export class AppAuthController {
   ) {}
 
   @Post('authenticate/phone')
-  @AppAuthErrors()
+  @APP_AUTH_ERRORS
   @HttpCode(200)
   @ApiOperation({ summary: 'Send a sign-in code to a phone' })
   @ApiOkResponse({ type: PhoneOtpSentResponse })
@@ -86,7 +86,7 @@ export class AppAuthController {
   }
 
   @Post('authenticate/phone/verify')
-  @AppAuthErrors()
+  @APP_AUTH_ERRORS
   @HttpCode(200)
   @ApiOperation({ summary: 'Check the code; the right one signs the user in (a new session)' })
   @ApiOkResponse({ type: SignedInResponse })
@@ -120,7 +120,7 @@ export class AppAuthController {
   }
 
   @Post('refresh_token')
-  @AppAuthErrors()
+  @APP_AUTH_ERRORS
   @HttpCode(200)
   @ApiBearerAuth('appToken')
   @ApiHeader({
@@ -173,7 +173,7 @@ export class AppAuthController {
   }
 
   @Post('logout')
-  @AppAuthErrors()
+  @APP_AUTH_ERRORS
   @HttpCode(200)
   @ApiBearerAuth('appToken')
   @UseGuards(AppJwtGuard)
@@ -191,7 +191,7 @@ export class AppAuthController {
   }
 
   @Get('user_from_token')
-  @AppAuthErrors()
+  @APP_AUTH_ERRORS
   @ApiBearerAuth('appToken')
   @UseGuards(AppJwtGuard)
   @ApiOperation({ summary: 'The signed-in user' })
