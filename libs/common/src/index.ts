@@ -3,6 +3,7 @@ export * from './errors/app-error';
 export * from './errors/error-response';
 export * from './errors/database-errors';
 export * from './errors/all-exceptions.filter';
+export * from './errors/envelope-errors.decorator';
 export * from './clock/clock';
 export * from './logging/logger';
 export * from './validation/validation.pipe';

@@ -1,5 +1,4 @@
 import { applyDecorators } from '@nestjs/common';
-import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiResponse } from '@nestjs/swagger';
 import { ERROR_MESSAGE, ERROR_STATUS, ErrorCode, type ErrorEnvelope } from '@app/common';
 
@@ -34,9 +33,6 @@ export const appAuthEnvelope: ErrorEnvelope = (response, _error, traceId) => {
     },
   };
 };
-
-/** Puts a route's errors in the app API's envelope (as the OTP API's OWN_ERRORS does its own). */
-export const APP_AUTH_ERRORS = RouteConfig({ errorEnvelope: appAuthEnvelope });
 
 /** Documents the errors an app API endpoint can answer, in its envelope. */
 export function ApiAppErrors(...codes: ErrorCode[]): MethodDecorator & ClassDecorator {

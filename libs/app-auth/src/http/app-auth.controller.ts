@@ -7,7 +7,7 @@ import {
   ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
-import { AppError, ErrorCode } from '@app/common';
+import { AppError, EnvelopeErrors, ErrorCode } from '@app/common';
 import { AccessTokens, SessionStore } from '@app/sessions';
 import { AppAuthFlow } from '../app-auth.flow';
 import { AppAuthRepository } from '../app-auth.repository';
@@ -20,7 +20,7 @@ import {
   UserFromTokenResponse,
   VerifyPhoneOtpDto,
 } from '../dto/app-auth.dto';
-import { ApiAppErrors, APP_AUTH_ERRORS, success } from './app-auth-envelope';
+import { ApiAppErrors, appAuthEnvelope, success } from './app-auth-envelope';
 import { AppJwtGuard, AppUser } from './app-jwt.strategy';
 import { AppKeyGuard, AppRequest } from './app-key.guard';
 
@@ -48,6 +48,7 @@ function clientOf(request: AppRequest) {
 @ApiSecurity('appKey')
 @ApiHeader({ name: 'x-api-key', required: true, description: "The client's app key" })
 @UseGuards(AppKeyGuard)
+@EnvelopeErrors(appAuthEnvelope)
 @Controller('api/v1')
 export class AppAuthController {
   constructor(
@@ -58,7 +59,6 @@ export class AppAuthController {
   ) {}
 
   @Post('authenticate/phone')
-  @APP_AUTH_ERRORS
   @HttpCode(200)
   @ApiOperation({ summary: 'Send a sign-in code to a phone' })
   @ApiOkResponse({ type: PhoneOtpSentResponse })
@@ -86,7 +86,6 @@ export class AppAuthController {
   }
 
   @Post('authenticate/phone/verify')
-  @APP_AUTH_ERRORS
   @HttpCode(200)
   @ApiOperation({ summary: 'Check the code; the right one signs the user in (a new session)' })
   @ApiOkResponse({ type: SignedInResponse })
@@ -120,7 +119,6 @@ export class AppAuthController {
   }
 
   @Post('refresh_token')
-  @APP_AUTH_ERRORS
   @HttpCode(200)
   @ApiBearerAuth('appToken')
   @ApiHeader({
@@ -173,7 +171,6 @@ export class AppAuthController {
   }
 
   @Post('logout')
-  @APP_AUTH_ERRORS
   @HttpCode(200)
   @ApiBearerAuth('appToken')
   @UseGuards(AppJwtGuard)
@@ -191,7 +188,6 @@ export class AppAuthController {
   }
 
   @Get('user_from_token')
-  @APP_AUTH_ERRORS
   @ApiBearerAuth('appToken')
   @UseGuards(AppJwtGuard)
   @ApiOperation({ summary: 'The signed-in user' })

@@ -12,7 +12,6 @@ import {
   Req,
   UseGuards,
 } from '@nestjs/common';
-import { RouteConfig } from '@nestjs/platform-fastify';
 import {
   ApiBasicAuth,
   ApiBody,
@@ -24,14 +23,12 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { parseJsonBody } from '@app/common';
+import { EnvelopeErrors, parseJsonBody } from '@app/common';
 import { PartnerDirectory, type RegisteredClient } from '@app/partners';
 import { BasicAuthGuard, OtpApiClient } from './basic-auth.guard';
 import { badRequest, OtpApiError, otpApiEnvelope } from '../otp-api.errors';
 import { API_CHANNELS, ApiChannel, OtpApiService, Params } from '../otp-api.service';
 
-/** Every route answers its errors in the contract's shape. */
-const OWN_ERRORS = RouteConfig({ errorEnvelope: otpApiEnvelope });
 const OK = { status: true } as const;
 const FALSE = { status: false } as const;
 
@@ -147,6 +144,7 @@ const LIMIT_PATHS = API_CHANNELS.map((channel) => `limit/${channel}`);
 @ApiTags('OTP API (backends)')
 @ApiBasicAuth('otpApiBasic')
 @UseGuards(BasicAuthGuard)
+@EnvelopeErrors(otpApiEnvelope)
 @Controller()
 export class OtpApiController {
   private readonly bodyLimit: number;
@@ -160,7 +158,6 @@ export class OtpApiController {
 
   @Post(CREATE_PATHS)
   @HttpCode(200)
-  @OWN_ERRORS
   @ApiOperation({
     summary:
       'Send a password: sms (phone, password, lifetime, message, ip), call (phone, password, lifetime, ip), email (email, password, lifetime, subject, text or html, ip), telegram (chat_id, password, lifetime, message, ip); query and JSON merged',
@@ -195,7 +192,6 @@ export class OtpApiController {
   }
 
   @Get(CHECK_PATHS)
-  @OWN_ERRORS
   @ApiOperation({
     summary:
       'Check a password: the target field (phone, email or chat_id) and password, query or JSON; true while it is live',
@@ -220,7 +216,6 @@ export class OtpApiController {
 
   @Post(LIMIT_PATHS)
   @HttpCode(200)
-  @OWN_ERRORS
   @ApiOperation({
     summary:
       "Replace the client's limits of the channel: ips and phones (sms, call), emails or chat_ids, each [{minutes, rate}]",
@@ -249,7 +244,6 @@ export class OtpApiController {
   }
 
   @Get(LIMIT_PATHS)
-  @OWN_ERRORS
   @ApiOperation({ summary: "The client's limits of the channel" })
   @ApiOkResponse({
     description: '`{"ips": [{"minutes": 10, "rate": 20}], "phones": [...]}`',
@@ -268,7 +262,6 @@ export class OtpApiController {
   }
 
   @Get('target')
-  @OWN_ERRORS
   @ApiOperation({
     summary:
       "The target of a live password: channel (telegram: the bot's passwords) and password; wrong guesses count toward the IP limits",
@@ -312,6 +305,7 @@ function digest(value: string): Buffer {
  * And GET /password of the original image, which is not offered: 410.
  */
 @ApiTags('OTP API (backends)')
+@EnvelopeErrors(otpApiEnvelope)
 @Controller()
 export class TelegramWebhookController {
   private readonly logger = new Logger(TelegramWebhookController.name);
@@ -330,7 +324,6 @@ export class TelegramWebhookController {
 
   @Post('telegram/webhook')
   @HttpCode(200)
-  @OWN_ERRORS
   @ApiOperation({
     summary:
       "Telegram's updates to the bot (setWebhook with secret_token): answers the chat with a fresh password",
@@ -364,7 +357,6 @@ export class TelegramWebhookController {
   }
 
   @Get('password')
-  @OWN_ERRORS
   @ApiOperation({ summary: 'Not offered: passwords are never stored readably (410)' })
   @ApiResponse({ status: 410, description: 'always', schema: ERROR_SCHEMA })
   password(): never {
