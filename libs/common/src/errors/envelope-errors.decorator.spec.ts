@@ -1,5 +1,6 @@
 import { Controller, Get, Post, type INestApplication } from '@nestjs/common';
 import { FastifyAdapter, RouteConfig } from '@nestjs/platform-fastify';
+import { FASTIFY_ROUTE_CONFIG_METADATA } from '@nestjs/platform-fastify/constants';
 import { Test } from '@nestjs/testing';
 import type { FastifyInstance } from 'fastify';
 import { AllExceptionsFilter } from './all-exceptions.filter';
@@ -78,12 +79,12 @@ describe('EnvelopeErrors', () => {
 
   it("keeps a route's own config, leaves methods that are not routes and other controllers alone", async () => {
     const ownConfig = Reflect.getMetadata(
-      '__fastify_route_config__',
+      FASTIFY_ROUTE_CONFIG_METADATA,
       EnvelopedController.prototype.ownConfig,
     ) as Record<string, unknown>;
     expect(ownConfig).toEqual({ label: 'kept', errorEnvelope: envelope });
     expect(
-      Reflect.getMetadata('__fastify_route_config__', EnvelopedController.prototype.helper),
+      Reflect.getMetadata(FASTIFY_ROUTE_CONFIG_METADATA, EnvelopedController.prototype.helper),
     ).toBeUndefined();
 
     const plain = await fastify.inject({ method: 'GET', url: '/plain/refused' });
