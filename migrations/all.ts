@@ -14,6 +14,7 @@ import { OtpApi1765001000000 } from './1765001000000-otp-api';
 import { AppKeys1765002000000 } from './1765002000000-app-keys';
 import { AuthFlows1765004000000 } from './1765004000000-auth-flows';
 import { LeanSendIndexes1765005000000 } from './1765005000000-lean-send-indexes';
+import { AppSignInOwners1765006000000 } from './1765006000000-app-sign-in-owners';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- migrations/Name` writes a new
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   AppKeys1765002000000,
   AuthFlows1765004000000,
   LeanSendIndexes1765005000000,
+  AppSignInOwners1765006000000,
 ];

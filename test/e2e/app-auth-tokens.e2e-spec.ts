@@ -187,6 +187,21 @@ describe('app sign-in tokens', () => {
         ).status,
       ).toBe(404);
       expect((await adminApi(t, 'GET', '/sessions?phone=12')).status).toBe(400);
+      // Control characters answer 400 like any bad filter, not a PostgreSQL 500.
+      for (const res of [
+        await adminApi(t, 'GET', '/sessions?clientId=%00'),
+        await adminApi(t, 'GET', '/sessions?phone=%2B91%01'),
+        await adminApi(t, 'POST', '/sessions/end', { body: { clientId: '\u0000' } }),
+        await adminApi(t, 'POST', '/sessions/end', { body: { clientId: 'a\u0001b' } }),
+        await adminApi(t, 'POST', '/sessions/end', { body: { phone: '+91\u0000' } }),
+      ]) {
+        expect(res.status).toBe(400);
+        expect(res.body).toMatchObject({
+          statusCode: 400,
+          error: 'VALIDATION_FAILED',
+          details: [{ field: expect.any(String), message: expect.stringMatching(/printable/) }],
+        });
+      }
       expect((await adminApi(t, 'GET', '/sessions', { key: 'wrong' })).status).toBe(401);
     });
   });

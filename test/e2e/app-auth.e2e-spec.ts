@@ -166,6 +166,33 @@ describe('app sign-in with a phone code', () => {
       expect((await web('https://evil.example').send(uniquePhone().national)).status).toBe(200);
     });
 
+    it('sets allowed origins only when the body names them: null or [] clears', async () => {
+      const created = await cliOk(t, 'clients:create', '--name', 'Origins');
+      const client = `/clients/${created.client.id as string}`;
+      const path = `${client}/allowed-origins`;
+      const origins = ['https://app.example.com'];
+      expect((await adminApi(t, 'PUT', path, { body: { origins } })).body.allowedOrigins).toEqual(
+        origins,
+      );
+      // A body without `origins` (empty, or a typo) once cleared the list: now it is refused.
+      for (const body of [{}, { allowedOrigins: ['https://other.example'] }]) {
+        const res = await adminApi(t, 'PUT', path, { body });
+        expect(res.status).toBe(400);
+        expect(res.body).toMatchObject({
+          statusCode: 400,
+          error: 'VALIDATION_FAILED',
+          details: expect.arrayContaining([{ field: 'origins', message: 'origins is required' }]),
+        });
+      }
+      expect((await adminApi(t, 'GET', `${client}/app-keys`)).body.allowedOrigins).toEqual(origins);
+      for (const cleared of [null, []]) {
+        await adminApi(t, 'PUT', path, { body: { origins } });
+        const res = await adminApi(t, 'PUT', path, { body: { origins: cleared } });
+        expect(res.status).toBe(200);
+        expect(res.body.allowedOrigins).toBeNull();
+      }
+    });
+
     it("refuses a suspended client's key at once, and takes it back when activated", async () => {
       const created = await cliOk(t, 'clients:create', '--name', 'Suspended');
       const suspended = new AppAuthClient(t, created.appKey.appKey as string);
@@ -280,6 +307,35 @@ describe('app sign-in with a phone code', () => {
       expectError(await app.user(token), 401, 'INVALID_TOKEN');
       expectError(await app.logout(next.auth_token), 401, 'INVALID_TOKEN');
       expectError(await app.refresh(next), 401, 'INVALID_REFRESH_TOKEN');
+    });
+
+    it('keeps the number out of the audit trail: the code owner is its keyed hash', async () => {
+      const phone = uniquePhone();
+      const sent = await app.send(phone.national);
+      const message = lastCodeFor(t.messagesFile, phone.e164);
+      expect((await app.verify(phone.national, message.code, sent.body.data.token)).status).toBe(
+        200,
+      );
+      const events = await t.dataSource.query<
+        Array<{ event: string; user_id: string; owner: string; row: string }>
+      >(
+        `SELECT event, user_id, 'phone:' || encode(substring(target_hash FROM 1 FOR 16), 'hex')
+                AS owner, row_to_json(e)::text AS row
+           FROM audit_events e WHERE client_id = $1 AND challenge_id = $2 ORDER BY id`,
+        [clientId, sent.body.data.token],
+      );
+      expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['requested', 'verified']));
+      for (const e of events) {
+        expect(e.user_id).toMatch(/^phone:[0-9a-f]{32}$/);
+        expect(e.user_id).toBe(e.owner);
+        expect(e.row).not.toContain(phone.e164.slice(1));
+      }
+      const queued = await t.dataSource.query<Array<{ audit: string }>>(
+        `SELECT audit::text FROM outbox_messages WHERE recipient = $1`,
+        [phone.e164],
+      );
+      expect(queued.length).toBeGreaterThan(0);
+      for (const message of queued) expect(message.audit).not.toContain(phone.e164.slice(1));
     });
 
     it('gives two clients different subs for one person (pairwise)', async () => {
@@ -488,6 +544,53 @@ describe('app sign-in with a phone code', () => {
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
       // Another key of another client has its own budget.
       expect((await second.send(uniquePhone().national)).status).toBe(200);
+    });
+  });
+
+  describe('limits per IP', () => {
+    let proxied: TestApp;
+
+    beforeAll(async () => {
+      proxied = await startTestApp({
+        HTTP_RATE_LIMIT_PER_MINUTE: '3',
+        APP_RATE_LIMIT_PER_MINUTE: '5',
+        TRUST_PROXY: '127.0.0.1',
+      });
+    });
+    afterAll(() => proxied.close());
+
+    it("stops one address at HTTP_RATE_LIMIT_PER_MINUTE before it spends the app key's budget", async () => {
+      const created = await cliOk(proxied, 'clients:create', '--name', 'Shared');
+      const key = created.appKey.appKey as string;
+      const flood = (path: string) =>
+        http(proxied.url, 'GET', path, {
+          headers: { 'x-api-key': key, 'x-forwarded-for': '203.0.113.66' },
+        });
+      for (let i = 0; i < 3; i++)
+        expectError(await flood('/api/v1/user_from_token'), 401, 'INVALID_TOKEN');
+      for (let i = 0; i < 5; i++) {
+        const refused = await flood('/api/v1/user_from_token');
+        expectError(refused, 429, 'RATE_LIMITED');
+        expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      }
+      // A user elsewhere still signs in with the same key.
+      const elsewhere = new AppAuthClient(proxied, key);
+      const sent = await elsewhere.send(uniquePhone().national, 'IN', {
+        'x-forwarded-for': '198.51.100.7',
+      });
+      expect(sent.status).toBe(200);
+    });
+
+    it('counts an IPv6 /64 as one address: its hosts share the bucket, the next /64 has its own', async () => {
+      const created = await cliOk(proxied, 'clients:create', '--name', 'Six');
+      const from = (address: string) =>
+        http(proxied.url, 'GET', '/api/v1/user_from_token', {
+          headers: { 'x-api-key': created.appKey.appKey as string, 'x-forwarded-for': address },
+        });
+      for (const host of ['2001:db8:7:7::1', '2001:db8:7:7::2', '2001:db8:7:7:abcd::3'])
+        expectError(await from(host), 401, 'INVALID_TOKEN');
+      expectError(await from('2001:db8:7:7:ffff::9'), 429, 'RATE_LIMITED');
+      expectError(await from('2001:db8:7:8::1'), 401, 'INVALID_TOKEN');
     });
   });
 });

@@ -144,6 +144,18 @@ describe('sign-in flows: FLOWS_FILE, email, partner realms', () => {
     expect((await session(t, 'default', signedIn)).status).toBe(401);
   });
 
+  it('refuses control characters and lone surrogates in an email as any bad address', async () => {
+    const path = 'default/email-otp';
+    const flowId = await start(t, path);
+    const bad = await answer(t, path, flowId, 'email', 'not an address');
+    expect((bad.body.credentials as Body).email).toMatchObject({ message: 'Error sending OTP' });
+    // NUL once reached PostgreSQL (500); \u0001 was accepted and a code sent.
+    for (const value of ['a\u0000b@example.com', '\ud800@example.com', 'a\u0001b@example.com']) {
+      const res = await answer(t, path, flowId, 'email', value);
+      expect([res.status, res.body]).toEqual([bad.status, bad.body]);
+    }
+  });
+
   it("runs a partner client's realm with its countries, its own user ids, until suspended", async () => {
     const client = await registeredClient(t, '--allowed-countries', '+44');
     const path = `${client.id}/otp`;

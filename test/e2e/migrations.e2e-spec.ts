@@ -207,6 +207,47 @@ describe('migrations', () => {
       expect(pending.upQueries.map((query) => query.query)).toEqual([]);
     });
 
+    it("AppSignInOwners takes the numbers out of the trail's and the queued messages' user ids", async () => {
+      const hash = Buffer.from('0123456789abcdef0123456789abcdef', 'hex');
+      await dataSource.query(
+        `INSERT INTO audit_events (event, client_id, user_id, target_masked, target_hash)
+         VALUES ('requested', 'app', 'phone:+919876543219', '+91******219', $1),
+                ('requested', 'app', 'phone:+919876543218', NULL, NULL),
+                ('requested', 'ludo', 'asha', '+91******217', $1)`,
+        [hash],
+      );
+      await dataSource.query(
+        `INSERT INTO outbox_messages (channel, recipient, status, attempts, next_attempt_at,
+           expires_at, audit, created_at)
+         VALUES ('sms', '+919876543219', 'pending', 1, now(), now(), $1, now()),
+                ('sms', '+919876543217', 'pending', 1, now(), now(), $2, now())`,
+        [
+          JSON.stringify({ clientId: 'app', userId: 'phone:+919876543219', ip: '10.0.0.1' }),
+          JSON.stringify({ clientId: 'ludo', userId: 'asha' }),
+        ],
+      );
+
+      const migration = MIGRATIONS.find((m) => m.name === 'AppSignInOwners1765006000000');
+      const runner = dataSource.createQueryRunner();
+      try {
+        await new migration!().up(runner);
+      } finally {
+        await runner.release();
+      }
+
+      expect(await dataSource.query(`SELECT user_id FROM audit_events ORDER BY id`)).toEqual([
+        { user_id: 'phone:0123456789abcdef0123456789abcdef' },
+        { user_id: null },
+        { user_id: 'asha' },
+      ]);
+      expect(
+        await dataSource.query(`SELECT audit FROM outbox_messages ORDER BY recipient`),
+      ).toEqual([
+        { audit: { clientId: 'ludo', userId: 'asha' } },
+        { audit: { clientId: 'app', ip: '10.0.0.1' } },
+      ]);
+    });
+
     // EngineTargets renames and moves; rows written by the previous schema must survive it both
     // ways. The rows below are what that schema's register, wrong code and verify left.
     it('EngineTargets keeps the rows of the previous schema, and gives them back on revert', async () => {

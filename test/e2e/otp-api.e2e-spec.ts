@@ -325,6 +325,27 @@ describe('OTP API for backends (OTP-API.md)', () => {
       expect(sentMessages(t.messagesFile).filter((m) => m.to === `+${phone}`)).toEqual([]);
     });
 
+    it('checks lengths on the text as sent, after {code} is replaced (400)', async () => {
+      const phone = apiPhone().digits;
+      const password = 'A'.repeat(64);
+      // 996 characters as given, 10 624 once each {code} is the 64-character password.
+      const over = await call('POST', '/sms', {
+        body: { phone, password, message: '{code}'.repeat(166) },
+      });
+      expect(over.status).toBe(400);
+      expect(over.body).toEqual({
+        status: false,
+        message: '"message" must be at most 1000 characters',
+      });
+      expect(sentMessages(t.messagesFile).filter((m) => m.to === `+${phone}`)).toEqual([]);
+      // Exactly at the maximum once replaced: sent.
+      const at = await call('POST', '/sms', {
+        body: { phone, password, message: `${'{code}'.repeat(15)}${'.'.repeat(40)}` },
+      });
+      expect(at.status).toBe(200);
+      expect(lastTo(`+${phone}`).body).toHaveLength(1000);
+    });
+
     it('answers malformed, non-object, oversized and poisoned bodies with 400/413 in its own shape', async () => {
       const raw = (body: string, contentType = 'application/json') =>
         call('POST', '/sms', { body, headers: { 'content-type': contentType } });
@@ -474,6 +495,52 @@ describe('OTP API for backends (OTP-API.md)', () => {
         status: false,
         message: '"email" parameter must be set',
       });
+    });
+
+    it('refuses control characters and lone surrogates in an email as any bad address', async () => {
+      const refused = { status: false, message: 'email must be an email address' };
+      // NUL once reached PostgreSQL (500); \u0001 was accepted and sent.
+      for (const email of ['a\u0000b@example.com', '\ud800@example.com', 'a\u0001b@example.com']) {
+        const sent = await call('POST', '/email', { body: { email, password: '777777' } });
+        expect([sent.status, sent.body]).toEqual([400, refused]);
+      }
+      // (A query string cannot carry a lone surrogate: it arrives as U+FFFD.)
+      for (const email of ['a%00b@example.com', 'a%01b@example.com']) {
+        const checked = await call('GET', `/email/check?email=${email}&password=777777`);
+        expect([checked.status, checked.body]).toEqual([400, refused]);
+      }
+    });
+
+    it('checks subject and text lengths after {code} is replaced, and keeps a subject one line', async () => {
+      const email = uniqueEmail();
+      const password = 'A'.repeat(64);
+      const subjectRefused = {
+        status: false,
+        message: '"subject" must be at most 200 characters, one line',
+      };
+      const cases: Array<[Record<string, unknown>, Record<string, unknown>]> = [
+        // 198 characters as given, 2 112 as sent.
+        [{ subject: '{code}'.repeat(33) }, subjectRefused],
+        [{ subject: 'Hello\r\nBcc: victim@example.com' }, subjectRefused],
+        [{ subject: 'Hello\nthere' }, subjectRefused],
+        [{ subject: 'Hello\rthere' }, subjectRefused],
+        [{ subject: 'Hello\tthere' }, subjectRefused],
+        [{ subject: 'Hello\u0085there' }, subjectRefused],
+        [{ subject: 'Hello\u2028there' }, subjectRefused],
+        [
+          { text: '{code}'.repeat(200) },
+          { status: false, message: '"text" must be at most 10000 characters' },
+        ],
+        [
+          { html: `<p>${'{code}'.repeat(200)}</p>` },
+          { status: false, message: '"html" must be at most 10000 characters' },
+        ],
+      ];
+      for (const [fields, answer] of cases) {
+        const response = await call('POST', '/email', { body: { email, password, ...fields } });
+        expect([fields, response.status, response.body]).toEqual([fields, 400, answer]);
+      }
+      expect(sentMessages(t.messagesFile).filter((m) => m.to === email)).toEqual([]);
     });
 
     it('sends to a Telegram chat through the Bot API and checks it', async () => {
@@ -677,6 +744,57 @@ describe('OTP API for backends (OTP-API.md)', () => {
       );
     });
 
+    it('counts every spelling of one address under one IP limit, and an IPv6 /64 as one', async () => {
+      const client = (await registeredClient(t)).credentials;
+      await call('POST', '/limit/sms', { as: client, body: { ips: [{ minutes: 10, rate: 2 }] } });
+      const send = (ip: string) =>
+        call('POST', '/sms', { as: client, body: { phone: apiPhone().digits, ip } });
+      const ipLimit = {
+        status: false,
+        status_code: 'ip_limit',
+        message: 'Limits are reached: ip - 2 in 10 minutes',
+      };
+
+      const octet = randomInt(1, 255);
+      const hex = (0xcb007100 + octet).toString(16); // 203.0.113.<octet>
+      expect((await send(`203.0.113.${octet}`)).status).toBe(200);
+      expect((await send(`::ffff:203.0.113.${octet}`)).status).toBe(200);
+      for (const ip of [
+        `203.0.113.${octet}`,
+        `::ffff:203.0.113.${octet}`,
+        `::FFFF:${hex.slice(0, 4)}:${hex.slice(4)}`,
+        `0:0:0:0:0:ffff:203.0.113.${octet}`,
+      ]) {
+        const response = await send(ip);
+        expect([ip, response.status, response.body]).toEqual([ip, 400, ipLimit]);
+      }
+
+      const net = `2001:db8:${randomInt(1, 0xffff).toString(16)}`;
+      expect((await send(`${net}::1`)).status).toBe(200);
+      expect((await send(`${net}:0::1`)).status).toBe(200);
+      for (const ip of [
+        `${net.replace('2001:db8', '2001:0db8')}::1`,
+        `${net.toUpperCase()}:0:0:0:0:1`,
+        // Another address of the same /64: one host usually holds the whole /64.
+        `${net}:0:dead:beef:1:2`,
+      ]) {
+        const response = await send(ip);
+        expect([ip, response.status, response.body]).toEqual([ip, 400, ipLimit]);
+      }
+      // The next /64 is another network.
+      expect((await send(`${net}:1::1`)).status).toBe(200);
+
+      // A zone index names a link of the sender, not an address: refused as not an address.
+      for (const ip of [`${net}::1%eth0`, `${net}::1%25`, 'fe80::1%1']) {
+        const response = await send(ip);
+        expect([ip, response.status, response.body]).toEqual([
+          ip,
+          400,
+          { status: false, message: '"ip" must be an IPv4 or IPv6 address' },
+        ]);
+      }
+    });
+
     it('answers chat_id_limit on telegram', async () => {
       const client = (await registeredClient(t)).credentials;
       await call('POST', '/limit/telegram', {
@@ -796,6 +914,23 @@ describe('OTP API for backends (OTP-API.md)', () => {
       expect(telegram.requests).toEqual([]);
     });
 
+    it('answers groups, supergroups and channels 200 and sends them no password', async () => {
+      for (const body of [
+        { message: { chat: { id: -1001234567890123 } } },
+        { update_id: 2, message: { chat: { id: -1001234567890123, type: 'supergroup' } } },
+        { update_id: 3, message: { chat: { id: -123456789, type: 'group' } } },
+        { update_id: 4, message: { chat: { id: -1001234567890123, type: 'channel' } } },
+        { update_id: 5, channel_post: { chat: { id: -1001234567890123, type: 'channel' } } },
+        // A chat that says private but has a group's id is not one.
+        { update_id: 6, message: { chat: { id: -123456789, type: 'private' } } },
+        { update_id: 7, message: { chat: { id: Number(uniqueChat()) } } },
+      ]) {
+        const response = await webhook(body);
+        expect([body, response.status, response.body]).toEqual([body, 200, { status: true }]);
+      }
+      expect(telegram.requests).toEqual([]);
+    });
+
     it('counts wrong /target guesses toward the IP limits', async () => {
       const client = (await registeredClient(t)).credentials;
       await call('POST', '/limit/telegram', {
@@ -827,6 +962,35 @@ describe('OTP API for backends (OTP-API.md)', () => {
       ).toEqual({ status: true, target: chat });
       // And creates for that address are refused as well.
       const create = await call('POST', '/telegram', { as: client, body: { chat_id: chat, ip } });
+      expect(create.body.status_code).toBe('ip_limit');
+    });
+
+    it('counts /target guesses under one key whatever the spelling of the address', async () => {
+      const client = (await registeredClient(t)).credentials;
+      await call('POST', '/limit/telegram', {
+        as: client,
+        body: { ips: [{ minutes: 10, rate: 3 }] },
+      });
+      const chat = uniqueChat();
+      await call('POST', '/telegram', { as: client, body: { chat_id: chat, password: 'right' } });
+      const net = `2001:db8:${randomInt(1, 0xffff).toString(16)}`;
+      const guess = (password: string, ip: string) =>
+        call('GET', '/target' + query({ channel: 'telegram', password, ip }), { as: client });
+      for (const ip of [`${net}::1`, `${net}:0::1`, `${net}::2`]) {
+        expect((await guess('wrong', ip)).body).toEqual({ status: false });
+      }
+      // Capped: the right password is not looked up for any spelling of the /64.
+      expect((await guess('right', `${net.toUpperCase()}::1`)).body).toEqual({ status: false });
+      expect((await guess('right', `${net}:1::1`)).body).toEqual({ status: true, target: chat });
+      const zoned = await guess('right', `${net}::1%eth0`);
+      expect([zoned.status, zoned.body]).toEqual([
+        400,
+        { status: false, message: '"ip" must be an IPv4 or IPv6 address' },
+      ]);
+      const create = await call('POST', '/telegram', {
+        as: client,
+        body: { chat_id: chat, ip: `${net}:0:0:0:0:7` },
+      });
       expect(create.body.status_code).toBe('ip_limit');
     });
 

@@ -29,6 +29,14 @@ export interface SignedIn {
   sessionId: string;
 }
 
+/**
+ * A sign-in code's owner id: `phone:` and the first 16 bytes of the phone's keyed hash in hex.
+ * Migration AppSignInOwners gives the trail's older events the same id from their target_hash.
+ */
+function appSignInOwner(targetHash: Buffer): string {
+  return `phone:${targetHash.subarray(0, 16).toString('hex')}`;
+}
+
 /** A challenge's life may change while a code is committed or checked; this bounds that. */
 const ROUNDS = 6;
 const APP_NAME_MAX = 30;
@@ -36,8 +44,8 @@ const APP_NAME_MAX = 30;
 /**
  * The app sign-in use case (APP-AUTH.md): a code to a phone, over the same engine as the phone
  * link (hashed codes, outbox, limits, audit, metrics), then a session with its tokens. The
- * engine's owner of a sign-in code is the phone itself within the client (`phone:<E.164>`), so
- * the cooldown, the attempts and the per-owner limits count per (client, phone).
+ * engine's owner of a sign-in code is the phone itself within the client (`phone:<its keyed
+ * hash>`), so the cooldown, the attempts and the per-owner limits count per (client, phone).
  */
 @Injectable()
 export class AppAuthFlow {
@@ -163,12 +171,17 @@ export class AppAuthFlow {
     throw new Error('verify did not settle after concurrent changes');
   }
 
-  /** The client's users, as the engine keys its limits: one owner per phone within the client. */
+  /**
+   * The client's users, as the engine keys its limits: one owner per phone within the client.
+   * The owner's id is the phone's keyed hash (the trail's), not the number: it is written to the
+   * audit trail, which is kept for ever and holds no number in the clear.
+   */
   private ownerOf(client: RegisteredClient, target: Target, ip: string): Owner {
+    const audited = this.audit.audited(target);
     return {
       clientId: client.id,
-      userId: `phone:${target.value}`,
-      ...this.audit.audited(target),
+      userId: appSignInOwner(audited.targetHash),
+      ...audited,
       ip: ip.slice(0, 64),
     };
   }

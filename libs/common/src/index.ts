@@ -19,6 +19,7 @@ export * from './background/background-job';
 export * from './metrics/metrics.service';
 export * from './http/client-error-handler';
 export * from './http/oversized-body';
+export * from './http/ip-address';
 export * from './crypto/secret-box';
 export * from './pagination/cursor';
 export * from './validation/text-param.pipe';

@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { APP_CONFIG, AppConfig } from '@app/config';
@@ -7,6 +6,8 @@ import {
   Channel,
   emailTarget,
   ErrorCode,
+  limitedIp,
+  type LimitedIp,
   MetricsService,
   normalizePhone,
   phoneTarget,
@@ -66,6 +67,10 @@ const MAX_LIMIT_RATE = 1_000_000;
 // Control characters other than line breaks and tabs are refused in texts.
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+// A subject is one header line: no control character at all (CR/LF would fold or break it),
+// nor the C1 controls and Unicode line separators some clients show as line breaks.
+// eslint-disable-next-line no-control-regex
+const SUBJECT_BREAKS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 /** Calls never go to these number types (as on /fe): they bill the caller or forward anywhere. */
 const NEVER_CALLED_TYPES = ['PREMIUM_RATE', 'SHARED_COST', 'UAN', 'PERSONAL_NUMBER', 'VOIP'];
 
@@ -149,7 +154,7 @@ export class OtpApiService {
     client: RegisteredClient,
     channel: ApiChannel,
     params: Params,
-    defaultIp: string | null = null,
+    defaultIp: LimitedIp | null = null,
   ): Promise<void> {
     this.enabled(channel);
     const target = this.target(channel, params, client);
@@ -202,7 +207,8 @@ export class OtpApiService {
     }
     const channel = channelName as ApiChannel;
     const password = required(params, 'password');
-    const ip = this.ip(params) ?? requestIp.slice(0, 64);
+    // The caller's own address counts under the same key as an `ip` naming it would.
+    const ip = this.ip(params)?.key ?? limitedIp(requestIp)?.key ?? requestIp.slice(0, 64);
     if (password.length > 256) return null;
     const found = await this.codes.findTarget(client.id, ENGINE_CHANNEL[channel], password, ip);
     this.requests.inc({ channel, action: 'target', result: found.outcome });
@@ -278,7 +284,7 @@ export class OtpApiService {
     target: Target,
     password: string,
     lifetime: number,
-    ip: string | null,
+    ip: LimitedIp | null,
     content: { body: string; subject?: string; html?: string },
     uniquePassword: boolean,
   ): Promise<boolean> {
@@ -289,7 +295,8 @@ export class OtpApiService {
       target,
       password,
       lifetimeSeconds: lifetime,
-      ip: ip ?? undefined,
+      // The limits count under the key (an IPv6 /64); the audit trail keeps the address.
+      ip: ip?.key,
     });
     const message: QueuedMessage = {
       channel: engineChannel,
@@ -299,7 +306,7 @@ export class OtpApiService {
       html: content.html,
       code: password,
       expiresAt: draft.expiresAt,
-      audit: { actor: 'partner', clientId: client.id, challengeId: draft.id, ip: ip ?? undefined },
+      audit: { actor: 'partner', clientId: client.id, challengeId: draft.id, ip: ip?.address },
     };
     const audited = this.audit.audited(target);
     const row = await this.sql.call(CREATE, {
@@ -312,7 +319,7 @@ export class OtpApiService {
       message: jsonArgs(this.outbox.prepare(message)),
       targetMasked: audited.targetMasked,
       targetHash: audited.targetHash,
-      ip,
+      ip: ip?.address ?? null,
       detail: `otp-api ${channel}`,
     });
     switch (row.outcome) {
@@ -348,7 +355,7 @@ export class OtpApiService {
   private async recordRefusal(
     client: RegisteredClient,
     target: Target,
-    ip: string | null,
+    ip: LimitedIp | null,
     detail: string,
   ): Promise<void> {
     await this.audit.record([
@@ -357,7 +364,7 @@ export class OtpApiService {
         actor: 'partner',
         clientId: client.id,
         target,
-        ip: ip ?? undefined,
+        ip: ip?.address,
         detail: `otp-api ${detail}`,
       },
     ]);
@@ -451,13 +458,13 @@ export class OtpApiService {
     return seconds;
   }
 
-  private ip(params: Params): string | null {
+  /** `ip` canonical (the limits key on text: one address, one key), or null when absent. */
+  private ip(params: Params): LimitedIp | null {
     const value = text(params, 'ip');
     if (value === undefined) return null;
-    if (value.length > 64 || isIP(value) === 0) {
-      throw badRequest('"ip" must be an IPv4 or IPv6 address');
-    }
-    return value.toLowerCase();
+    const ip = value.length > 64 ? null : limitedIp(value);
+    if (!ip) throw badRequest('"ip" must be an IPv4 or IPv6 address');
+    return ip;
   }
 
   /**
@@ -477,6 +484,9 @@ export class OtpApiService {
       appName: client.name.slice(0, 30),
       template: channel === 'call' ? undefined : (client.messageTemplate ?? undefined),
     });
+    const substituted = (value: string) => value.split(PLACEHOLDER).join(password);
+    // The limits hold for the text as sent: a 64-character password in each `{code}` of a short
+    // text would otherwise send many times the maximum.
     const own = (field: string, max: number): string | undefined => {
       const value = text(params, field);
       if (value === undefined) return undefined;
@@ -485,18 +495,23 @@ export class OtpApiService {
       if (!value.includes(PLACEHOLDER) && !value.includes(password)) {
         throw badRequest(`"${field}" must contain the password or the placeholder {code}`);
       }
-      return value.split(PLACEHOLDER).join(password);
+      const sent = substituted(value);
+      if (sent.length > max) throw badRequest(`"${field}" must be at most ${max} characters`);
+      return sent;
     };
     if (channel === 'email') {
-      const subject = text(params, 'subject');
-      if (subject !== undefined && (subject.length > MAX_SUBJECT || CONTROL_CHARS.test(subject))) {
-        throw badRequest(`"subject" must be at most ${MAX_SUBJECT} characters, one line`);
+      let subject = text(params, 'subject');
+      if (subject !== undefined) {
+        const refused = badRequest(`"subject" must be at most ${MAX_SUBJECT} characters, one line`);
+        if (subject.length > MAX_SUBJECT || SUBJECT_BREAKS.test(subject)) throw refused;
+        subject = substituted(subject);
+        if (subject.length > MAX_SUBJECT) throw refused;
       }
       const body = own('text', MAX_EMAIL_PART);
       const html = own('html', MAX_EMAIL_PART);
       return {
         body: body ?? (html ? htmlToText(html) : standard.body),
-        subject: subject?.split(PLACEHOLDER).join(password) ?? standard.subject,
+        subject: subject ?? standard.subject,
         html,
       };
     }

@@ -9,7 +9,9 @@ import {
   IsString,
   IsUUID,
   MaxLength,
+  ValidateIf,
 } from 'class-validator';
+import { IsPrintable } from '@app/common';
 
 export class IssuedAppKeyResponse {
   @ApiProperty({ example: 'ak_3f9a1c0e5b7d2a41', description: 'The key id operators retire.' })
@@ -66,11 +68,14 @@ export class AllowedOriginsDto {
     type: [String],
     description: 'scheme://host[:port] each; null or [] allows any origin.',
   })
-  @IsOptional()
+  // Required, null allowed: a body without `origins` (`{}`, a typo) must not lift the
+  // restriction; clearing is an explicit null or [].
+  @ValidateIf((_dto: AllowedOriginsDto, origins: unknown) => origins !== null)
   @IsArray()
   @ArrayMaxSize(20)
   @IsString({ each: true })
   @MaxLength(256, { each: true })
+  @IsPrintable({ each: true })
   origins!: string[] | null;
 }
 
@@ -85,6 +90,7 @@ export class SessionsQueryDto {
   @IsOptional()
   @IsString()
   @MaxLength(1024)
+  @IsPrintable()
   cursor?: string;
 
   @ApiPropertyOptional({ example: '7c9e6679-7425-40de-944b-e07fc1f90ae7' })
@@ -96,12 +102,14 @@ export class SessionsQueryDto {
   @IsOptional()
   @IsString()
   @MaxLength(128)
+  @IsPrintable()
   clientId?: string;
 
   @ApiPropertyOptional({ example: '+919876543219' })
   @IsOptional()
   @IsString()
   @MaxLength(32)
+  @IsPrintable()
   phone?: string;
 
   @ApiPropertyOptional({ example: true, description: 'Only sessions still usable.' })
@@ -129,12 +137,14 @@ export class EndSessionsDto {
   @IsOptional()
   @IsString()
   @MaxLength(128)
+  @IsPrintable()
   clientId?: string;
 
   @ApiPropertyOptional({ example: '+919876543219', description: "A phone's sessions." })
   @IsOptional()
   @IsString()
   @MaxLength(32)
+  @IsPrintable()
   phone?: string;
 }
 

@@ -40,6 +40,14 @@ describe('targets', () => {
     `${'a'.repeat(65)}@example.com`,
     `asha@${'a'.repeat(64)}.com`,
     '<script>@example.com',
+    // Control characters and lone surrogates (NUL made PostgreSQL answer 500).
+    'a\u0000b@example.com',
+    '\u0000asha@example.com',
+    'a\u0001b@example.com',
+    'a\u007fb@example.com',
+    'a\u0085b@example.com',
+    '\ud800@example.com',
+    'asha\udc00@example.com',
   ])('refuses %j as an email address (VALIDATION_FAILED on the field)', (address) => {
     const error = refusal(() => emailTarget(address, 'to'));
     expect(error.code).toBe(ErrorCode.ValidationFailed);

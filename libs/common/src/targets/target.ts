@@ -2,6 +2,7 @@ import { domainToASCII } from 'node:url';
 import { AppError } from '../errors/app-error';
 import { ErrorCode } from '../errors/error-code';
 import { maskPhone } from '../phone/phone-number';
+import { CONTROL_CHARS } from '../validation/text-param.pipe';
 
 /** What a code is sent to (CHANNELS.md): a phone, an email address or a Telegram chat. */
 export const TARGET_KINDS = ['phone', 'email', 'telegram'] as const;
@@ -37,8 +38,11 @@ export function phoneTarget(e164: string): Target {
   return { kind: 'phone', value: e164 };
 }
 
-/** RFC 5321's limits: 64 characters before the @, 320 in all. */
-const EMAIL = /^[^\s@"<>()\\,;:[\]]{1,64}@([^\s@]{1,255})$/;
+/**
+ * RFC 5321's limits: 64 characters before the @, 320 in all. C1 controls (U+0080-U+009F) are
+ * refused here; C0 controls, DEL and lone surrogates by emailTarget before this runs.
+ */
+const EMAIL = /^[^\s@"<>()\\,;:[\]\u0080-\u009f]{1,64}@([^\s@]{1,255})$/;
 const DOMAIN_LABELS =
   /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 
@@ -47,15 +51,16 @@ const DOMAIN_LABELS =
  * `xn--tda.example`). VALIDATION_FAILED on `field` when it is no address.
  */
 export function emailTarget(address: string, field = 'email'): Target {
-  const match = EMAIL.exec(address.trim());
+  const text = address.trim();
+  // Control characters and lone surrogates are no part of an address (and PostgreSQL text
+  // refuses NUL: a 500 if one got that far).
+  const printable = !CONTROL_CHARS.test(text) && text.isWellFormed();
+  const match = printable ? EMAIL.exec(text) : null;
   const domain = match ? domainToASCII(match[1].toLowerCase()) : '';
   if (!match || !DOMAIN_LABELS.test(domain)) {
     throw invalid(field, `${field} must be an email address`);
   }
-  const local = address
-    .trim()
-    .slice(0, -match[1].length - 1)
-    .toLowerCase();
+  const local = text.slice(0, -match[1].length - 1).toLowerCase();
   const value = `${local}@${domain}`;
   if (value.length > 320) throw invalid(field, `${field} must be at most 320 characters`);
   return { kind: 'email', value };

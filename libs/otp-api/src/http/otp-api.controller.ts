@@ -364,11 +364,17 @@ export class TelegramWebhookController {
   }
 }
 
-/** The private chat of a message to the bot (`message.chat.id`), if the update is one. */
-function chatOf(update: unknown): string | undefined {
-  const message = (update as { message?: { chat?: { id?: unknown } } } | null)?.message;
-  const id = message?.chat?.id;
-  if (typeof id === 'number' && Number.isSafeInteger(id)) return String(id);
-  if (typeof id === 'string' && /^-?\d{1,16}$/.test(id)) return id;
+/**
+ * The private chat of a message to the bot (`message.chat.id`), if the update is one. A group,
+ * supergroup or channel (`chat.type`, negative ids) gets no password: everyone in it would read it.
+ */
+export function chatOf(update: unknown): string | undefined {
+  const message = (update as { message?: { chat?: { id?: unknown; type?: unknown } } } | null)
+    ?.message;
+  if (message?.chat?.type !== 'private') return undefined;
+  const id = message.chat.id;
+  // A private chat's id is the user's: positive.
+  if (typeof id === 'number' && Number.isSafeInteger(id) && id > 0) return String(id);
+  if (typeof id === 'string' && /^[1-9]\d{0,15}$/.test(id)) return id;
   return undefined;
 }
