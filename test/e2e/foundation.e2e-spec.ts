@@ -39,6 +39,20 @@ describe('foundation: health, error shape, limits', () => {
     expect(res.body).toEqual({ statusCode: 404, error: 'NOT_FOUND', message: 'route not found' });
   });
 
+  it('a path the router cannot read → 404 NOT_FOUND in the error shape, not echoed back', async () => {
+    for (const path of ['/s2s/users/%zz/link', `/s2s/users/${'u'.repeat(1100)}/link`]) {
+      const res = await http(t.url, 'GET', path);
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({
+        statusCode: 404,
+        error: 'NOT_FOUND',
+        message: expect.any(String) as string,
+      });
+      expect(JSON.stringify(res.body)).not.toMatch(/%zz|uuuu/);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+    }
+  });
+
   it('wrong method on a known path → 405 METHOD_NOT_ALLOWED with Allow', async () => {
     const res = await http(t.url, 'DELETE', '/health');
     expect(res.status).toBe(405);

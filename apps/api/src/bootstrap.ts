@@ -1,8 +1,15 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { errorCodes, LogController, type FastifyRequest } from 'fastify';
+import {
+  errorCodes,
+  LogController,
+  type FastifyError,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { AppConfig, configWarnings } from '@app/config';
 import {
@@ -16,6 +23,8 @@ import {
   OWN_BAD_JSON_ROUTES,
   parseJsonBody,
   PinoNestLogger,
+  sendError,
+  toErrorResponse,
 } from '@app/common';
 import { AppModule } from './app.module';
 import { serveDevelopmentPage } from './dev-page';
@@ -45,6 +54,9 @@ export async function createApp(
   logger: PinoLogger,
   clock?: Clock,
 ): Promise<NestFastifyApplication> {
+  // helmet's headers, worked out once (they depend on nothing in the request).
+  const securityHeaders = securityHeaderChanges(API_SECURITY_HEADERS);
+  const frameworkErrorLogger = new Logger('Errors');
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     // One line per request, written below, is enough and cheaper than Fastify's two.
@@ -58,6 +70,14 @@ export async function createApp(
     trustProxy: trustedProxies(config.http.trustProxy),
     return503OnClosing: true,
     clientErrorHandler,
+    // A path the router cannot take apart (a bad %-escape, a parameter past maxParamLength):
+    // the 404 of any unknown path, in the service's shape and headers, not Fastify's own body
+    // that echoes the path back.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      applyHeaderChanges(reply.raw, securityHeaders);
+      const id = String(request.id);
+      sendError(reply, toErrorResponse(error, id), error, frameworkErrorLogger, id);
+    },
     // Slow or silent clients must not hold connections for ever: past these, 408 and close.
     requestTimeout: config.http.requestTimeoutMs,
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
@@ -90,8 +110,6 @@ export async function createApp(
   if (config.http.trustProxy === false)
     warnIgnoredForwardedFor(app.getHttpAdapter().getInstance(), logger);
   app.useGlobalPipes(createValidationPipe());
-  // helmet's headers, worked out once (they depend on nothing in the request).
-  const securityHeaders = securityHeaderChanges(API_SECURITY_HEADERS);
   serveOpenApi(app);
   if (config.http.corsOrigins.length > 0) {
     // Off unless origins are listed: partner frontends call from their own pages.

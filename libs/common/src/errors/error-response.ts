@@ -39,6 +39,7 @@ const FASTIFY_ERRORS: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: ErrorCode.ValidationFailed,
   FST_ERR_CTP_BODY_TOO_LARGE: ErrorCode.PayloadTooLarge,
   FST_ERR_BAD_URL: ErrorCode.NotFound,
+  FST_ERR_MAX_PARAM_LENGTH: ErrorCode.NotFound,
 };
 
 const FASTIFY_MESSAGES: Partial<Record<string, string>> = {
