@@ -96,7 +96,12 @@ describe('OTP API for backends (OTP-API.md)', () => {
   }
 
   /** A GET with a JSON body, as the original image's callers send checks (fetch cannot). */
-  function getWithBody(path: string, body: unknown, as: Credentials = a) {
+  function getWithBody(
+    path: string,
+    body: unknown,
+    as: Credentials = a,
+    contentType = 'application/json',
+  ) {
     const payload = JSON.stringify(body);
     return new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
       const req = httpRequest(
@@ -105,7 +110,7 @@ describe('OTP API for backends (OTP-API.md)', () => {
           method: 'GET',
           headers: {
             authorization: basic(as),
-            'content-type': 'application/json',
+            'content-type': contentType,
             'content-length': Buffer.byteLength(payload),
           },
         },
@@ -372,6 +377,21 @@ describe('OTP API for backends (OTP-API.md)', () => {
       expect(wrongType).toEqual({
         status: 400,
         body: { status: false, message: '"password" parameter must be a string' },
+      });
+    });
+
+    it('reads a GET body by its media type, as a POST body is read', async () => {
+      const phone = apiPhone().digits;
+      const check = { phone, password: '123456' };
+      const plain = await getWithBody('/sms/check', check);
+      expect(plain.status).not.toBe(415);
+      // A media type is case-insensitive and may carry parameters; another type is not JSON.
+      expect(await getWithBody('/sms/check', check, a, 'APPLICATION/Json; charset=utf-8')).toEqual(
+        plain,
+      );
+      expect(await getWithBody('/sms/check', check, a, 'application/jsonfoo')).toEqual({
+        status: 415,
+        body: { status: false, message: 'a request body must be JSON' },
       });
     });
 

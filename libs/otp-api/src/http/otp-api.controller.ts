@@ -108,7 +108,12 @@ async function getBody(request: FastifyRequest, limit: number): Promise<unknown>
   const raw = request.raw;
   const length = Number(raw.headers['content-length'] ?? 0);
   if (!(length > 0) && raw.headers['transfer-encoding'] === undefined) return undefined;
-  if (!String(raw.headers['content-type'] ?? '').startsWith('application/json')) {
+  // The media type as Fastify matches a POST body's: case-insensitive, parameters aside.
+  const mediaType = String(raw.headers['content-type'] ?? '')
+    .split(';')[0]
+    .trim()
+    .toLowerCase();
+  if (mediaType !== 'application/json') {
     throw new OtpApiError(415, { status: false, message: 'a request body must be JSON' });
   }
   if (length > limit)
