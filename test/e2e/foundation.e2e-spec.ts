@@ -50,6 +50,7 @@ describe('foundation: health, error shape, limits', () => {
       });
       expect(JSON.stringify(res.body)).not.toMatch(/%zz|uuuu/);
       expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['x-request-id']).toEqual(expect.any(String));
     }
   });
 

@@ -72,9 +72,11 @@ export async function createApp(
     clientErrorHandler,
     // A path the router cannot take apart (a bad %-escape, a parameter past maxParamLength):
     // the 404 of any unknown path, in the service's shape and headers, not Fastify's own body
-    // that echoes the path back.
+    // that echoes the path back. No route means no hooks: the headers they set are set here
+    // (such a request writes no request log line).
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       applyHeaderChanges(reply.raw, securityHeaders);
+      void reply.header('x-request-id', request.id);
       const id = String(request.id);
       sendError(reply, toErrorResponse(error, id), error, frameworkErrorLogger, id);
     },
