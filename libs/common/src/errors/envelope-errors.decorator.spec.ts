@@ -15,6 +15,13 @@ const envelope: ErrorEnvelope = (response) => ({
   body: { wrapped: response.body.error },
 });
 
+/** A route's own envelope, which the controller's does not replace. */
+const own: ErrorEnvelope = (response) => ({
+  status: response.status,
+  headers: response.headers,
+  body: { own: response.body.error },
+});
+
 @EnvelopeErrors(envelope)
 @Controller('enveloped')
 class EnvelopedController {
@@ -28,6 +35,12 @@ class EnvelopedController {
   @RouteConfig({ label: 'kept' })
   ownConfig(): { ok: true } {
     return { ok: true };
+  }
+
+  @Get('own-envelope')
+  @RouteConfig({ errorEnvelope: own })
+  ownEnvelope(): never {
+    throw new AppError(ErrorCode.RateLimited);
   }
 
   /** Not a route: left alone. */
@@ -86,6 +99,9 @@ describe('EnvelopeErrors', () => {
     expect(
       Reflect.getMetadata(FASTIFY_ROUTE_CONFIG_METADATA, EnvelopedController.prototype.helper),
     ).toBeUndefined();
+    expect(Reflect.getMetadata(FASTIFY_ROUTE_CONFIG_METADATA, EnvelopedController)).toBeUndefined();
+    const ownEnvelope = await fastify.inject({ method: 'GET', url: '/enveloped/own-envelope' });
+    expect(ownEnvelope.json()).toEqual({ own: 'RATE_LIMITED' });
 
     const plain = await fastify.inject({ method: 'GET', url: '/plain/refused' });
     expect(plain.statusCode).toBe(429);

@@ -22,9 +22,10 @@ export interface ErrorResponse {
 /** Fastify's own errors (body parser, limits) by code. */
 /**
  * A route's own error shape (OTP-API.md answers `{"status":false,…}`): set as the Fastify route
- * config `errorEnvelope` (`@RouteConfig`), it reshapes the standard response of every error of
- * that route, Fastify's own (body parser, body limit) included. An error it knows as the route's
- * own answer it marks `unexpected: false`: not logged as a failure of the service.
+ * config `errorEnvelope` (`@EnvelopeErrors` on a controller, or a route's `@RouteConfig`), it
+ * reshapes the standard response of every error of that route, Fastify's own (body parser, body
+ * limit) included. An error it knows as the route's own answer it marks `unexpected: false`: not
+ * logged as a failure of the service.
  */
 export type ErrorEnvelope = (
   response: ErrorResponse,
