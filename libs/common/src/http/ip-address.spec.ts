@@ -15,6 +15,18 @@ describe('limitedIp', () => {
     },
   );
 
+  it.each(['::1.2.3.4', '0:0:0:0:0:0:1.2.3.4', '::102:304', '64:ff9b::1.2.3.4'])(
+    'reads %p, an IPv4 host in IPv6 clothes, as 1.2.3.4 in every spelling',
+    (value) => {
+      expect(limitedIp(value)).toEqual({ address: '1.2.3.4', key: '1.2.3.4' });
+    },
+  );
+
+  it('keeps the loopback and unspecified addresses IPv6', () => {
+    expect(limitedIp('::1')).toEqual({ address: '::1', key: '::/64' });
+    expect(limitedIp('0:0:0:0:0:0:0:0')).toEqual({ address: '::', key: '::/64' });
+  });
+
   it('keys every address of one /64 alike, and other /64s apart', () => {
     expect(limitedIp('2001:db8:1:2:aaaa:bbbb:cccc:dddd')).toEqual({
       address: '2001:db8:1:2:aaaa:bbbb:cccc:dddd',

@@ -18,13 +18,33 @@ export interface LimitedIp {
 export function limitedIp(value: string): LimitedIp | null {
   // isIP is strict (dotted-quad IPv4 only, where ipaddr.js would read `127.1` or `0x7f.0.0.1`).
   if (value.includes('%') || isIP(value) === 0) return null;
-  const parsed = ipaddr.process(value); // IPv4-mapped IPv6 becomes the IPv4 address
-  if (!(parsed instanceof ipaddr.IPv6)) {
-    const address = parsed.toString();
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    parsed = ipaddr.process(value); // IPv4-mapped IPv6 becomes the IPv4 address
+  } catch {
+    return null; // not seen for what isIP accepts; a limit must not throw
+  }
+  const embedded = parsed instanceof ipaddr.IPv6 ? embeddedIpv4(parsed) : parsed;
+  if (embedded) {
+    const address = embedded.toString();
     return { address, key: address };
   }
   // One host usually holds a whole /64 (SLAAC, privacy addresses, a prefix per subscriber), so
   // per-address keys would give it 2^64 of them; a /64 is one site, like one NATed IPv4 address.
-  const network = new ipaddr.IPv6([...parsed.parts.slice(0, 4), 0, 0, 0, 0]);
-  return { address: parsed.toRFC5952String(), key: `${network.toRFC5952String()}/64` };
+  const v6 = parsed as ipaddr.IPv6;
+  const network = new ipaddr.IPv6([...v6.parts.slice(0, 4), 0, 0, 0, 0]);
+  return { address: v6.toRFC5952String(), key: `${network.toRFC5952String()}/64` };
+}
+
+/**
+ * The IPv4 address an IPv6 one carries in its last 32 bits, where it stands for that IPv4 host:
+ * the deprecated IPv4-compatible form (`::1.2.3.4`, which ipaddr.js reads as IPv4 when written
+ * so but not as `0:0:0:0:0:0:1.2.3.4`) and the NAT64 well-known prefix (`64:ff9b::/96`).
+ * Otherwise undefined; `::` and `::1` stay IPv6.
+ */
+function embeddedIpv4(address: ipaddr.IPv6): ipaddr.IPv4 | undefined {
+  const [a, b, c, d, e, f, high, low] = address.parts;
+  const compatible = a === 0 && b === 0 && c === 0 && d === 0 && e === 0 && f === 0 && high !== 0;
+  if (!compatible && address.range() !== 'rfc6052') return undefined;
+  return new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
 }
