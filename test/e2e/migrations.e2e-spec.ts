@@ -209,11 +209,22 @@ describe('migrations', () => {
 
     it("AppSignInOwners takes the numbers out of the trail's and the queued messages' user ids", async () => {
       const hash = Buffer.from('0123456789abcdef0123456789abcdef', 'hex');
+      // 'app' signs users in (it has an app key); 'ludo' only links its own users, one of whom
+      // it happens to name like a phone.
+      await dataSource.query(
+        `INSERT INTO partner_clients (id, name, api_secret_hash)
+         VALUES ('app', 'App', '\\x00'), ('ludo', 'Ludo', '\\x00')`,
+      );
+      await dataSource.query(
+        `INSERT INTO partner_app_keys (id, client_id, key_hash) VALUES ('ak_1', 'app', '\\x01')`,
+      );
       await dataSource.query(
         `INSERT INTO audit_events (event, client_id, user_id, target_masked, target_hash)
          VALUES ('requested', 'app', 'phone:+919876543219', '+91******219', $1),
                 ('requested', 'app', 'phone:+919876543218', NULL, NULL),
-                ('requested', 'ludo', 'asha', '+91******217', $1)`,
+                ('requested', 'ludo', 'asha', '+91******217', $1),
+                ('requested', 'ludo', 'phone:+919876543216', '+91******216', $1),
+                ('requested', 'app', 'phone:+91 not a number', NULL, NULL)`,
         [hash],
       );
       await dataSource.query(
@@ -239,6 +250,8 @@ describe('migrations', () => {
         { user_id: 'phone:0123456789abcdef0123456789abcdef' },
         { user_id: null },
         { user_id: 'asha' },
+        { user_id: 'phone:+919876543216' },
+        { user_id: 'phone:+91 not a number' },
       ]);
       expect(
         await dataSource.query(`SELECT audit FROM outbox_messages ORDER BY recipient`),
