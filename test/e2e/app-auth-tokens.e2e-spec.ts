@@ -194,6 +194,8 @@ describe('app sign-in tokens', () => {
         await adminApi(t, 'POST', '/sessions/end', { body: { clientId: '\u0000' } }),
         await adminApi(t, 'POST', '/sessions/end', { body: { clientId: 'a\u0001b' } }),
         await adminApi(t, 'POST', '/sessions/end', { body: { phone: '+91\u0000' } }),
+        // A lone surrogate is no text either (the driver would send it as U+FFFD).
+        await adminApi(t, 'POST', '/sessions/end', { body: { clientId: 'a\ud800b' } }),
       ]) {
         expect(res.status).toBe(400);
         expect(res.body).toMatchObject({

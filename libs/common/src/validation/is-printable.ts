@@ -1,13 +1,17 @@
 import { ValidateBy, type ValidationOptions } from 'class-validator';
 import { CONTROL_CHARS } from './text-param.pipe';
 
-/** A string without control characters (for query filters that reach SQL as text). */
+/**
+ * A string without control characters or lone surrogates (for query filters that reach SQL as
+ * text), as TextParamPipe takes a path parameter.
+ */
 export function IsPrintable(options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
     {
       name: 'isPrintable',
       validator: {
-        validate: (value: unknown) => typeof value === 'string' && !CONTROL_CHARS.test(value),
+        validate: (value: unknown) =>
+          typeof value === 'string' && !CONTROL_CHARS.test(value) && value.isWellFormed(),
         defaultMessage: () => '$property must be printable text',
       },
     },
