@@ -1,4 +1,4 @@
-import { AppError, CONTROL_CHARS, COUNTRY_CODE_PATTERN, ErrorCode } from '@app/common';
+import { AppError, COUNTRY_CODE_PATTERN, ErrorCode, isPrintableText } from '@app/common';
 import { LOCALES, messageTemplateProblem } from '@app/notifications';
 
 /** What an operator sets on a client; `null` clears a setting back to the service default. */
@@ -54,7 +54,7 @@ export function checkClientId(id: string, field = 'id'): string {
 function textProblem(value: string, max: number): string | undefined {
   if (value.trim().length === 0) return 'must not be empty';
   if (value.length > max) return `must be at most ${max} characters`;
-  if (CONTROL_CHARS.test(value) || !value.isWellFormed()) return 'must be printable text';
+  if (!isPrintableText(value)) return 'must be printable text';
   return undefined;
 }
 

@@ -6,7 +6,7 @@ import {
   TokenExpiredError,
   verify,
 } from 'jsonwebtoken';
-import { AppError, Clock, CONTROL_CHARS, ErrorCode } from '@app/common';
+import { AppError, Clock, ErrorCode, isPrintableText } from '@app/common';
 import { clientIdProblem, type RegisteredClient } from '@app/partners';
 import type { ThirdPartyUser } from './third-party-user';
 
@@ -314,8 +314,7 @@ function stringClaim(
     typeof value !== 'string' ||
     value.length === 0 ||
     value.length > maxLength ||
-    !value.isWellFormed() ||
-    CONTROL_CHARS.test(value)
+    !isPrintableText(value)
   ) {
     throw unauthorized(`token claims invalid: ${name}`);
   }

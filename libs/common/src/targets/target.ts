@@ -2,7 +2,7 @@ import { domainToASCII } from 'node:url';
 import { AppError } from '../errors/app-error';
 import { ErrorCode } from '../errors/error-code';
 import { maskPhone } from '../phone/phone-number';
-import { CONTROL_CHARS } from '../validation/text-param.pipe';
+import { isPrintableText } from '../validation/text-param.pipe';
 
 /** What a code is sent to (CHANNELS.md): a phone, an email address or a Telegram chat. */
 export const TARGET_KINDS = ['phone', 'email', 'telegram'] as const;
@@ -54,8 +54,7 @@ export function emailTarget(address: string, field = 'email'): Target {
   const text = address.trim();
   // Control characters and lone surrogates are no part of an address (and PostgreSQL text
   // refuses NUL: a 500 if one got that far).
-  const printable = !CONTROL_CHARS.test(text) && text.isWellFormed();
-  const match = printable ? EMAIL.exec(text) : null;
+  const match = isPrintableText(text) ? EMAIL.exec(text) : null;
   const domain = match ? domainToASCII(match[1].toLowerCase()) : '';
   if (!match || !DOMAIN_LABELS.test(domain)) {
     throw invalid(field, `${field} must be an email address`);

@@ -1,5 +1,5 @@
 import { ValidateBy, type ValidationOptions } from 'class-validator';
-import { CONTROL_CHARS } from './text-param.pipe';
+import { isPrintableText } from './text-param.pipe';
 
 /**
  * A string without control characters or lone surrogates (for query filters that reach SQL as
@@ -10,8 +10,7 @@ export function IsPrintable(options?: ValidationOptions): PropertyDecorator {
     {
       name: 'isPrintable',
       validator: {
-        validate: (value: unknown) =>
-          typeof value === 'string' && !CONTROL_CHARS.test(value) && value.isWellFormed(),
+        validate: (value: unknown) => typeof value === 'string' && isPrintableText(value),
         defaultMessage: () => '$property must be printable text',
       },
     },

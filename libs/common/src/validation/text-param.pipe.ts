@@ -9,6 +9,11 @@ import { ErrorCode } from '../errors/error-code';
 // eslint-disable-next-line no-control-regex
 export const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
+/** Text without control characters or lone surrogates (which the driver would send as U+FFFD). */
+export function isPrintableText(value: string): boolean {
+  return !CONTROL_CHARS.test(value) && value.isWellFormed();
+}
+
 /**
  * A path parameter that names something (a client, a user, a key): 1 to `maxLength` characters
  * of printable, well-formed text, else 400 VALIDATION_FAILED naming the parameter.
@@ -21,8 +26,7 @@ export class TextParamPipe implements PipeTransform<unknown, string> {
       typeof value !== 'string' ||
       value.length === 0 ||
       value.length > this.maxLength ||
-      CONTROL_CHARS.test(value) ||
-      !value.isWellFormed()
+      !isPrintableText(value)
     ) {
       const field = metadata.data ?? 'param';
       throw new AppError(ErrorCode.ValidationFailed, {
